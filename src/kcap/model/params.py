@@ -1,0 +1,223 @@
+"""Event parameters: a logical type, a name and a Python value.
+
+Parameter type ids in files were renumbered three times without a marker (kcap-format.md §8.2).
+The model uses one *logical* enumeration whose values equal the newest wire ids (table 2023c),
+plus values above 100 for types that exist only in older tables; `kcap.format.params` maps
+each writer generation's ids to and from it.
+
+Value representation by type:
+
+=====================  =====================================================================
+unicode, ansi, path,   ``str``; bytes that are not valid UTF-8 are kept losslessly as lone
+dos path, key,         surrogates (``errors="surrogateescape"``) so they write back unchanged
+handle type
+int*/uint*, pid, tid,  ``int``
+port, enum, status,
+flags, flags64,
+address, hex int*
+float, double          ``float``
+bool                   ``bool``
+binary, sid, wbem sid  ``bytes`` (table 2020 stores sid/wbem sid as account text: ``str``)
+ipv4, ipv6             ``ipaddress.IPv4Address`` / ``IPv6Address``
+time                   `Timestamp`
+slice                  ``list[str]`` or ``list[int]``; `Param.elem` says which ('s' or '8')
+=====================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+
+class ParamType(enum.IntEnum):
+    NULL = 0
+    UNICODE = 1
+    ANSI = 2
+    INT8 = 3
+    UINT8 = 4
+    INT16 = 5
+    UINT16 = 6
+    INT32 = 7
+    UINT32 = 8
+    INT64 = 9
+    UINT64 = 10
+    FLOAT = 11
+    DOUBLE = 12
+    BOOL = 13
+    BINARY = 14
+    GUID = 15
+    POINTER = 16
+    SID = 17
+    PID = 18
+    TID = 19
+    WBEM_SID = 20
+    PORT = 21
+    IP = 22
+    IPV4 = 23
+    IPV6 = 24
+    TIME = 25
+    SLICE = 26
+    ENUM = 27
+    MAP = 28
+    OBJECT = 29
+    DOS_PATH = 30
+    PATH = 31
+    STATUS = 32
+    KEY = 33
+    FLAGS = 34
+    FLAGS64 = 35
+    ADDRESS = 36
+    HANDLE_TYPE = 37
+    # only in tables 2020, 2023a and 2023b
+    HEX_INT8 = 121
+    HEX_INT16 = 122
+    HEX_INT32 = 123
+    HEX_INT64 = 124
+    UNKNOWN = 134
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in JSON output and docs (``wbemsid``, ``uint32``...)."""
+        return _LABELS[self]
+
+
+_LABELS = {t: t.name.lower().replace("_", "") for t in ParamType}
+_LABELS[ParamType.DOS_PATH] = "dospath"
+_LABELS[ParamType.HANDLE_TYPE] = "handletype"
+PARAM_TYPE_BY_LABEL = {label: t for t, label in _LABELS.items()}
+
+STRING_TYPES = frozenset(
+    {
+        ParamType.UNICODE,
+        ParamType.ANSI,
+        ParamType.PATH,
+        ParamType.DOS_PATH,
+        ParamType.KEY,
+        ParamType.HANDLE_TYPE,
+    }
+)
+INT_TYPES = frozenset(
+    {
+        ParamType.INT8,
+        ParamType.UINT8,
+        ParamType.INT16,
+        ParamType.UINT16,
+        ParamType.INT32,
+        ParamType.UINT32,
+        ParamType.INT64,
+        ParamType.UINT64,
+        ParamType.PID,
+        ParamType.TID,
+        ParamType.PORT,
+        ParamType.ENUM,
+        ParamType.STATUS,
+        ParamType.FLAGS,
+        ParamType.FLAGS64,
+        ParamType.ADDRESS,
+        ParamType.HEX_INT8,
+        ParamType.HEX_INT16,
+        ParamType.HEX_INT32,
+        ParamType.HEX_INT64,
+    }
+)
+BYTES_TYPES = frozenset({ParamType.BINARY, ParamType.SID, ParamType.WBEM_SID})
+
+
+class Param:
+    """One event parameter. ``elem`` is the element kind of a slice ('s' strings, '8' u64)."""
+
+    __slots__ = ("elem", "name", "type", "value")
+
+    def __init__(self, name: str, type: ParamType, value: Any, elem: str | None = None) -> None:
+        self.name = name
+        self.type = type
+        self.value = value
+        if type is ParamType.SLICE and elem is None:
+            elem = "8" if value and isinstance(value[0], int) else "s"
+        self.elem = elem
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Param):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and self.type == other.type
+            and self.value == other.value
+            and self.elem == other.elem
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.type))
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r}, {self.type.name}, {self.value!r})"
+
+
+class Params(Mapping[str, Param]):
+    """The parameters of one event, in stored order, by name.
+
+    Upstream writes names unique within an event; if a hostile file repeats one, the first
+    wins here and the repetition is kept in ``duplicates`` so nothing is silently lost.
+    """
+
+    __slots__ = ("_by_name", "duplicates")
+
+    def __init__(self, params: Iterator[Param] | list[Param] | tuple[Param, ...] = ()) -> None:
+        by_name: dict[str, Param] = {}
+        self.duplicates: list[Param] = []
+        for p in params:
+            if p.name in by_name:
+                self.duplicates.append(p)
+            else:
+                by_name[p.name] = p
+        self._by_name = by_name
+
+    @classmethod
+    def _from_dict(cls, by_name: dict[str, Param], duplicates: list[Param]) -> Params:
+        self = cls.__new__(cls)
+        self._by_name = by_name
+        self.duplicates = duplicates
+        return self
+
+    def __getitem__(self, name: str) -> Param:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name) + len(self.duplicates)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._by_name.get(name, default)
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """The value of parameter ``name``, or ``default`` when the event has none."""
+        p = self._by_name.get(name)
+        return default if p is None else p.value
+
+    def all(self) -> list[Param]:
+        """Every parameter in stored order, duplicates included (what an encoder writes)."""
+        return [*self._by_name.values(), *self.duplicates]
+
+    def add(self, param: Param) -> None:
+        if param.name in self._by_name:
+            self.duplicates.append(param)
+        else:
+            self._by_name[param.name] = param
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Params):
+            return self.all() == other.all()
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"Params({self.all()!r})"

@@ -1,0 +1,29 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kcap.model import Timestamp
+from kcap.model.timestamp import ZERO_NS
+
+
+def test_parses_fraction_and_offset():
+    ts = Timestamp("2022-08-27T19:14:37.7160819+02:00")
+    assert ts.offset == 7200
+    assert ts.ns == 1661620477716081900
+    assert ts.valid
+
+
+def test_unparsable_text_reads_as_go_zero_time_but_keeps_text():
+    ts = Timestamp("not a time")
+    assert ts.ns == ZERO_NS
+    assert not ts.valid
+    assert ts.text == "not a time"
+
+
+@given(
+    st.integers(min_value=-62135596800 * 10**9, max_value=253402300799 * 10**9),
+    st.integers(min_value=-23 * 60, max_value=23 * 60).map(lambda m: m * 60),
+)
+def test_format_then_parse_is_identity(ns, offset):
+    ts = Timestamp.from_ns(ns, offset)
+    again = Timestamp(ts.text)
+    assert (again.ns, again.offset) == (ns, offset)
