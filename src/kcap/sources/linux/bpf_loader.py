@@ -1,0 +1,136 @@
+"""Loading and attaching the capture's eBPF programs, and releasing every kernel object after.
+
+All kernel objects are file descriptors owned by this process (maps, programs, perf events), so
+`KernelProbes.close` only has to close them; if the process dies without running it the kernel
+releases them anyway when it closes the process's descriptors.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from collections.abc import Iterable
+
+from kcap.sources.linux import sysapi
+from kcap.sources.linux.probes import Maps, Probe, build_program
+from kcap.sources.linux.ringbuf import RingBuffer
+from kcap.sources.linux.tracefs import TracefsIds
+
+# Offsets this code copies from non-syscall tracepoints; checked against the format files.
+_EXPECTED_LAYOUT = {
+    "task/task_newtask": {"pid": 8, "clone_flags": 32},
+    "sched/sched_process_exit": {"pid": 24, "group_dead": 32},
+    "sock/inet_sock_set_state": {
+        "oldstate": 16,
+        "newstate": 20,
+        "sport": 24,
+        "dport": 26,
+        "family": 28,
+        "protocol": 30,
+        "saddr": 32,
+        "daddr": 36,
+        "saddr_v6": 40,
+        "daddr_v6": 56,
+    },
+}
+
+
+class LayoutMismatch(OSError):
+    pass
+
+
+class KernelProbes:
+    """The ring buffer, the helper maps and one attached program per available probe."""
+
+    def __init__(self, probes: Iterable[Probe], *, ring_size: int, self_pid: int) -> None:
+        self.ring_size = ring_size
+        self.self_pid = self_pid
+        self.probes = list(probes)
+        self.attached: list[Probe] = []
+        self.missing: list[str] = []
+        self._fds: list[int] = []  # maps and programs
+        self._perf_fds: list[int] = []
+        self.maps: Maps | None = None
+        self.ring: RingBuffer | None = None
+
+    def open(self) -> KernelProbes:
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _map(self, map_type: int, key: int, value: int, entries: int, name: str) -> int:
+        fd = sysapi.map_create(map_type, key, value, entries, name)
+        self._fds.append(fd)
+        return fd
+
+    def _open(self) -> None:
+        ring = self._map(sysapi.BPF_MAP_TYPE_RINGBUF, 0, 0, self.ring_size, "kcap_events")
+        lost = self._map(sysapi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "kcap_lost")
+        saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 8, 8192, "kcap_saved")
+        self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)
+        self.ring = RingBuffer(ring, self.ring_size)
+        with TracefsIds() as tfs:
+            for tp, fields in _EXPECTED_LAYOUT.items():
+                if not any(p.tracepoint == tp for p in self.probes) or not tfs.exists(tp):
+                    continue
+                fmt = tfs.format(tp)
+                for name, off in fields.items():
+                    if name not in fmt or fmt[name].offset != off:
+                        raise LayoutMismatch(
+                            errno.ENOTSUP,
+                            f"tracepoint {tp} field {name} is not at offset {off} on this kernel",
+                        )
+            ids: list[tuple[Probe, int]] = []
+            for probe in self.probes:
+                if tfs.exists(probe.tracepoint):
+                    ids.append((probe, tfs.id(probe.tracepoint)))
+                else:
+                    self.missing.append(probe.tracepoint)
+        for probe, tp_id in ids:
+            code = build_program(probe, self.maps, self.self_pid)
+            prog = sysapi.prog_load(sysapi.BPF_PROG_TYPE_TRACEPOINT, code, f"kcap_{probe.kind}")
+            self._fds.append(prog)
+            pfd = sysapi.perf_event_open_tracepoint(tp_id)
+            self._perf_fds.append(pfd)
+            sysapi.ioctl(pfd, sysapi.PERF_EVENT_IOC_SET_BPF, prog)
+            sysapi.ioctl(pfd, sysapi.PERF_EVENT_IOC_ENABLE, 0)
+            self.attached.append(probe)
+
+    def lost(self) -> int:
+        """Records the programs could not reserve ring-buffer space for."""
+        if self.maps is None:
+            return 0
+        raw = sysapi.map_lookup(self.maps.lost, struct.pack("<I", 0), 8)
+        return int(struct.unpack("<Q", raw)[0])
+
+    def detach(self) -> None:
+        """Stop the programs (closing their perf events) but keep the ring readable."""
+        for fd in self._perf_fds:
+            try:
+                sysapi.ioctl(fd, sysapi.PERF_EVENT_IOC_DISABLE, 0)
+            except OSError:
+                pass
+            os.close(fd)
+        self._perf_fds.clear()
+
+    def close(self) -> None:
+        self.detach()
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
+        for fd in self._fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds.clear()
+
+    def __enter__(self) -> KernelProbes:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
