@@ -97,7 +97,10 @@ def catalogue() -> dict[bytes, EventType]:
         # The newest definition wins, but never let an unnamed one replace a named one.
         if prev is None or (date >= prev[0] and name) or not prev[1].name:
             cat = category or (prev[1].category if prev else "")
-            best[tid] = (date, EventType(tid, name, cat, desc or (prev[1].description if prev else "")))
+            best[tid] = (
+                date,
+                EventType(tid, name, cat, desc or (prev[1].description if prev else "")),
+            )
     table = {tid: et for tid, (_, et) in best.items()}
     for row in _read_csv("linux-event-types.csv"):
         tid = bytes.fromhex(row["type_id_hex"])
