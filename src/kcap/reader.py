@@ -190,7 +190,7 @@ class Reader:
     def set_filter(self, flt: Predicate | str | None) -> None:
         """Keep only events for which ``flt`` is true; a string is a filter expression."""
         if isinstance(flt, str):
-            from kcap.filter import compile as compile_filter
+            from kcap.filter import compile as compile_filter  # type: ignore[attr-defined]
 
             flt = compile_filter(flt) if flt.strip() else None
         self._filter = flt
@@ -232,7 +232,7 @@ class Reader:
         point instead of going to ``on_error``); use it when only header fields are needed.
         """
         self._prepare()
-        hsnap, psnap = self.recover_snapshotters()
+        _, psnap = self.recover_snapshotters()
         decode = self._decode
         find = psnap.find
         info_of = self._info

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kcap.errors import Corrupt, EncodeError
 from kcap.format import sections as sec
@@ -159,12 +161,14 @@ def _pairs(items: list[tuple[str, str]], field: str, prefix: str) -> bytes:
     )
 
 
-def _fit_block(items: list, cost: object, notes: EncodeNotes | None, which: str) -> list:
+def _fit_block(
+    items: list[Any], cost: Callable[[Any], int], notes: EncodeNotes | None, which: str
+) -> list[Any]:
     """Keep the leading items whose summed cost stays within Fibratus's 16-bit counter."""
     total = 0
-    kept = []
+    kept: list[Any] = []
     for item in items:
-        c = cost(item)  # type: ignore[operator]
+        c = cost(item)
         if total + c > MAX_BLOCK:
             if notes is not None:
                 setattr(notes, which, getattr(notes, which) + len(items) - len(kept))

@@ -10,6 +10,7 @@ canonical name for an id in either width.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -70,8 +71,8 @@ def _read_csv(name: str) -> list[dict[str, str]]:
     ref = resources.files("kcap.model").joinpath("data", name)
     if not ref.is_file():
         return []
-    with ref.open("r", encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    text = ref.read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @cache
