@@ -10,8 +10,10 @@ from __future__ import annotations
 import errno
 import os
 import struct
+import threading
 from collections.abc import Iterable
 
+from kcap.errors import CaptureError, PermissionDenied, Unsupported
 from kcap.sources.linux import sysapi
 from kcap.sources.linux.probes import Maps, Probe, build_program
 from kcap.sources.linux.ringbuf import RingBuffer
@@ -68,12 +70,24 @@ class KernelProbes:
         return fd
 
     def _open(self) -> None:
-        ring = self._map(sysapi.BPF_MAP_TYPE_RINGBUF, 0, 0, self.ring_size, "kcap_events")
-        lost = self._map(sysapi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "kcap_lost")
-        saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 8, 8192, "kcap_saved")
+        try:
+            ring = self._map(sysapi.BPF_MAP_TYPE_RINGBUF, 0, 0, self.ring_size, "kcap_events")
+            lost = self._map(sysapi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "kcap_lost")
+            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 8, 8192, "kcap_saved")
+        except OSError as exc:
+            raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)
         self.ring = RingBuffer(ring, self.ring_size)
-        with TracefsIds() as tfs:
+        try:
+            tfs = TracefsIds().__enter__()
+        except OSError as exc:
+            raise Unsupported(
+                "tracefs is not mounted (/sys/kernel/tracing) and mounting it failed "
+                f"({exc.strerror or exc}); live capture needs a kernel with CONFIG_TRACING: "
+                "mount it with 'mount -t tracefs nodev /sys/kernel/tracing' or run on a host "
+                "kernel rather than in a user namespace"
+            ) from None
+        with tfs:
             for tp, fields in _EXPECTED_LAYOUT.items():
                 if not any(p.tracepoint == tp for p in self.probes) or not tfs.exists(tp):
                     continue
@@ -90,14 +104,35 @@ class KernelProbes:
                     ids.append((probe, tfs.id(probe.tracepoint)))
                 else:
                     self.missing.append(probe.tracepoint)
+        if not ids:
+            raise Unsupported(
+                "none of the tracepoints live capture uses exists on this kernel "
+                f"(looked for {self.probes[0].tracepoint} and others); it needs "
+                "CONFIG_FTRACE_SYSCALLS"
+            )
         for probe, tp_id in ids:
             code = build_program(probe, self.maps, self.self_pid)
-            prog = sysapi.prog_load(sysapi.BPF_PROG_TYPE_TRACEPOINT, code, f"kcap_{probe.kind}")
+            try:
+                prog = sysapi.prog_load(sysapi.BPF_PROG_TYPE_TRACEPOINT, code, f"kcap_{probe.kind}")
+            except OSError as exc:
+                raise _bpf_error(exc, probe.tracepoint) from None
             self._fds.append(prog)
-            pfd = sysapi.perf_event_open_tracepoint(tp_id)
+            try:
+                pfd = sysapi.perf_event_open_tracepoint(tp_id)
+            except OSError as exc:
+                raise Unsupported(
+                    f"perf_event_open failed for tracepoint {probe.tracepoint} "
+                    f"({exc.strerror or exc}); live capture needs CONFIG_PERF_EVENTS and root"
+                ) from None
             self._perf_fds.append(pfd)
-            sysapi.ioctl(pfd, sysapi.PERF_EVENT_IOC_SET_BPF, prog)
-            sysapi.ioctl(pfd, sysapi.PERF_EVENT_IOC_ENABLE, 0)
+            try:
+                sysapi.ioctl(pfd, sysapi.PERF_EVENT_IOC_SET_BPF, prog)
+                sysapi.ioctl(pfd, sysapi.PERF_EVENT_IOC_ENABLE, 0)
+            except OSError as exc:
+                raise Unsupported(
+                    f"attaching the eBPF program to {probe.tracepoint} failed "
+                    f"({exc.strerror or exc})"
+                ) from None
             self.attached.append(probe)
 
     def lost(self) -> int:
@@ -108,14 +143,34 @@ class KernelProbes:
         return int(struct.unpack("<Q", raw)[0])
 
     def detach(self) -> None:
-        """Stop the programs (closing their perf events) but keep the ring readable."""
-        for fd in self._perf_fds:
+        """Stop the programs (closing their perf events) but keep the ring readable.
+
+        Releasing a tracepoint's last perf event waits for an RCU grace period (~40-80 ms
+        here) and the kernel serialises those, so closing runs in a few threads to overlap
+        what it can; the events are disabled first so recording stops at once.
+        """
+        fds, self._perf_fds = self._perf_fds, []
+        for fd in fds:
             try:
                 sysapi.ioctl(fd, sysapi.PERF_EVENT_IOC_DISABLE, 0)
             except OSError:
                 pass
-            os.close(fd)
-        self._perf_fds.clear()
+
+        def close_all(chunk: list[int]) -> None:
+            for fd in chunk:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+        workers = [
+            threading.Thread(target=close_all, args=(fds[i::8],), name="kcap-detach")
+            for i in range(min(8, len(fds)))
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
 
     def close(self) -> None:
         self.detach()
@@ -134,3 +189,18 @@ class KernelProbes:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _bpf_error(exc: OSError, what: str = "") -> CaptureError:
+    where = f" for {what}" if what else ""
+    if exc.errno in (errno.EPERM, errno.EACCES):
+        return PermissionDenied(
+            f"the kernel refused eBPF{where} ({exc.strerror}): live capture needs root with "
+            "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN, outside a user namespace"
+        )
+    if exc.errno == errno.ENOSYS:
+        return Unsupported(
+            "the bpf() system call is not available: live capture needs a kernel built with "
+            "CONFIG_BPF_SYSCALL"
+        )
+    return Unsupported(f"eBPF setup failed{where}: {exc}")

@@ -66,6 +66,9 @@ CLONE_PARENT = 0x8000
 O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC, O_DIRECTORY = 0o100, 0o200, 0o1000, 0o2000000, 0o200000
 O_ACCMODE = 3
 PROT_EXEC = 4
+F_DUPFD, F_DUPFD_CLOEXEC = 0, 1030
+_FAMILY_NAMES: dict[int, str] = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", 1: "unix"}
+_TYPE_NAMES: dict[int, str] = {socket.SOCK_STREAM: "stream", socket.SOCK_DGRAM: "dgram"}
 TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV = 1, 2, 3
 AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
 EINPROGRESS = errno.EINPROGRESS
@@ -148,6 +151,9 @@ class Mapper:
         self.sink = sink
         self.keep = keep
         self.stats = MapperStats()
+        #: records stamped after this monotonic time are ignored (set when the capture stops,
+        #: because the programs are detached one by one and a late one would see half a story)
+        self.cutoff_ns = 1 << 64
         self.pending: dict[int, tuple[int, tuple[object, ...]]] = {}
         self.exit_codes: dict[int, int] = {}
         # TCP tuples seen going ESTABLISHED, for filling in the local end of connect/accept
@@ -166,6 +172,7 @@ class Mapper:
             K.K_EXECVEAT: self._enter,
             K.K_CREAT: self._enter,
             K.K_DUP1: self._enter,
+            K.K_FCNTL: self._fcntl,
             K.K_EXECVE_RET: self._execve_ret,
             K.K_EXIT_GROUP: self._exit_group,
             K.K_CHDIR: self._enter,
@@ -216,6 +223,8 @@ class Mapper:
         """Ring-buffer callback: one record at ``buf[off:off+length]``."""
         kind, cpu, pid_tgid, ts = _HDR.unpack_from(buf, off)
         self.stats.records += 1
+        if ts > self.cutoff_ns:
+            return
         fn = self._dispatch.get(kind)
         if fn is not None:
             fn(buf, off, pid_tgid >> 32, pid_tgid & 0xFFFFFFFF, cpu, ts)
@@ -240,9 +249,7 @@ class Mapper:
         state: bool = False,
     ) -> None:
         info = self.procs.get(pid)
-        ev = make_event(
-            kind, pid, tid, cpu, self.clock.stamp(ts), self.host, params, process, meta
-        )
+        ev = make_event(kind, pid, tid, cpu, self.clock.stamp(ts), self.host, params, process, meta)
         if process is None and info is not None:
             ev.ps = info.process
         self._emit(ev, state)
@@ -344,9 +351,7 @@ class Mapper:
             extra = (words[0], words[1] & 0xF, words[2])
         elif kind == K.K_MMAP:
             extra = (words[1], words[2], _s32(words[4]))
-        elif kind == K.K_CONNECT:
-            extra = (_s32(words[0]), self._slot_bytes(buf, off, probe, 0))
-        elif kind == K.K_SENDTO:
+        elif kind == K.K_CONNECT or kind == K.K_SENDTO:
             extra = (_s32(words[0]), self._slot_bytes(buf, off, probe, 0))
         else:  # accept, sendmsg, recvfrom, recvmsg: the fd is enough
             extra = (_s32(words[0]),)
@@ -536,7 +541,7 @@ class Mapper:
             return
         info = self.proc(pid, cpu, ts)
         if entry[0] is None:
-            fdi = info.fds.get(entry[1])  # type: ignore[arg-type]
+            fdi = info.fds.get(int(entry[1]))  # type: ignore[call-overload]
             if fdi is not None:
                 info.process.cwd = fdi.path
         else:
@@ -640,6 +645,13 @@ class Mapper:
             )
         self._drop_fd(info, pid, tid, cpu, ts, fd)
 
+    def _fcntl(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        fd, cmd = _W[2].unpack_from(buf, off + K.HEADER_SIZE)
+        if cmd & 0xFFFFFFFF in (F_DUPFD, F_DUPFD_CLOEXEC):
+            self.pending[tid] = (K.K_DUP, (_s32(fd),))
+        else:
+            self.pending.pop(tid, None)
+
     def _dup_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
         entry = self._take(tid, K.K_DUP)
         ret = self._ret(buf, off)
@@ -649,8 +661,16 @@ class Mapper:
         src = info.fds.get(int(entry[0]))  # type: ignore[call-overload]
         if src is None:
             return
-        copy = FdInfo(src.kind, src.path, src.flags & ~O_CLOEXEC, src.family, src.sock_type,
-                      src.local, src.remote, src.inode)
+        copy = FdInfo(
+            src.kind,
+            src.path,
+            src.flags & ~O_CLOEXEC,
+            src.family,
+            src.sock_type,
+            src.local,
+            src.remote,
+            src.inode,
+        )
         self._add_fd(info, pid, tid, cpu, ts, ret, copy)
 
     def _socket_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
@@ -661,8 +681,8 @@ class Mapper:
         family, stype, _proto = entry
         assert isinstance(family, int) and isinstance(stype, int)
         info = self.proc(pid, cpu, ts)
-        name = {AF_INET: "inet", AF_INET6: "inet6", socket.AF_UNIX: "unix"}.get(family, "socket")
-        proto = {socket.SOCK_STREAM: "stream", socket.SOCK_DGRAM: "dgram"}.get(stype, "raw")
+        name = _FAMILY_NAMES.get(family, "socket")
+        proto = _TYPE_NAMES.get(stype, "raw")
         fdi = FdInfo(FD_SOCKET, f"{name} {proto}", 0, family, stype)
         self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
 
@@ -876,7 +896,9 @@ class Mapper:
         params.append(Param("fd", I32, fd))
         self._ev(KINDS[key], pid, tid, cpu, ts, params)
 
-    def _connect_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def _connect_ret(
+        self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int
+    ) -> None:
         entry = self._take(tid, K.K_CONNECT)
         if entry is None:
             return
@@ -914,8 +936,9 @@ class Mapper:
         family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
         info = self.proc(pid, cpu, ts)
         listener = info.fds.get(lfd)
-        fdi = FdInfo(FD_SOCKET, "", 0, family or (listener.family if listener else 0),
-                     socket.SOCK_STREAM)
+        fdi = FdInfo(
+            FD_SOCKET, "", 0, family or (listener.family if listener else 0), socket.SOCK_STREAM
+        )
         if peer is not None:
             fdi.remote = peer
             local = self._server_local.pop(peer, None)

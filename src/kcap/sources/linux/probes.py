@@ -11,8 +11,8 @@ offset  field
 4       u32 cpu
 8       u64 pid_tgid (thread id in the low half, process id in the high half)
 16      u64 monotonic timestamp (ns, ``bpf_ktime_get_ns``)
-24      nwords × u64 copied from the tracepoint context at ``ctx_off``
-…       nslots × i32 read results (bytes read, or a negative errno), padded to 8
+24      nwords x u64 copied from the tracepoint context at ``ctx_off``
+…       nslots x i32 read results (bytes read, or a negative errno), padded to 8
 …       the slots: user strings (`STR_SLOT` bytes), one user blob (`BLOB_SLOT`), argv strings
 ====== ============================================================
 
@@ -308,6 +308,7 @@ K_TCP_STATE = 53
 K_DUP = 54
 K_DUP_RET = 55
 K_DUP1 = 56
+K_FCNTL = 57
 
 
 def _sc(name: str) -> str:
@@ -346,6 +347,8 @@ def probe_table() -> list[Probe]:
         P(K_DUP_RET, "fd", _sc("sys_exit_dup"), 1),
         P(K_DUP_RET, "fd", _sc("sys_exit_dup2"), 1),
         P(K_DUP_RET, "fd", _sc("sys_exit_dup3"), 1),
+        P(K_FCNTL, "fd", _sc("sys_enter_fcntl"), 2),
+        P(K_DUP_RET, "fd", _sc("sys_exit_fcntl"), 1),
         P(K_SOCKET, "fd", _sc("sys_enter_socket"), 3),
         P(K_SOCKET_RET, "fd", _sc("sys_exit_socket"), 1),
         # images: executable file mappings

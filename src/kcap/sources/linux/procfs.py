@@ -139,9 +139,7 @@ def socket_table() -> dict[int, SocketInfo]:
             if len(parts) < 10:
                 continue
             try:
-                out[int(parts[9])] = SocketInfo(
-                    proto, _parse_addr(parts[1]), _parse_addr(parts[2])
-                )
+                out[int(parts[9])] = SocketInfo(proto, _parse_addr(parts[1]), _parse_addr(parts[2]))
             except ValueError:
                 continue
     raw = _read("/proc/net/unix")
@@ -239,8 +237,13 @@ def read_process(pid: int, sockets: dict[int, SocketInfo]) -> ProcInfo | None:
         fdi = describe_fd(target, sockets)
         info.fds[int(name)] = fdi
         p.handles.append(
-            Handle(num=int(name), object=handle_key(pid, int(name)), pid=pid, type=fdi.kind,
-                   name=fdi.path)
+            Handle(
+                num=int(name),
+                object=handle_key(pid, int(name)),
+                pid=pid,
+                type=fdi.kind,
+                name=fdi.path,
+            )
         )
     return info
 
