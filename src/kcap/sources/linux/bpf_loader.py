@@ -78,8 +78,9 @@ class KernelProbes:
             raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)
         self.ring = RingBuffer(ring, self.ring_size)
+        tfs = TracefsIds()
         try:
-            tfs = TracefsIds().__enter__()
+            tfs.open()
         except OSError as exc:
             raise Unsupported(
                 "tracefs is not mounted (/sys/kernel/tracing) and mounting it failed "
@@ -87,7 +88,7 @@ class KernelProbes:
                 "mount it with 'mount -t tracefs nodev /sys/kernel/tracing' or run on a host "
                 "kernel rather than in a user namespace"
             ) from None
-        with tfs:
+        with tfs:  # unmounts (if it mounted) on the way out
             for tp, fields in _EXPECTED_LAYOUT.items():
                 if not any(p.tracepoint == tp for p in self.probes) or not tfs.exists(tp):
                     continue

@@ -924,14 +924,13 @@ class Mapper:
             self._net_event(info, pid, tid, cpu, ts, fd, fdi, True, 0, None, "Connect")
 
     def _accept_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_ACCEPT)
-        if entry is None:
-            return
+        # A server usually sits in accept() long before the capture starts, so an exit without
+        # its entry is normal here: the new socket's ends then come from /proc.
+        entry = self.pending.pop(tid, None)
+        lfd = int(entry[1][0]) if entry is not None and entry[0] == K.K_ACCEPT else -1  # type: ignore[call-overload]
         ret = self._ret(buf, off)
         if ret < 0:
             return
-        lfd = entry[0]
-        assert isinstance(lfd, int)
         probe = self._layouts[K.K_ACCEPT_RET]
         family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
         info = self.proc(pid, cpu, ts)
@@ -945,6 +944,11 @@ class Mapper:
             if local is None and listener is not None:
                 local = listener.local
             fdi.local = local
+        else:
+            self._resolve_local(pid, ret, fdi)
+            peer = fdi.remote
+            if peer is not None and not fdi.family:
+                fdi.family = AF_INET6 if peer[0].version == 6 else AF_INET
         fdi.path = _describe_socket(fdi)
         self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
         if self._want_net and peer is not None:

@@ -28,6 +28,8 @@ BPF_MAP_CREATE = 0
 BPF_MAP_LOOKUP_ELEM = 1
 BPF_PROG_LOAD = 5
 BPF_PROG_GET_NEXT_ID = 11
+BPF_PROG_GET_FD_BY_ID = 13
+BPF_OBJ_GET_INFO_BY_FD = 15
 
 # map and program types
 BPF_MAP_TYPE_HASH = 1
@@ -131,6 +133,29 @@ def prog_ids() -> list[int]:
             return ids
         start = struct.unpack_from("<I", attr, 4)[0]
         ids.append(start)
+
+
+def prog_names() -> dict[int, str]:
+    """Name of every loaded eBPF program by id (programs that vanish meanwhile are skipped)."""
+    out: dict[int, str] = {}
+    for pid_ in prog_ids():
+        attr = bytearray(16)
+        struct.pack_into("<I", attr, 0, pid_)
+        try:
+            fd = bpf(BPF_PROG_GET_FD_BY_ID, attr)
+        except OSError:
+            continue
+        try:
+            info = ctypes.create_string_buffer(256)
+            attr = bytearray(16)
+            struct.pack_into("<IIQ", attr, 0, fd, 256, ctypes.addressof(info))
+            bpf(BPF_OBJ_GET_INFO_BY_FD, attr)
+            out[pid_] = info.raw[64:80].split(b"\0", 1)[0].decode(errors="replace")
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return out
 
 
 def perf_event_open_tracepoint(tp_id: int, cpu: int = 0) -> int:

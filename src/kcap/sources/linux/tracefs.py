@@ -44,6 +44,11 @@ class TracefsIds:
         self._mounted: str | None = None
 
     def __enter__(self) -> TracefsIds:
+        return self.open()
+
+    def open(self) -> TracefsIds:
+        if self.root is not None:
+            return self
         for cand in _CANDIDATES:
             if os.path.isdir(os.path.join(cand, "events")):
                 self.root = cand
