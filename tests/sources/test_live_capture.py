@@ -20,10 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-import kcap
-from kcap.model import Event
-from tests.sources.live_support import (
+from live_support import (
     CaptureProcess,
     children_of,
     kcap_instances,
@@ -31,6 +28,9 @@ from tests.sources.live_support import (
     kcap_prog_ids,
     require_live,
 )
+
+import kcap
+from kcap.model import Event
 
 pytestmark = pytest.mark.live
 
@@ -170,9 +170,7 @@ def test_capture_records_a_known_child(tmp_path: Path, leak_check: None) -> None
         return found[0]
 
     # process creation: the fork from this test, then the exec of the interpreter
-    created = [
-        e for e in events if e.name == "CreateProcess" and e.param("pid") == child_pid
-    ]
+    created = [e for e in events if e.name == "CreateProcess" and e.param("pid") == child_pid]
     assert created and all(e.param("ppid") == me for e in created)
     assert os.path.realpath(str(created[-1].param("exe"))) == os.path.realpath(sys.executable)
     assert str(script) in str(created[-1].param("cmdline"))
@@ -208,9 +206,7 @@ def test_capture_records_a_known_child(tmp_path: Path, leak_check: None) -> None
     one("TerminateThread", tid=thread_tid)
 
     # /bin/true: created by the child, exits 0, and replay rebuilds test -> child -> true
-    true_create = [
-        e for e in events if e.name == "CreateProcess" and e.param("exe") == "/bin/true"
-    ]
+    true_create = [e for e in events if e.name == "CreateProcess" and e.param("exe") == "/bin/true"]
     assert true_create and true_create[-1].param("ppid") == child_pid
     true_pid = true_create[-1].param("pid")
     ended = [e for e in events if e.name == "TerminateProcess" and e.param("pid") == true_pid]
