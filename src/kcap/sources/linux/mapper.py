@@ -25,7 +25,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kcap.model import Event, Param, Process
+from kcap.model import Event, Param, ParamType, Process
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.procfs import (
     FD_FILE,
@@ -74,6 +74,25 @@ AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
 EINPROGRESS = errno.EINPROGRESS
 
 Endpoint = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
+
+
+_PCACHE: dict[tuple[str, ParamType, object], Param] = {}
+
+
+def P(name: str, type: ParamType, value: object) -> Param:
+    """A parameter, shared with every event that has the same one.
+
+    Parameters are never mutated once built, and at high rates most of them repeat (the same
+    pid, path, fd, status), so sharing saves both building them and, with
+    `kcap.sources.linux.encoding`, encoding them.
+    """
+    key = (name, type, value)
+    p = _PCACHE.get(key)
+    if p is None:
+        if len(_PCACHE) >= 65536:
+            _PCACHE.clear()
+        p = _PCACHE[key] = Param(name, type, value)
+    return p
 
 
 def _s32(v: int) -> int:
@@ -270,11 +289,11 @@ class Mapper:
             cpu,
             ts,
             [
-                Param("pid", PID, pid),
-                Param("ppid", PID, p.ppid),
-                Param("name", STR, p.name),
-                Param("exe", STR, p.exe),
-                Param("cmdline", STR, p.cmdline),
+                P("pid", PID, pid),
+                P("ppid", PID, p.ppid),
+                P("name", STR, p.name),
+                P("exe", STR, p.exe),
+                P("cmdline", STR, p.cmdline),
             ],
             process=p,
             state=True,
@@ -396,7 +415,7 @@ class Mapper:
                     tid,
                     cpu,
                     ts,
-                    [Param("pid", PID, pid), Param("tid", TID, new)],
+                    [P("pid", PID, pid), P("tid", TID, new)],
                     state=True,
                 )
             return
@@ -438,16 +457,16 @@ class Mapper:
             cpu,
             ts,
             [
-                Param("pid", PID, p.pid),
-                Param("ppid", PID, p.ppid),
-                Param("name", STR, p.name),
-                Param("cmdline", STR, p.cmdline),
-                Param("exe", STR, p.exe),
-                Param("start_time", TIME, p.start_time),
-                Param("sid", SID, unix_sid(info.uid) or unix_sid(0)),
-                Param("username", STR, p.username),
-                Param("session_id", U32, p.session_id),
-                Param("flags", U32, 0),
+                P("pid", PID, p.pid),
+                P("ppid", PID, p.ppid),
+                P("name", STR, p.name),
+                P("cmdline", STR, p.cmdline),
+                P("exe", STR, p.exe),
+                P("start_time", TIME, p.start_time),
+                P("sid", SID, unix_sid(info.uid) or unix_sid(0)),
+                P("username", STR, p.username),
+                P("session_id", U32, p.session_id),
+                P("flags", U32, 0),
             ],
             process=creator,
             meta=[("linux.origin", origin)],
@@ -489,10 +508,10 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("file_path", PATH, exe),
-                    Param("base_address", ADDR, 0),
-                    Param("image_size", U64, 0),
+                    P("pid", PID, pid),
+                    P("file_path", PATH, exe),
+                    P("base_address", ADDR, 0),
+                    P("image_size", U64, 0),
                 ],
                 state=True,
             )
@@ -512,7 +531,7 @@ class Mapper:
                     tid,
                     cpu,
                     ts,
-                    [Param("pid", PID, pid), Param("tid", TID, tid)],
+                    [P("pid", PID, pid), P("tid", TID, tid)],
                     state=True,
                 )
             return
@@ -523,15 +542,15 @@ class Mapper:
             self._drop_fd(info, pid, tid, cpu, ts, fd)
         p = info.process
         params = [
-            Param("pid", PID, pid),
-            Param("ppid", PID, p.ppid),
-            Param("name", STR, p.name),
-            Param("exe", STR, p.exe),
-            Param("cmdline", STR, p.cmdline),
+            P("pid", PID, pid),
+            P("ppid", PID, p.ppid),
+            P("name", STR, p.name),
+            P("exe", STR, p.exe),
+            P("cmdline", STR, p.cmdline),
         ]
         code = self.exit_codes.pop(pid, None)
         if code is not None:
-            params.append(Param("exit_status", U32, code))
+            params.append(P("exit_status", U32, code))
         self._ev(KINDS["TerminateProcess"], pid, tid, cpu, ts, params, state=True)
         del self.procs[pid]
 
@@ -563,11 +582,11 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("handle_id", U32, fd),
-                    Param("handle_object", U64, handle_key(pid, fd)),
-                    Param("handle_name", STR, fdi.path),
-                    Param("type_id", STR, fdi.kind),
+                    P("pid", PID, pid),
+                    P("handle_id", U32, fd),
+                    P("handle_object", U64, handle_key(pid, fd)),
+                    P("handle_name", STR, fdi.path),
+                    P("type_id", STR, fdi.kind),
                 ],
                 state=True,
             )
@@ -583,11 +602,11 @@ class Mapper:
             cpu,
             ts,
             [
-                Param("pid", PID, pid),
-                Param("handle_id", U32, fd),
-                Param("handle_object", U64, handle_key(pid, fd)),
-                Param("handle_name", STR, fdi.path),
-                Param("type_id", STR, fdi.kind),
+                P("pid", PID, pid),
+                P("handle_id", U32, fd),
+                P("handle_object", U64, handle_key(pid, fd)),
+                P("handle_name", STR, fdi.path),
+                P("type_id", STR, fdi.kind),
             ],
             state=True,
         )
@@ -609,13 +628,13 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("file_path", PATH, full),
-                    Param("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
-                    Param("fd", I32, ret if ret >= 0 else -1),
-                    Param("flags", U32, flags & 0xFFFFFFFF),
-                    Param("create_disposition", STR, disposition(flags)),
-                    Param("status", STR, status_text(ret)),
+                    P("pid", PID, pid),
+                    P("file_path", PATH, full),
+                    P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
+                    P("fd", I32, ret if ret >= 0 else -1),
+                    P("flags", U32, flags & 0xFFFFFFFF),
+                    P("create_disposition", STR, disposition(flags)),
+                    P("status", STR, status_text(ret)),
                 ],
             )
         if ret >= 0:
@@ -637,10 +656,10 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("file_path", PATH, fdi.path),
-                    Param("file_object", U64, handle_key(pid, fd)),
-                    Param("fd", I32, fd),
+                    P("pid", PID, pid),
+                    P("file_path", PATH, fdi.path),
+                    P("file_object", U64, handle_key(pid, fd)),
+                    P("fd", I32, fd),
                 ],
             )
         self._drop_fd(info, pid, tid, cpu, ts, fd)
@@ -706,10 +725,10 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("file_path", PATH, path),
-                    Param("base_address", ADDR, ret & 0xFFFFFFFFFFFFFFFF),
-                    Param("image_size", U64, length),
+                    P("pid", PID, pid),
+                    P("file_path", PATH, path),
+                    P("base_address", ADDR, ret & 0xFFFFFFFFFFFFFFFF),
+                    P("image_size", U64, length),
                 ],
                 state=True,
             )
@@ -743,12 +762,12 @@ class Mapper:
             cpu,
             ts,
             [
-                Param("pid", PID, pid),
-                Param("file_path", PATH, fdi.path if fdi is not None else ""),
-                Param("file_object", U64, handle_key(pid, fd)),
-                Param("fd", I32, fd),
-                Param("io_size", U32, ret & 0xFFFFFFFF),
-                Param("type", STR, fdi.kind if fdi is not None else ""),
+                P("pid", PID, pid),
+                P("file_path", PATH, fdi.path if fdi is not None else ""),
+                P("file_object", U64, handle_key(pid, fd)),
+                P("fd", I32, fd),
+                P("io_size", U32, ret & 0xFFFFFFFF),
+                P("type", STR, fdi.kind if fdi is not None else ""),
             ],
         )
 
@@ -768,10 +787,10 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("file_path", PATH, self.abspath(info, dfd, path)),
-                    Param("type", STR, "Directory" if is_dir else "File"),
-                    Param("status", STR, status_text(ret)),
+                    P("pid", PID, pid),
+                    P("file_path", PATH, self.abspath(info, dfd, path)),
+                    P("type", STR, "Directory" if is_dir else "File"),
+                    P("status", STR, status_text(ret)),
                 ],
             )
 
@@ -791,10 +810,10 @@ class Mapper:
                 cpu,
                 ts,
                 [
-                    Param("pid", PID, pid),
-                    Param("file_path", PATH, self.abspath(info, odfd, str(old))),
-                    Param("new_file_path", PATH, self.abspath(info, ndfd, str(new))),
-                    Param("status", STR, status_text(ret)),
+                    P("pid", PID, pid),
+                    P("file_path", PATH, self.abspath(info, odfd, str(old))),
+                    P("new_file_path", PATH, self.abspath(info, ndfd, str(new))),
+                    P("status", STR, status_text(ret)),
                 ],
             )
 
@@ -884,16 +903,16 @@ class Mapper:
         lip, lport = local if local is not None and local[0].version == zero.version else (zero, 0)
         rip, rport = remote if remote is not None else (zero, 0)
         params = [
-            Param("pid", PID, pid),
-            Param("sip", iptype, lip),
-            Param("sport", PORT, lport),
-            Param("dip", iptype, rip),
-            Param("dport", PORT, rport),
+            P("pid", PID, pid),
+            P("sip", iptype, lip),
+            P("sport", PORT, lport),
+            P("dip", iptype, rip),
+            P("dport", PORT, rport),
         ]
         if what is None:
-            params.append(Param("size", U32, size & 0xFFFFFFFF))
-        params.append(Param("l4_proto", STR, "TCP" if tcp else "UDP"))
-        params.append(Param("fd", I32, fd))
+            params.append(P("size", U32, size & 0xFFFFFFFF))
+        params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
+        params.append(P("fd", I32, fd))
         self._ev(KINDS[key], pid, tid, cpu, ts, params)
 
     def _connect_ret(
@@ -992,7 +1011,7 @@ class Mapper:
             0,
             0,
             self.clock_now(),
-            [Param("count", U64, count), Param("total", U64, total)],
+            [P("count", U64, count), P("total", U64, total)],
             state=True,
         )
 

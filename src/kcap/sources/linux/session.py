@@ -24,6 +24,7 @@ from kcap.errors import CaptureError, KcapError, PermissionDenied, Unsupported
 from kcap.model import Event, Handle, Param
 from kcap.sources.linux import sysapi
 from kcap.sources.linux.bpf_loader import KernelProbes
+from kcap.sources.linux.encoding import share_param_encoding
 from kcap.sources.linux.mapper import Mapper
 from kcap.sources.linux.probes import EVENT_KINDS, KIND_GROUPS, probe_table
 from kcap.sources.linux.procfs import ProcInfo, snapshot
@@ -266,6 +267,7 @@ def capture_to_file(
                 path, handles=source.handles(), config=Config(flush_period=1.0), on_error=on_error
             )
             result.path = str(writer.path)
+            share_param_encoding(writer)
             seq = 0
             write = writer.write
 
