@@ -229,6 +229,7 @@ class Mapper:
             K.K_RECVFROM: self._enter,
             K.K_RECVMSG: self._enter,
             K.K_RECV_RET: self._net_io_ret,
+            K.K_RECVMSG_RET: self._net_io_ret,
             K.K_TCP_STATE: self._tcp_state,
         }
         # tracepoints that share a kind share a record layout (checked by the tests)

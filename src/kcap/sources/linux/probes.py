@@ -309,6 +309,7 @@ K_DUP = 54
 K_DUP_RET = 55
 K_DUP1 = 56
 K_FCNTL = 57
+K_RECVMSG_RET = 58
 
 
 def _sc(name: str) -> str:
@@ -394,7 +395,7 @@ def probe_table() -> list[Probe]:
         P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 1, save_ptr=4),
         P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1),
         P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True),
-        P(K_RECV_RET, "net", _sc("sys_exit_recvmsg"), 1),
+        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1),
         P(K_TCP_STATE, "net", "sock/inet_sock_set_state", 8, ctx_off=8, any_pid=True),
     ]
 
