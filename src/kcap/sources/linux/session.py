@@ -311,7 +311,11 @@ def capture_to_file(
         finally:
             source.close()
             if writer is not None:
-                stats = writer.close()
+                try:
+                    stats = writer.close()
+                except OSError as exc:  # the file's last buffered bytes did not fit
+                    on_error(CaptureError(f"couldn't finish {writer.path}: {exc}"))
+                    stats = writer.stats
                 stats.lost_events = source.lost
                 result.stats = stats
     if fatal:
