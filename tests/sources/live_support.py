@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,16 @@ def kcap_prog_ids() -> set[int]:
     from kcap.sources.linux import sysapi
 
     return {i for i, name in sysapi.prog_names().items() if name.startswith("kcap_")}
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``check``: the kernel frees a closed program's memory asynchronously."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def kcap_mounts() -> list[str]:

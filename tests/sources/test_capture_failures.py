@@ -17,6 +17,7 @@ from live_support import (
     kcap_mounts,
     kcap_prog_ids,
     require_live,
+    wait_until,
 )
 
 import kcap
@@ -29,7 +30,7 @@ def leak_check() -> Iterator[None]:
     require_live()
     before = kcap_prog_ids()
     yield
-    assert kcap_prog_ids() - before == set(), "eBPF programs outlived the capture"
+    assert wait_until(lambda: not kcap_prog_ids() - before), "eBPF programs outlived the capture"
     assert kcap_mounts() == [], "a tracefs mount made by the capture remains"
     assert children_of(os.getpid()) == [], "a child process of the test remains"
 

@@ -81,3 +81,24 @@ def test_every_program_assembles_and_submits_or_counts_loss(probe) -> None:  # t
     # the capture's own pid is dropped unless the probe runs in borrowed (softirq) context
     drops_self = any(op == 0x15 and imm == 1234 for op, _, _, imm in ops)
     assert drops_self != probe.any_pid
+
+
+@pytest.mark.parametrize("exit_side", [False, True])
+def test_dispatchers_tail_call_by_syscall_number(exit_side: bool) -> None:
+    from kcap.sources.linux.probes import build_dispatcher
+
+    ops = insns(build_dispatcher(exit_side, prog_array=9))
+    calls = [imm for op, _, _, imm in ops if op == 0x85]
+    assert calls[-1] == A.TAIL_CALL
+    assert (0x18, 0x21, 0, 9) in ops  # r2 = program array
+    # syscall numbers beyond the array are not looked up
+    assert any(op == 0x25 and imm == 511 for op, _, _, imm in ops)
+
+
+def test_syscall_probes_know_their_numbers() -> None:
+    from kcap.sources.linux.probes import SYSCALL_NR
+
+    for p in probe_table():
+        if p.syscall is not None:
+            assert p.syscall in SYSCALL_NR, p.tracepoint
+            assert p.nwords <= 6 and (not p.is_exit or p.nwords == 1)

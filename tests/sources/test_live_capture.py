@@ -27,6 +27,7 @@ from live_support import (
     kcap_mounts,
     kcap_prog_ids,
     require_live,
+    wait_until,
 )
 
 import kcap
@@ -104,7 +105,9 @@ def leak_check() -> Iterator[None]:
     require_live()
     progs_before = kcap_prog_ids()
     yield
-    assert kcap_prog_ids() - progs_before == set(), "eBPF programs outlived the capture"
+    assert wait_until(lambda: not kcap_prog_ids() - progs_before), (
+        "eBPF programs outlived the capture"
+    )
     assert kcap_mounts() == [], "a tracefs mount made by the capture remains"
     assert kcap_instances() == [], "a tracefs instance made by the capture remains"
     assert children_of(os.getpid()) == [], "a child process of the test remains"

@@ -15,7 +15,14 @@ from collections.abc import Iterable
 
 from kcap.errors import CaptureError, PermissionDenied, Unsupported
 from kcap.sources.linux import sysapi
-from kcap.sources.linux.probes import Maps, Probe, build_program
+from kcap.sources.linux.probes import (
+    MAX_SYSCALL_NR,
+    SYSCALL_NR,
+    Maps,
+    Probe,
+    build_dispatcher,
+    build_program,
+)
 from kcap.sources.linux.ringbuf import RingBuffer
 from kcap.sources.linux.tracefs import TracefsIds
 
@@ -38,10 +45,6 @@ _EXPECTED_LAYOUT = {
 }
 
 
-class LayoutMismatch(OSError):
-    pass
-
-
 class KernelProbes:
     """The ring buffer, the helper maps and one attached program per available probe."""
 
@@ -53,6 +56,7 @@ class KernelProbes:
         self.missing: list[str] = []
         self._fds: list[int] = []  # maps and programs
         self._perf_fds: list[int] = []
+        self._raw_fds: list[int] = []
         self.maps: Maps | None = None
         self.ring: RingBuffer | None = None
 
@@ -95,29 +99,23 @@ class KernelProbes:
                 fmt = tfs.format(tp)
                 for name, off in fields.items():
                     if name not in fmt or fmt[name].offset != off:
-                        raise LayoutMismatch(
-                            errno.ENOTSUP,
-                            f"tracepoint {tp} field {name} is not at offset {off} on this kernel",
+                        raise Unsupported(
+                            f"tracepoint {tp} field {name} is not at offset {off} on this "
+                            "kernel; this kcap does not know its record layout"
                         )
             ids: list[tuple[Probe, int]] = []
             for probe in self.probes:
+                if probe.syscall is not None:
+                    continue  # attached through the raw sys_enter/sys_exit dispatchers
                 if tfs.exists(probe.tracepoint):
                     ids.append((probe, tfs.id(probe.tracepoint)))
                 else:
                     self.missing.append(probe.tracepoint)
-        if not ids:
-            raise Unsupported(
-                "none of the tracepoints live capture uses exists on this kernel "
-                f"(looked for {self.probes[0].tracepoint} and others); it needs "
-                "CONFIG_FTRACE_SYSCALLS"
-            )
+        syscall_probes = [p for p in self.probes if p.syscall is not None]
+        if syscall_probes:
+            self._attach_syscalls(syscall_probes)
         for probe, tp_id in ids:
-            code = build_program(probe, self.maps, self.self_pid)
-            try:
-                prog = sysapi.prog_load(sysapi.BPF_PROG_TYPE_TRACEPOINT, code, f"kcap_{probe.kind}")
-            except OSError as exc:
-                raise _bpf_error(exc, probe.tracepoint) from None
-            self._fds.append(prog)
+            prog = self._load(sysapi.BPF_PROG_TYPE_TRACEPOINT, probe)
             try:
                 pfd = sysapi.perf_event_open_tracepoint(tp_id)
             except OSError as exc:
@@ -136,6 +134,54 @@ class KernelProbes:
                 ) from None
             self.attached.append(probe)
 
+    def _load(self, prog_type: int, probe: Probe) -> int:
+        assert self.maps is not None
+        code = build_program(probe, self.maps, self.self_pid)
+        try:
+            prog = sysapi.prog_load(prog_type, code, f"kcap_{probe.kind}")
+        except OSError as exc:
+            raise _bpf_error(exc, probe.tracepoint) from None
+        self._fds.append(prog)
+        return prog
+
+    def _attach_syscalls(self, probes: list[Probe]) -> None:
+        """Load one program per syscall side into two program arrays, then attach the two
+        raw-tracepoint dispatchers that tail-call them by syscall number."""
+        arrays = {}
+        for side in ("enter", "exit"):
+            try:
+                arrays[side] = self._map(
+                    sysapi.BPF_MAP_TYPE_PROG_ARRAY, 4, 4, MAX_SYSCALL_NR, f"kcap_{side}"
+                )
+            except OSError as exc:
+                raise _bpf_error(exc) from None
+        for probe in probes:
+            assert probe.syscall is not None
+            nr = SYSCALL_NR.get(probe.syscall)
+            if nr is None:
+                self.missing.append(probe.tracepoint)
+                continue
+            prog = self._load(sysapi.BPF_PROG_TYPE_RAW_TRACEPOINT, probe)
+            side = "exit" if probe.is_exit else "enter"
+            sysapi.map_update(arrays[side], struct.pack("<I", nr), struct.pack("<I", prog))
+            self.attached.append(probe)
+        for side in ("enter", "exit"):
+            code = build_dispatcher(side == "exit", arrays[side])
+            try:
+                prog = sysapi.prog_load(
+                    sysapi.BPF_PROG_TYPE_RAW_TRACEPOINT, code, f"kcap_sys_{side}"
+                )
+            except OSError as exc:
+                raise _bpf_error(exc, f"sys_{side}") from None
+            self._fds.append(prog)
+            try:
+                self._raw_fds.append(sysapi.raw_tracepoint_open(f"sys_{side}", prog))
+            except OSError as exc:
+                raise Unsupported(
+                    f"attaching to the raw tracepoint sys_{side} failed ({exc.strerror or exc}); "
+                    "live capture needs CONFIG_BPF_EVENTS"
+                ) from None
+
     def lost(self) -> int:
         """Records the programs could not reserve ring-buffer space for."""
         if self.maps is None:
@@ -151,6 +197,7 @@ class KernelProbes:
         what it can; the events are disabled first so recording stops at once.
         """
         fds, self._perf_fds = self._perf_fds, []
+        raw, self._raw_fds = self._raw_fds, []
         for fd in fds:
             try:
                 sysapi.ioctl(fd, sysapi.PERF_EVENT_IOC_DISABLE, 0)
@@ -164,6 +211,7 @@ class KernelProbes:
                 except OSError:
                     pass
 
+        fds = raw + fds
         workers = [
             threading.Thread(target=close_all, args=(fds[i::8],), name="kcap-detach")
             for i in range(min(8, len(fds)))

@@ -98,6 +98,18 @@ class Probe:
         return self.slots_off + sum(size for _, size in self.slot_offsets())
 
     @property
+    def syscall(self) -> str | None:
+        """The syscall name of a ``syscalls/sys_enter_X`` / ``sys_exit_X`` probe, else None."""
+        cat, _, ev = self.tracepoint.partition("/")
+        if cat != "syscalls":
+            return None
+        return ev.removeprefix("sys_enter_").removeprefix("sys_exit_")
+
+    @property
+    def is_exit(self) -> bool:
+        return self.tracepoint.startswith("syscalls/sys_exit_")
+
+    @property
     def category(self) -> str:
         return self.tracepoint.split("/", 1)[0]
 
@@ -116,11 +128,110 @@ class Maps:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+#: x86_64 syscall numbers of the syscalls the probes follow.
+SYSCALL_NR = {
+    "read": 0,
+    "write": 1,
+    "open": 2,
+    "close": 3,
+    "mmap": 9,
+    "pread64": 17,
+    "pwrite64": 18,
+    "readv": 19,
+    "writev": 20,
+    "dup": 32,
+    "dup2": 33,
+    "socket": 41,
+    "connect": 42,
+    "accept": 43,
+    "sendto": 44,
+    "recvfrom": 45,
+    "sendmsg": 46,
+    "recvmsg": 47,
+    "bind": 49,
+    "execve": 59,
+    "fcntl": 72,
+    "chdir": 80,
+    "fchdir": 81,
+    "rename": 82,
+    "rmdir": 84,
+    "creat": 85,
+    "unlink": 87,
+    "exit_group": 231,
+    "openat": 257,
+    "unlinkat": 263,
+    "renameat": 264,
+    "accept4": 288,
+    "dup3": 292,
+    "renameat2": 316,
+    "execveat": 322,
+    "openat2": 437,
+}
+#: Offsets in x86_64 ``struct pt_regs`` of the six syscall arguments and of ``orig_ax``.
+_ARG_REGS = (112, 104, 96, 56, 72, 64)  # di, si, dx, r10, r8, r9
+_ORIG_AX = 120
+_PT_REGS_SIZE = 168
+_REGS_AT = -8 - 16 - _PT_REGS_SIZE  # stack slot of the copied registers (below two scratch u64s)
+MAX_SYSCALL_NR = 512
+
+
+def build_dispatcher(exit_side: bool, prog_array: int) -> bytes:
+    """The raw ``sys_enter`` / ``sys_exit`` program: tail-call the program of this syscall.
+
+    Syscall tracepoints of the perf interface cost one tracepoint registration each, and
+    releasing each waits for an RCU grace period (~40-80 ms here): with ~70 of them stopping a
+    capture took seconds. Two raw tracepoints and a program array keep that to two.
+    """
+    p = A.Program()
+    if exit_side:
+        # sys_exit(regs, ret): the syscall number is regs->orig_ax
+        p.mov_reg(6, 1)
+        p.ldx(A.DW, 3, 1, 0)
+        p.add_imm(3, _ORIG_AX)
+        p.mov_reg(1, 10)
+        p.add_imm(1, -8)
+        p.mov_imm(2, 8)
+        p.call(A.PROBE_READ_KERNEL)
+        p.jne_imm(0, 0, "out")
+        p.ldx(A.DW, 3, 10, -8)
+        p.mov_reg(1, 6)
+    else:
+        # sys_enter(regs, id)
+        p.ldx(A.DW, 3, 1, 8)
+    p.jgt_imm(3, MAX_SYSCALL_NR - 1, "out")
+    p.ld_map_fd(2, prog_array)
+    p.call(A.TAIL_CALL)
+    p.label("out")
+    p.mov_imm(0, 0)
+    p.exit()
+    return p.assemble()
+
+
 def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     """Assemble the tracepoint program for ``probe``."""
     p = A.Program()
     r0, r1, r2, r3, r4, r6, r7, r8, r9, r10 = 0, 1, 2, 3, 4, 6, 7, 8, 9, 10
     p.mov_reg(r6, r1)  # r6 = tracepoint context
+    raw = probe.syscall is not None
+    if raw and not probe.is_exit:
+        # A raw sys_enter program sees (regs, id): copy the registers to the stack once.
+        p.ldx(A.DW, r3, r6, 0)
+        p.mov_reg(r1, r10)
+        p.add_imm(r1, _REGS_AT)
+        p.mov_imm(r2, _PT_REGS_SIZE)
+        p.call(A.PROBE_READ_KERNEL)
+        p.jne_imm(r0, 0, "out")
+
+    def load_word(dst: int, i: int) -> None:
+        """Word ``i`` of the record: syscall argument i, the exit's ``ret``, or context word."""
+        if not raw:
+            p.ldx(A.DW, dst, r6, probe.ctx_off + 8 * i)
+        elif probe.is_exit:
+            assert i == 0, "a syscall exit has only its return value"
+            p.ldx(A.DW, dst, r6, 8)
+        else:
+            p.ldx(A.DW, dst, r10, _REGS_AT + _ARG_REGS[i])
+
     p.call(A.GET_CURRENT_PID_TGID)
     p.mov_reg(r7, r0)  # r7 = pid_tgid
     p.mov_reg(r1, r0)
@@ -130,7 +241,7 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
 
     if probe.save_ptr is not None:
         p.stx(A.W, r10, -8, r7)  # key: thread id
-        p.ldx(A.DW, r1, r6, probe.ctx_off + 8 * probe.save_ptr)
+        load_word(r1, probe.save_ptr)
         p.stx(A.DW, r10, -16, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
@@ -168,7 +279,7 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     p.call(A.GET_SMP_PROCESSOR_ID)
     p.stx(A.W, r8, 4, r0)
     for i in range(probe.nwords):
-        p.ldx(A.DW, r1, r6, probe.ctx_off + 8 * i)
+        load_word(r1, i)
         p.stx(A.DW, r8, HEADER_SIZE + 8 * i, r1)
     if probe.tail:
         # The kernel refuses a program that reads past the end of the tracepoint's record.
@@ -187,7 +298,7 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.mov_reg(r1, r8)
         p.add_imm(r1, off)
         p.mov_imm(r2, size)
-        p.ldx(A.DW, r3, r6, probe.ctx_off + 8 * word)
+        load_word(r3, word)
         p.call(A.PROBE_READ_USER_STR)
         p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
         slot_i += 1
@@ -205,13 +316,13 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
             if len_word is None:
                 p.mov_imm(r2, size)
             else:
-                p.ldx(A.DW, r2, r6, probe.ctx_off + 8 * len_word)
+                load_word(r2, len_word)
                 p.jgt_imm(r2, size, "blob_clamp")
                 p.ja("blob_go")
                 p.label("blob_clamp")
                 p.mov_imm(r2, size)
                 p.label("blob_go")
-            p.ldx(A.DW, r3, r6, probe.ctx_off + 8 * ptr_word)
+            load_word(r3, ptr_word)
         p.stx(A.W, r8, lens, r2)
         p.mov_reg(r1, r8)
         p.add_imm(r1, off)
@@ -222,7 +333,7 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         slot_i += 1
 
     if probe.argv is not None:
-        p.ldx(A.DW, r9, r6, probe.ctx_off + 8 * probe.argv)
+        load_word(r9, probe.argv)
         for j in range(ARGV_MAX):
             off, size = slots[slot_i + j]
             p.mov_reg(r1, r10)

@@ -26,17 +26,21 @@ SYS_PERF_EVENT_OPEN = 298
 # bpf commands
 BPF_MAP_CREATE = 0
 BPF_MAP_LOOKUP_ELEM = 1
+BPF_MAP_UPDATE_ELEM = 2
 BPF_PROG_LOAD = 5
 BPF_PROG_GET_NEXT_ID = 11
 BPF_PROG_GET_FD_BY_ID = 13
 BPF_OBJ_GET_INFO_BY_FD = 15
+BPF_RAW_TRACEPOINT_OPEN = 17
 
 # map and program types
 BPF_MAP_TYPE_HASH = 1
 BPF_MAP_TYPE_LRU_HASH = 9
 BPF_MAP_TYPE_ARRAY = 2
+BPF_MAP_TYPE_PROG_ARRAY = 3
 BPF_MAP_TYPE_RINGBUF = 27
 BPF_PROG_TYPE_TRACEPOINT = 5
+BPF_PROG_TYPE_RAW_TRACEPOINT = 17
 
 PERF_TYPE_TRACEPOINT = 2
 PERF_EVENT_IOC_ENABLE = 0x2400
@@ -84,6 +88,24 @@ def map_lookup(map_fd: int, key: bytes, value_size: int) -> bytes:
     )
     bpf(BPF_MAP_LOOKUP_ELEM, attr)
     return val_buf.raw
+
+
+def map_update(map_fd: int, key: bytes, value: bytes) -> None:
+    key_buf = ctypes.create_string_buffer(key, len(key))
+    val_buf = ctypes.create_string_buffer(value, len(value))
+    attr = bytearray(32)
+    struct.pack_into(
+        "<IIQQQ", attr, 0, map_fd, 0, ctypes.addressof(key_buf), ctypes.addressof(val_buf), 0
+    )
+    bpf(BPF_MAP_UPDATE_ELEM, attr)
+
+
+def raw_tracepoint_open(name: str, prog_fd: int) -> int:
+    """Attach a raw-tracepoint program; closing the returned fd detaches it."""
+    name_buf = ctypes.create_string_buffer(name.encode())
+    attr = bytearray(16)
+    struct.pack_into("<QI", attr, 0, ctypes.addressof(name_buf), prog_fd)
+    return bpf(BPF_RAW_TRACEPOINT_OPEN, attr)
 
 
 def prog_load(prog_type: int, insns: bytes, name: str, log_size: int = 1 << 20) -> int:
