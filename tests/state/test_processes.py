@@ -627,3 +627,38 @@ def test_custom_warning_sink_replaces_the_default_log():
     assert snap.warnings is None
     snap.update(ev("LoadImage", file_path="x.dll"))
     assert len(messages) == 1
+
+
+# --------------------------------------------------------------------------- older writers
+
+
+def test_2022_parameter_names_are_understood():
+    # 2020-2022 writers: command line in `comm`, thread start in `entrypoint`, image path in
+    # `file_name`, no `exe`/`flags`, account text in a wbem-sid parameter (as in the live fixture)
+    snap = ProcessSnapshotter()
+    snap.update(rundown(6540, 4708, width=17, recorded="N/A"))
+    event = ev(
+        "CreateProcess",
+        width=17,
+        hpid=6540,
+        process=embedded(6540, 4708),
+        pid=6568,
+        ppid=6540,
+        name="wsl.exe",
+        comm="wsl -u root -e ls",
+        sid="fv-az140-576\\runneradmin",
+        session_id=1,
+    )
+    snap.update(event)
+    p = snap.find(6568)
+    assert p is not None
+    assert p.cmdline == "wsl -u root -e ls" and p.args == ["wsl", "-u", "root", "-e", "ls"]
+    assert p.sid == "fv-az140-576\\runneradmin" and p.exe == ""
+    snap.update(ev("CreateThread", width=17, pid=6568, tid=1, entrypoint=0x7FFA))
+    assert p.threads[1].start_address == 0x7FFA
+    snap.update(ev("CreateThread", pid=6568, tid=2, start_address=1, entrypoint=2))
+    assert p.threads[2].start_address == 1  # the newest name wins
+    snap.update(
+        ev("LoadImage", width=17, pid=6568, base_address=0x1000, file_name="C:\\Windows\\wsl.exe")
+    )
+    assert p.exe == "C:\\Windows\\wsl.exe" and p.modules[0].path == "C:\\Windows\\wsl.exe"

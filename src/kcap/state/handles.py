@@ -11,6 +11,7 @@ Deviations from upstream (also in docs/state.md):
 * CreateHandle fills the handle value from the ``handle_id`` parameter and the owner pid from
   the event header, where upstream leaves both 0. Upstream never reads these fields in replay,
   so nothing it shows changes; a capture written from this state records real values.
+* The type name is read from ``type_id`` or, in 2020-2022 captures, ``handle_type``.
 * A missing ``handle_object`` is reported through ``on_warning`` (upstream logs the
   parameter-not-found error); the event changes nothing.
 * Handle events do not change any process's handle list, as upstream (the process snapshotter's
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Iterator
 
 from kcap.model import Event, Handle
 from kcap.state.dispatch import Handler, HandlerCache
-from kcap.state.values import param_int, param_int_or_zero, param_text
+from kcap.state.values import HANDLE_TYPE, param_int, param_int_or_zero, param_text
 from kcap.state.warnings import WarningLog, WarningSink
 
 
@@ -75,7 +76,7 @@ class HandleSnapshotter:
             num=param_int_or_zero(event, "handle_id"),
             object=obj,
             pid=event.pid,
-            type=param_text(event, "type_id"),
+            type=param_text(event, *HANDLE_TYPE),
             name=param_text(event, "handle_name"),
         )
 

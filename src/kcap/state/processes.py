@@ -20,8 +20,11 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
   *replaying* machine's boot id; here it is derived deterministically from the pid and the
   start time (`derive_uuid`), so the same capture gives the same uuids everywhere.
 * **Thread owner pid.** Upstream leaves a thread's pid 0; here it is the owning process's pid.
-* **Image path parameter names.** ``file_path`` (December 2024 on) or, for older captures,
-  ``file_name``.
+* **Parameter names of older writers.** Where a parameter was renamed, the newest name is
+  tried first, then the older one: image path ``file_path``/``file_name``, command line
+  ``cmdline``/``comm``, thread start ``start_address``/``entrypoint`` (`kcap.state.values`).
+  Upstream reads only the newest names, so it replays 2022 captures with empty command lines
+  and module paths.
 * **Attach and lazily decoded events.** Only CreateProcess and ProcessRundown events carry a
   process section in any capture (§3.2); for other types an embedded state is honoured when the
   event is already decoded (events built in code), but a lazily decoded event is not decoded
@@ -40,6 +43,9 @@ from kcap.state.dispatch import Handler, HandlerCache
 from kcap.state.handles import HandleSnapshotter
 from kcap.state.sid import sid_to_text
 from kcap.state.values import (
+    CMDLINE,
+    IMAGE_PATH,
+    THREAD_START,
     is_wbem_sid,
     param_int,
     param_int_or_zero,
@@ -60,9 +66,6 @@ _SYSTEM_PID = 4
 
 #: Types whose events carry a process section in every writer generation.
 _PROCESS_CARRIERS = frozenset({"CreateProcess", "ProcessRundown"})
-
-#: Image path parameter names, newest first.
-_IMAGE_PATH_NAMES = ("file_path", "file_name")
 
 
 def derive_uuid(pid: int, start_time: Timestamp) -> int:
@@ -185,7 +188,7 @@ class ProcessSnapshotter:
                     "missing; treated as empty"
                 )
         flags = param_int_or_zero(event, "flags")
-        cmdline = param_text(event, "cmdline")
+        cmdline = param_text(event, *CMDLINE)
         start_time = param_time(event, "start_time")
         proc = Process(
             pid=pid,
@@ -247,7 +250,7 @@ class ProcessSnapshotter:
             ustack_limit=param_int_or_zero(event, "ustack_limit"),
             kstack_base=param_int_or_zero(event, "kstack"),
             kstack_limit=param_int_or_zero(event, "kstack_limit"),
-            start_address=param_int_or_zero(event, "start_address"),
+            start_address=param_int_or_zero(event, *THREAD_START),
         )
 
     def _on_terminate_thread(self, event: Event) -> None:
@@ -275,7 +278,7 @@ class ProcessSnapshotter:
         proc = self._procs.get(pid)
         if proc is None:
             return
-        path = param_text(event, *_IMAGE_PATH_NAMES)
+        path = param_text(event, *IMAGE_PATH)
         base = param_int_or_zero(event, "base_address")
         # The exe of a state built from parameters can be empty or a short form; the image of
         # the main module is the better value. Applied even when the module is a duplicate.

@@ -12,6 +12,17 @@ from __future__ import annotations
 from kcap.model import Event, Param, ParamType, Timestamp
 from kcap.model.timestamp import ZERO
 
+# Parameter names that changed between writer generations, newest first. The 2022 names were
+# checked against the live 2022 fixture (kcap-format.md §15).
+#: Image path: ``file_name`` until the December 2024 rename.
+IMAGE_PATH = ("file_path", "file_name")
+#: Process command line: ``comm`` in 2020-2022 captures.
+CMDLINE = ("cmdline", "comm")
+#: Thread start address: ``entrypoint`` in 2020-2022 captures.
+THREAD_START = ("start_address", "entrypoint")
+#: Handle object type name: ``handle_type`` in 2020-2022 captures.
+HANDLE_TYPE = ("type_id", "handle_type")
+
 
 def int_value(value: object) -> int | None:
     """An integer parameter value, or None when the value is not an integer.
@@ -30,10 +41,15 @@ def param_int(event: Event, name: str) -> int | None:
     return None if p is None else int_value(p.value)
 
 
-def param_int_or_zero(event: Event, name: str) -> int:
-    """Like `param_int` with upstream's default for optional numbers: 0."""
-    value = param_int(event, name)
-    return 0 if value is None else value
+def param_int_or_zero(event: Event, *names: str) -> int:
+    """The integer value of the first of ``names`` the event has, else upstream's default 0."""
+    params = event.params
+    for name in names:
+        p = params.get(name)
+        if p is not None:
+            value = int_value(p.value)
+            return 0 if value is None else value
+    return 0
 
 
 def text_value(value: object) -> str:
