@@ -112,9 +112,15 @@ def test_random_sequences_never_raise_and_track_registered_pids(sequence):
         pid, ppid = _int(event, "pid"), _int(event, "ppid")
         body = event.process
         if kind in ("CreateProcess", "ProcessRundown") and body is not None:
-            valid = pid is not None and ppid is not None and body.pid != body.ppid
-            if kind == "ProcessRundown":
-                valid = valid and pid != 0xFFFFFFFF
+            # a placeholder body (pid = ppid = 0xFFFFFFFF) stands for an unreadable process
+            placeholder = body.pid == body.ppid == 0xFFFFFFFF
+            valid = pid is not None and ppid is not None
+            if kind == "CreateProcess":
+                valid = valid and (body.pid != body.ppid or placeholder)
+            elif placeholder:
+                valid = valid and pid != 0xFFFFFFFF and pid != ppid
+            else:
+                valid = valid and pid != 0xFFFFFFFF and body.pid != body.ppid
             if valid:
                 assert pid is not None
                 expected_pids.add(pid)

@@ -19,6 +19,13 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
 * **uuid for states built from CreateProcess parameters.** Upstream computes one lazily from the
   *replaying* machine's boot id; here it is derived deterministically from the pid and the
   start time (`derive_uuid`), so the same capture gives the same uuids everywhere.
+* **Placeholder process states.** Writers of 2020-2022 embed a stand-in state (pid and ppid
+  0xFFFFFFFF, name ``.``) in the rundown of every process they could not open -- 121 of the 232
+  rundowns in the live 2022 fixture, lsass and explorer among them. Upstream's "pid = ppid"
+  test drops those processes from replay, so their events get no state. Here such a rundown
+  for a pid not yet known builds the state from the event parameters, as a CreateProcess does
+  (a known pid keeps its state, as upstream), and a CreateProcess whose creator state is a
+  placeholder still registers the child; ``rebuild_placeholders=False`` restores upstream.
 * **Thread owner pid.** Upstream leaves a thread's pid 0; here it is the owning process's pid.
 * **Parameter names of older writers.** Where a parameter was renamed, the newest name is
   tried first, then the older one: image path ``file_path``/``file_name``, command line
@@ -88,8 +95,12 @@ class ProcessSnapshotter:
         handle_snapshotter: HandleSnapshotter | None = None,
         *,
         on_warning: WarningSink | None = None,
+        rebuild_placeholders: bool = True,
     ) -> None:
         self._procs: dict[int, Process] = {}
+        #: Build states from the parameters of process events whose embedded state is a
+        #: placeholder (pid = ppid = 0xFFFFFFFF); False reproduces upstream, which drops them.
+        self.rebuild_placeholders = rebuild_placeholders
         #: Kept for API parity with upstream; replay never routes handle events to processes.
         self.handle_snapshotter = handle_snapshotter
         #: The default warning sink when no ``on_warning`` was given (None otherwise).
@@ -177,7 +188,7 @@ class ProcessSnapshotter:
         if ids is None:
             return
         pid, ppid = ids
-        if embedded.pid == embedded.ppid:
+        if embedded.pid == embedded.ppid and not self._is_placeholder(embedded):
             return
         params = event.params
         for name in ("sid", "session_id", "flags"):
@@ -187,10 +198,14 @@ class ProcessSnapshotter:
                     f"CreateProcess (seq {event.seq}, pid {event.pid}): parameter {name!r} "
                     "missing; treated as empty"
                 )
+        self._procs[pid] = self._from_params(event, pid, ppid)
+
+    def _from_params(self, event: Event, pid: int, ppid: int) -> Process:
+        """A new state described by the parameters of a process event (§3.4 CreateProcess)."""
         flags = param_int_or_zero(event, "flags")
         cmdline = param_text(event, *CMDLINE)
         start_time = param_time(event, "start_time")
-        proc = Process(
+        return Process(
             pid=pid,
             ppid=ppid,
             name=param_text(event, "name"),
@@ -208,7 +223,14 @@ class ProcessSnapshotter:
             is_packaged=bool(flags & FLAG_PACKAGED),
             parent=self._procs.get(ppid),
         )
-        self._procs[pid] = proc
+
+    def _is_placeholder(self, embedded: Process) -> bool:
+        """True for the stand-in state old writers embedded for processes they could not open."""
+        return (
+            self.rebuild_placeholders
+            and embedded.pid == _INVALID_PID
+            and embedded.ppid == _INVALID_PID
+        )
 
     def _on_process_rundown(self, event: Event) -> None:
         embedded = event.process
@@ -218,7 +240,15 @@ class ProcessSnapshotter:
         if ids is None:
             return
         pid, ppid = ids
-        if embedded.pid == embedded.ppid or pid == _INVALID_PID:
+        if pid == _INVALID_PID:
+            return
+        if self._is_placeholder(embedded):
+            # Only fill a gap: a known state (often a full one from an earlier rundown pass)
+            # stays, exactly as upstream keeps it.
+            if pid != ppid and pid not in self._procs:
+                self._procs[pid] = self._from_params(event, pid, ppid)
+            return
+        if embedded.pid == embedded.ppid:
             return
         # The embedded state itself becomes the process state (same object as event.ps).
         embedded.parent = self._procs.get(ppid)
