@@ -95,8 +95,8 @@ def _int(event: Event, name: str) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(events(), min_size=5, max_size=60))
+@settings(max_examples=200, deadline=None)
+@given(st.lists(events(), min_size=5, max_size=40))
 def test_random_sequences_never_raise_and_track_registered_pids(sequence):
     messages: list[str] = []
     handles = HandleSnapshotter(on_warning=messages.append)
@@ -145,3 +145,50 @@ def test_random_sequences_never_raise_and_track_registered_pids(sequence):
         else:
             assert event.ps is procs.find(event.pid)
     assert all(isinstance(m, str) and m for m in messages)
+
+
+LIFECYCLE = st.lists(
+    st.tuples(
+        st.sampled_from(["CreateProcess", "ProcessRundown", "TerminateProcess"]),
+        st.integers(1, 5),
+        st.integers(1, 5),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LIFECYCLE, st.booleans())
+def test_parent_links_through_any_lifecycle(steps, width17):
+    """Well-formed create/rundown/terminate sequences: links fixed at registration, cleared
+    by the parent's termination, never back-filled."""
+    ids = IDS17 if width17 else IDS18
+    snap = ProcessSnapshotter()
+    alive: set[int] = set()
+    for kind, pid, ppid in steps:
+        params = [Param("pid", ParamType.PID, pid), Param("ppid", ParamType.PID, ppid)]
+        body = None
+        if kind == "CreateProcess":
+            body = Process(pid=ppid, ppid=ppid + 10)  # the creator
+            params += [
+                Param("sid", ParamType.WBEM_SID, b""),
+                Param("session_id", ParamType.UINT32, 1),
+                Param("flags", ParamType.FLAGS, 0),
+            ]
+        elif kind == "ProcessRundown":
+            body = Process(pid=pid, ppid=ppid)
+        parent_before = snap.find(ppid)
+        snap.update(Event(pid=ppid, type=bytes.fromhex(ids[kind]), params=params, process=body))
+        if kind == "TerminateProcess":
+            alive.discard(pid)
+            assert snap.find(pid) is None
+            assert all(p.parent is None for p in snap if p.ppid == pid)
+        elif kind == "CreateProcess" or pid != ppid:
+            # only the *body* is tested for self-parenting (a rundown's body is the process)
+            alive.add(pid)
+            state = snap.find(pid)
+            assert state is not None and state.parent is parent_before
+        assert {p.pid for p in snap} == alive
+        for p in snap:
+            assert p.parent is None or (p.parent.pid == p.ppid and p.parent is not p)
+    assert snap.warnings is not None and snap.warnings.count == 0
