@@ -31,9 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from kcap.model import Event, Param, ParamType, Process, Timestamp  # noqa: E402
-from kcap.model.catalogue import by_name  # noqa: E402
-from kcap.state import HandleSnapshotter, ProcessSnapshotter  # noqa: E402
+from kcap.model import Event, Param, ParamType, Process, Timestamp
+from kcap.model.catalogue import by_name
+from kcap.state import HandleSnapshotter, ProcessSnapshotter
 
 LIVE_2022_MIX = {
     "CloseHandle": 16739,
@@ -80,6 +80,7 @@ STEADY_MIX = {
 RUNDOWN_MIX = {"ProcessRundown": 1, "ThreadRundown": 8, "ImageRundown": 43}
 
 START = Timestamp("2024-12-11T10:20:00.5+02:00")
+SYSTEM_SID = bytes.fromhex("010100000000000512000000")  # S-1-5-18
 
 
 class StreamBuilder:
@@ -115,7 +116,7 @@ class StreamBuilder:
                 Param("name", ParamType.UNICODE, "svchost.exe"),
                 Param("cmdline", ParamType.UNICODE, "C:\\Windows\\system32\\svchost.exe -k x"),
                 Param("exe", ParamType.UNICODE, "C:\\Windows\\system32\\svchost.exe"),
-                Param("sid", ParamType.WBEM_SID, bytes(16) + bytes.fromhex("010100000000000512000000")),
+                Param("sid", ParamType.WBEM_SID, bytes(16) + SYSTEM_SID),
                 Param("session_id", ParamType.UINT32, 0),
                 Param("flags", ParamType.FLAGS, 0),
                 Param("start_time", ParamType.TIME, START),
@@ -232,7 +233,8 @@ def main() -> None:
         base = best_of(run_baseline, events, args.repeat)
         rows.append((label, "baseline loop", n, n / base, base / n * 1e9))
 
-    print(f"snapshotter update + attach, best of {args.repeat} by CPU time (Python {sys.version.split()[0]})")
+    python = sys.version.split()[0]
+    print(f"snapshotter update + attach, best of {args.repeat} by CPU time (Python {python})")
     header = f"{'stream':<17} {'path':<14} {'events':>9} {'events/s':>12} {'ns/event':>9}"
     print(header)
     print("-" * len(header))
