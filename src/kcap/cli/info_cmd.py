@@ -90,7 +90,7 @@ def print_summary(console: Console, s: CaptureSummary) -> None:
     console.print(_histogram("Events by category", s.categories, s.events, "Category"))
     if s.handle_types:
         table = Table(
-            title="Snapshot handles by type", box=box.SIMPLE, title_justify="left", pad_edge=False
+            title="Handles by type", box=box.SIMPLE, title_justify="left", pad_edge=False
         )
         table.add_column("Type")
         table.add_column("Handles", justify="right")
