@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from kcap import Event, Param, ParamType, Process, Timestamp
+import pytest
+
+from kcap import Event, Param, Params, ParamType, Process, Timestamp
 from kcap.cli.render import event_dict, event_text, json_bytes, json_value, text_escape
 
 INVALID = b"ok\xa0\xff-end".decode("utf-8", "surrogateescape")
@@ -103,3 +105,17 @@ def test_event_text_follows_the_console_template() -> None:
     assert event_text(_event()) == (
         "5 2024-01-01T00:00:00.5Z - 1 bash (7) - CreateFile (alpha➜ /tmp/x, dip➜ 1.2.3.4, zeta➜ 3)"
     )
+
+
+def test_event_json_same_bytes_with_or_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kcap.cli.render as render
+
+    good = _event()
+    bad = _event()
+    bad.params = Params([Param("value", ParamType.ANSI, INVALID)])
+    with_fast = [render.event_json(good), render.event_json(bad)]
+    monkeypatch.setattr(render, "_fast_dumps", None)
+    without = [render.event_json(good), render.event_json(bad)]
+    assert with_fast == without
+    assert with_fast[0] == json_bytes(event_dict(good))
+    assert json.loads(with_fast[1])["params"]["value"] == INVALID

@@ -89,9 +89,7 @@ def print_summary(console: Console, s: CaptureSummary) -> None:
         console.print(_histogram("Events by type (from the type ids)", s.types, s.events, "Type"))
     console.print(_histogram("Events by category", s.categories, s.events, "Category"))
     if s.handle_types:
-        table = Table(
-            title="Handles by type", box=box.SIMPLE, title_justify="left", pad_edge=False
-        )
+        table = Table(title="Handles by type", box=box.SIMPLE, title_justify="left", pad_edge=False)
         table.add_column("Type")
         table.add_column("Handles", justify="right")
         for name, n in s.handle_types.items():

@@ -26,11 +26,20 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from kcap.model.event import Event
 from kcap.model.process import Process
 from kcap.model.timestamp import Timestamp
+
+_fast_dumps: Callable[[Any], bytes] | None
+try:  # optional: about twice as fast as the json module; identical output
+    from orjson import dumps as _orjson_dumps
+
+    _fast_dumps = _orjson_dumps
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_dumps = None
 
 #: Separator between a parameter's name and value in the text format (upstream's default).
 KV_DELIMITER = "➜ "
@@ -116,6 +125,21 @@ def json_bytes(obj: Any, *, indent: int | None = None) -> bytes:
     return text.encode("utf-8", "backslashreplace")
 
 
+def event_json(ev: Event) -> bytes:
+    """One event as compact JSON (no newline).
+
+    Uses orjson when it is installed. orjson refuses lone surrogates and integers beyond 64
+    bits; such an event falls back to `json_bytes`, whose output is otherwise byte-identical.
+    """
+    obj = event_dict(ev)
+    if _fast_dumps is not None:
+        try:
+            return _fast_dumps(obj)
+        except TypeError:
+            pass
+    return json_bytes(obj)
+
+
 # --------------------------------------------------------------------------- text
 
 _CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -183,6 +207,7 @@ def event_text(ev: Event) -> str:
 __all__ = [
     "KV_DELIMITER",
     "event_dict",
+    "event_json",
     "event_text",
     "json_bytes",
     "json_value",

@@ -9,7 +9,7 @@ import click
 
 import kcap
 from kcap.cli.diagnostics import WarningPrinter, fail, fail_usage, silence_stdout, stdout_bytes
-from kcap.cli.render import event_dict, event_text, json_bytes
+from kcap.cli.render import event_json, event_text
 from kcap.errors import FilterError, FormatError, KcapError
 from kcap.model.event import Event
 from kcap.reader import Reader
@@ -44,8 +44,8 @@ def _renderer(fmt: str) -> Callable[[Event], bytes]:
     if fmt == "text":
         return lambda ev: event_text(ev).encode("utf-8", "backslashreplace") + b"\n"
     if fmt == "jsonl":
-        return lambda ev: json_bytes(event_dict(ev)) + b"\n"
-    return lambda ev: json_bytes(event_dict(ev))  # an element of the array
+        return lambda ev: event_json(ev) + b"\n"
+    return event_json  # an element of the array
 
 
 def _set_filter(reader: Reader, expression: str) -> None:
