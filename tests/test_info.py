@@ -174,3 +174,19 @@ def test_unreadable_files_raise(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a capture")
     with pytest.raises(BadMagic):
         summarize(junk)
+
+
+def test_histograms_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kcap.info
+
+    monkeypatch.setattr(kcap.info, "MAX_DISTINCT", 3)
+    path = tmp_path / "hosts.kcap"
+    w = new_writer(path, config=Config(flush_period=0))
+    for i in range(6):
+        ev = _event(i + 1, "2024-01-01T00:00:00Z")
+        ev.host = f"host-{i}"
+        w.write(ev)
+    w.close()
+    s = summarize(path)
+    assert s.hosts == {"host-0": 1, "host-1": 1, "host-2": 1, kcap.info.OTHER: 3}
+    assert s.events == 6

@@ -26,6 +26,11 @@ from kcap.reader import Reader
 
 #: Non-fatal error messages kept in a summary (all are counted).
 MAX_ERROR_MESSAGES = 20
+#: Distinct values kept per histogram; a damaged or hostile file could otherwise make every
+#: event's name (or host...) distinct and the summary as large as the capture.
+MAX_DISTINCT = 1000
+#: The histogram key under which values beyond `MAX_DISTINCT` are counted.
+OTHER = "(other values)"
 
 
 @dataclass
@@ -138,6 +143,14 @@ class CaptureSummary:
         }
 
 
+def _count(counter: Counter[Any], key: Any) -> None:
+    """``counter[key] += 1``, lumping new keys into `OTHER` once `MAX_DISTINCT` are held."""
+    if key in counter or len(counter) < MAX_DISTINCT:
+        counter[key] += 1
+    else:
+        counter[OTHER] += 1
+
+
 def _by_count(counter: Counter[str]) -> dict[str, int]:
     """Most frequent first; ties by name so the output is stable."""
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -177,7 +190,7 @@ def summarize(
         names: Counter[str] = Counter()
         categories: Counter[str] = Counter()
         hosts: Counter[str] = Counter()
-        type_counts: Counter[bytes] = Counter()
+        type_counts: Counter[bytes | str] = Counter()
         can_carry_process: dict[bytes, bool] = {}
         time = TimeRange()
         seq = SeqRange()
@@ -190,16 +203,17 @@ def summarize(
         try:
             for ev in reader.read(include_state=True, lazy=True):
                 events += 1
-                names[ev.name] += 1
-                categories[ev.category] += 1
-                hosts[ev.host] += 1
+                _count(names, ev.name)
+                _count(categories, ev.category)
+                _count(hosts, ev.host)
                 type_id = ev.type
-                type_counts[type_id] += 1
+                _count(type_counts, type_id)
                 carries = can_carry_process.get(type_id)
                 if carries is None:
                     et = lookup(type_id)
                     carries = et is not None and et.category == "process"
-                    can_carry_process[type_id] = carries
+                    if len(can_carry_process) < MAX_DISTINCT:
+                        can_carry_process[type_id] = carries
                 if carries:
                     try:
                         if ev.process is not None:
@@ -234,9 +248,12 @@ def summarize(
             time.last = last_ts.text
             seq.last, seq.min, seq.max = last_seq, min_seq, max_seq
         types: Counter[str] = Counter()
-        for type_id, n in type_counts.items():
-            types[_type_label(type_id)] += n
+        for key, n in type_counts.items():
+            types[key if isinstance(key, str) else _type_label(key)] += n
         handles = reader.handles
+        handle_types: Counter[str] = Counter()
+        for h in handles:
+            _count(handle_types, h.type)
         return CaptureSummary(
             path=str(reader.path),
             format_version=header.version,
@@ -256,11 +273,19 @@ def summarize(
             types=_by_count(types),
             categories=_by_count(categories),
             hosts=_by_count(hosts),
-            handle_types=_by_count(Counter(h.type for h in handles)),
+            handle_types=_by_count(handle_types),
             errors=error_count,
             error_messages=errors,
             fatal=fatal,
         )
 
 
-__all__ = ["MAX_ERROR_MESSAGES", "CaptureSummary", "SeqRange", "TimeRange", "summarize"]
+__all__ = [
+    "MAX_DISTINCT",
+    "MAX_ERROR_MESSAGES",
+    "OTHER",
+    "CaptureSummary",
+    "SeqRange",
+    "TimeRange",
+    "summarize",
+]
