@@ -202,5 +202,6 @@ def test_real_filter_when_available(tmp_path: Path) -> None:
     assert [(o["name"], o["ps"]["name"]) for o in got] == [("CreateFile", "curl")] * 2
     bad = run("replay", str(path), "kevt.name", "=")
     assert bad.exit_code == 2
-    assert bad.stderr.startswith("kcap: error: filter: ")
-    assert "Traceback" not in bad.stderr
+    first = bad.stderr.split("\n")[0]
+    assert first.startswith("kcap: error: filter: ") and "(column 12)" in first
+    assert "Traceback" not in bad.stderr and bad.stdout == ""

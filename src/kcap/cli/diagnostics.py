@@ -35,17 +35,40 @@ def _one_line(text: str) -> str:
 def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) -> str:
     """``kcap: error: <file>: <what>``; the file is named once, whoever put it in the message."""
     if isinstance(exc, FilterError):
-        # Filter diagnostics may point at the expression with a caret on following lines;
-        # the first line still reads as a complete message.
-        lines = str(exc).rstrip("\n").split("\n")
-        head = f"kcap: error: filter: {lines[0]}"
-        return "\n".join([head, *("  " + line for line in lines[1:])])
+        return _filter_message(exc)
     msg = _one_line(str(exc))
     name = None if file is None else os.fspath(file)
     located = isinstance(exc, FormatError) and exc.path
     if name and not located and name not in msg:
         return f"kcap: error: {name}: {msg}"
     return f"kcap: error: {msg}"
+
+
+def _filter_message(exc: FilterError) -> str:
+    """One complete line first; the compiler's caret drawing, if any, indented below it.
+
+    A syntax error from `kcap.filter` carries ``position`` and ``expected`` and a message that
+    is upstream's caret box (expression, box, ``expected ...``) with an optional hint line
+    ("unknown field ...; did you mean ...") after it. The hint or the expectation, with the
+    column, makes the one-line summary.
+    """
+    text = str(exc).rstrip("\n")
+    lines = text.split("\n")
+    position = getattr(exc, "position", None)
+    expected = getattr(exc, "expected", None)
+    box_end = next((i for i, line in enumerate(lines) if line.startswith("╰")), None)
+    if not isinstance(position, int) or not isinstance(expected, str) or box_end is None:
+        head, rest = lines[0], lines[1:]
+        return "\n".join([f"kcap: error: filter: {head}", *("  " + line for line in rest)])
+    hint = " ".join(line.strip() for line in lines[box_end + 1 :] if line.strip())
+    if hint:
+        summary = hint
+    elif lines[box_end].rstrip().endswith(" expected " + expected):
+        summary = "expected " + expected
+    else:
+        summary = expected
+    head = f"kcap: error: filter: {summary} (column {position + 1})"
+    return "\n".join([head, *("  " + line for line in lines[: box_end + 1])])
 
 
 def exit_code(exc: KcapError) -> int:
