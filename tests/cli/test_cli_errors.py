@@ -190,3 +190,25 @@ def test_filter_errors_lead_with_one_complete_line() -> None:
     plain = error_message(FilterError("bad filter"))
     assert plain == "kcap: error: filter: bad filter"
     assert exit_code(FilterError("x")) == 2 and exit_code(Truncated("x")) == 1
+
+
+def test_capture_still_being_written(tmp_path: Path) -> None:
+    from kcap.demo import demo_events
+    from kcap.writer import Config
+
+    path = tmp_path / "growing.kcap"
+    writer = kcap.new_writer(path, config=Config(flush_period=0))
+    try:
+        writer.write_all(demo_events())
+        writer.flush()  # everything is in the file, but the zstd frame is not ended
+        info = run("info", str(path), "--json")
+        assert info.exit_code == 0
+        d = json.loads(info.stdout)
+        assert d["terminated"] is False and d["events"] == 35
+        replay = run("replay", str(path))
+        assert replay.exit_code == 0 and len(replay.stdout.splitlines()) == 23
+        assert replay.stderr.startswith("kcap: warning: ") and "not closed" in replay.stderr
+        assert run("replay", str(path), "--limit", "3").stderr == ""  # did not read to the end
+    finally:
+        writer.close()
+    assert run("replay", str(path)).stderr == ""

@@ -122,7 +122,7 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
             _set_filter(reader, expr)
         out = _Output(stdout_bytes())
         try:
-            error = _stream(reader, out, fmt, limit, warnings)
+            error, reached_end = _stream(reader, out, fmt, limit, warnings)
         except BrokenPipeError:
             # The consumer stopped reading (``| head``): not an error of ours.
             silence_stdout()
@@ -130,18 +130,26 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
     warnings.finish()
     if error is not None:
         fail(error, reader.path)
+    if reached_end and not reader.terminated:
+        click.echo(
+            f"kcap: warning: {reader.path}: the capture was not closed (its writer stopped "
+            "early or is still writing); replayed up to its last flush",
+            err=True,
+        )
 
 
 def _stream(
     reader: Reader, out: _Output, fmt: str, limit: int | None, warn: WarningPrinter
-) -> KcapError | None:
-    """Write the events; returns the fatal error that stopped reading, if any."""
+) -> tuple[KcapError | None, bool]:
+    """Write the events; returns the fatal error that stopped reading, if any, and whether
+    reading reached the end of the capture (not stopped by ``limit``)."""
     render = _renderer(fmt)
     json_array = fmt == "json"
     separator = b""
     if json_array:
         out.write(b"[\n")
     error: KcapError | None = None
+    reached_end = False
     n = 0
     path = str(reader.path)
     if limit != 0:
@@ -160,12 +168,14 @@ def _stream(
                 n += 1
                 if limit is not None and n >= limit:
                     break
+            else:
+                reached_end = True
         except KcapError as exc:
             error = exc
     if json_array:
         out.write(b"\n]\n" if n else b"]\n")
     out.flush()
-    return error
+    return error, reached_end
 
 
 __all__ = ["FORMATS", "replay"]
