@@ -23,9 +23,7 @@ class FormatError(KcapError):
     ``path`` the capture file, when there is one.
     """
 
-    def __init__(
-        self, message: str, *, path: str | None = None, offset: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, path: str | None = None, offset: int | None = None) -> None:
         self.reason = message
         self.path = path
         self.offset = offset

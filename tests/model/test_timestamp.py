@@ -20,7 +20,7 @@ def test_unparsable_text_reads_as_go_zero_time_but_keeps_text():
 
 
 @given(
-    st.integers(min_value=-62135596800 * 10**9, max_value=253402300799 * 10**9),
+    st.integers(min_value=(-62135596800 + 86400) * 10**9, max_value=(253402300799 - 86400) * 10**9),
     st.integers(min_value=-23 * 60, max_value=23 * 60).map(lambda m: m * 60),
 )
 def test_format_then_parse_is_identity(ns, offset):

@@ -10,6 +10,7 @@ canonical name for an id in either width.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -70,8 +71,8 @@ def _read_csv(name: str) -> list[dict[str, str]]:
     ref = resources.files("kcap.model").joinpath("data", name)
     if not ref.is_file():
         return []
-    with ref.open("r", encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    text = ref.read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @cache
@@ -97,7 +98,10 @@ def catalogue() -> dict[bytes, EventType]:
         # The newest definition wins, but never let an unnamed one replace a named one.
         if prev is None or (date >= prev[0] and name) or not prev[1].name:
             cat = category or (prev[1].category if prev else "")
-            best[tid] = (date, EventType(tid, name, cat, desc or (prev[1].description if prev else "")))
+            best[tid] = (
+                date,
+                EventType(tid, name, cat, desc or (prev[1].description if prev else "")),
+            )
     table = {tid: et for tid, (_, et) in best.items()}
     for row in _read_csv("linux-event-types.csv"):
         tid = bytes.fromhex(row["type_id_hex"])

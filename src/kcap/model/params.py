@@ -27,7 +27,7 @@ slice                  ``list[str]`` or ``list[int]``; `Param.elem` says which (
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
@@ -164,7 +164,7 @@ class Params(Mapping[str, Param]):
 
     __slots__ = ("_by_name", "duplicates")
 
-    def __init__(self, params: Iterator[Param] | list[Param] | tuple[Param, ...] = ()) -> None:
+    def __init__(self, params: Iterable[Param] = ()) -> None:
         by_name: dict[str, Param] = {}
         self.duplicates: list[Param] = []
         for p in params:
@@ -193,7 +193,7 @@ class Params(Mapping[str, Param]):
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self._by_name.get(name, default)
 
     def value(self, name: str, default: Any = None) -> Any:

@@ -9,7 +9,7 @@ capture holds thousands of events per second.
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import total_ordering
 
 #: Go's zero time, which upstream uses for "unknown" and for text it cannot parse.
@@ -111,7 +111,7 @@ class Timestamp:
     @classmethod
     def from_datetime(cls, value: datetime) -> Timestamp:
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         off = value.utcoffset()
         offset = int(off.total_seconds()) if off is not None else 0
         ns = calendar.timegm(value.utctimetuple()) * 1_000_000_000 + value.microsecond * 1000

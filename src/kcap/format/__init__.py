@@ -1,0 +1,1 @@
+"""The bytes on disk and nothing else: header, sections, parameters, bodies, zstd framing."""

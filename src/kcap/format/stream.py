@@ -1,0 +1,218 @@
+"""Walking the decompressed stream: header, handle snapshot, then one raw event after another.
+
+`RecordStream` turns the decompressor's chunks into raw records without decoding them: for each
+event it yields ``(buf, start, end, section_version, base)`` where ``buf[start:end]`` is the body
+and ``base`` the absolute stream offset of ``buf[0]``. Records never straddle buffers, so decoders
+work on one ``bytes`` object with plain offsets. Memory is bounded by the chunk size plus the
+largest record, and the largest record is bounded by ``max_record``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator
+
+from kcap.errors import Corrupt, LimitExceeded, Truncated
+from kcap.format import sections as sec
+from kcap.format.cursor import Cursor
+from kcap.format.handles import SHORT_RECORD_SIZE, is_short_snapshot, read_handle
+from kcap.format.header import HEADER_SIZE, MAGIC_BE, MAGIC_LE, Header, parse_header
+from kcap.model.process import Handle
+
+DEFAULT_MAX_RECORD = 64 << 20
+
+RawEvent = tuple[bytes, int, int, int, int]
+
+
+class RecordStream:
+    """Raw records of one capture, pulled from an iterable of decompressed chunks."""
+
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        path: str | None = None,
+        max_record: int = DEFAULT_MAX_RECORD,
+    ) -> None:
+        self._chunks = iter(chunks)
+        self.path = path
+        self.max_record = max_record
+        self.buf = b""
+        self.pos = 0
+        self.base = 0  # absolute offset of buf[0]
+        self.eof = False
+        self.header: Header | None = None
+        self.handles: list[Handle] = []
+        self.handle_count_declared = 0
+        self.short_handles = False
+
+    # ------------------------------------------------------------------ buffering
+
+    def _fill(self, need: int) -> bool:
+        """Make ``need`` bytes available at ``pos``; False when the stream ends first."""
+        while len(self.buf) - self.pos < need:
+            if self.eof:
+                return False
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                self.eof = True
+                return False
+            rest = self.buf[self.pos :]
+            self.base += self.pos
+            self.buf = rest + chunk if rest else chunk
+            self.pos = 0
+        return True
+
+    @property
+    def offset(self) -> int:
+        """Absolute offset of the next unread byte."""
+        return self.base + self.pos
+
+    def at_end(self) -> bool:
+        return not self._fill(1)
+
+    def peek(self, n: int) -> bytes:
+        self._fill(n)
+        return self.buf[self.pos : self.pos + n]
+
+    # ------------------------------------------------------------------ header and handles
+
+    def read_header(self) -> Header:
+        head = self.peek(HEADER_SIZE)
+        if head[:8] not in (MAGIC_LE, MAGIC_BE):
+            # Either the headerless pre-release stream or not a capture; the caller decides.
+            return parse_header(head, self.path)
+        self.header = parse_header(head, self.path)
+        self.pos += HEADER_SIZE
+        return self.header
+
+    def read_handle_section(self) -> list[Handle]:
+        assert self.header is not None
+        prefix = self.header.prefix
+        at = self.offset
+        if not self._fill(sec.SECTION_SIZE):
+            raise Truncated(
+                "couldn't read handle section: the stream ends after the file header "
+                f"({len(self.buf) - self.pos} of {sec.SECTION_SIZE} bytes)",
+                path=self.path,
+                offset=at,
+            )
+        stype, _version, count, _size = struct.unpack_from(prefix + "BBII", self.buf, self.pos)
+        if stype != sec.HANDLE:
+            raise Corrupt(
+                f"expected the handle section after the header, found section type {stype}",
+                path=self.path,
+                offset=at,
+            )
+        self.pos += sec.SECTION_SIZE
+        self.handle_count_declared = count
+        u16 = struct.Struct(prefix + "H").unpack_from
+        raw: list[tuple[bytes, int, int, int]] = []  # (buf, start, end, base)
+        for i in range(count):
+            rec_at = self.offset
+            if not self._fill(2):
+                raise Truncated(
+                    f"the handle section declares {count} records but the stream ends after {i}",
+                    path=self.path,
+                    offset=rec_at,
+                )
+            (size,) = u16(self.buf, self.pos)
+            if not self._fill(2 + size):
+                raise Truncated(
+                    f"handle record {i} of {size} bytes is cut short",
+                    path=self.path,
+                    offset=rec_at,
+                )
+            start = self.pos + 2
+            raw.append((self.buf, start, start + size, self.base))
+            self.pos = start + size
+        self.short_handles = is_short_snapshot([e - s for _, s, e, _ in raw])
+        handles: list[Handle] = []
+        for buf, start, end, base in raw:
+            cur = Cursor(buf, start, end, prefix, "handle record")
+            try:
+                if self.short_handles:
+                    handles.append(Handle(cur.u64("value"), cur.u64("object"), cur.u32("pid")))
+                else:
+                    if end - start < SHORT_RECORD_SIZE:
+                        raise Corrupt(
+                            f"handle record of {end - start} bytes is shorter than the "
+                            "20-byte minimum",
+                            offset=start,
+                        )
+                    handles.append(read_handle(cur, end))
+            except Corrupt as exc:
+                raise exc.located(path=self.path, base=base) from None
+        self.handles = handles
+        return handles
+
+    # ------------------------------------------------------------------ events
+
+    def events(self) -> Iterator[RawEvent]:
+        """Event sections until the end of the stream (format 1.x / 2.x)."""
+        assert self.header is not None
+        section = struct.Struct(self.header.prefix + "BBII").unpack_from
+        max_record = self.max_record
+        while True:
+            buf, pos = self.buf, self.pos
+            if len(buf) - pos < sec.SECTION_SIZE:
+                if not self._fill(sec.SECTION_SIZE):
+                    if len(self.buf) - self.pos:
+                        raise Truncated(
+                            "the stream ends inside an event section header "
+                            f"({len(self.buf) - self.pos} of {sec.SECTION_SIZE} bytes)",
+                            path=self.path,
+                            offset=self.offset,
+                        )
+                    return
+                buf, pos = self.buf, self.pos
+            stype, version, _len, size = section(buf, pos)
+            if stype != sec.EVENT:
+                raise Corrupt(
+                    f"expected an event section, found section type {stype} "
+                    f"(version {version}, size {size})",
+                    path=self.path,
+                    offset=self.base + pos,
+                )
+            if size > max_record:
+                raise LimitExceeded(
+                    f"event section declares {size} bytes, more than the {max_record >> 20} MiB "
+                    "record limit: the file is corrupt (or raise max_record)",
+                    path=self.path,
+                    offset=self.base + pos,
+                )
+            total = sec.SECTION_SIZE + size
+            if len(buf) - pos < total:
+                if not self._fill(total):
+                    raise Truncated(
+                        f"the stream ends inside an event: its section declares {size} bytes "
+                        f"but only {len(self.buf) - self.pos - sec.SECTION_SIZE} follow",
+                        path=self.path,
+                        offset=self.offset,
+                    )
+                buf, pos = self.buf, self.pos
+            self.pos = pos + total
+            yield buf, pos + sec.SECTION_SIZE, pos + total, version, self.base
+
+    def headerless_events(self) -> Iterator[RawEvent]:
+        """Records of the §12.1 pre-release stream: u16 little-endian length + body."""
+        while True:
+            if not self._fill(2):
+                if len(self.buf) - self.pos:
+                    raise Truncated(
+                        "the stream ends inside a record length",
+                        path=self.path,
+                        offset=self.offset,
+                    )
+                return
+            buf, pos = self.buf, self.pos
+            size = buf[pos] | buf[pos + 1] << 8
+            if not self._fill(2 + size):
+                raise Truncated(
+                    f"the stream ends inside a record of {size} bytes",
+                    path=self.path,
+                    offset=self.offset,
+                )
+            buf, pos = self.buf, self.pos
+            self.pos = pos + 2 + size
+            yield buf, pos + 2, pos + 2 + size, 1, self.base

@@ -1,0 +1,329 @@
+"""Reader: open a capture, recover state, and replay its events.
+
+The replay pipeline per event, in file order (snapshotters.md §1, filter.md §1.2):
+decode -> update handle and process state -> attach process state -> drop state-only events
+-> filter -> yield. Unlike upstream, iteration *ends* at the end of the capture.
+
+Errors: a fatal error (bad magic, unreadable header, a stream cut inside a record, corrupt
+compressed data) raises a `FormatError` after every complete event before it was yielded. A
+non-fatal error (one event whose body does not decode; its length is known, so reading goes on
+with the next) goes to ``on_error`` (default: collected in `Reader.errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from kcap.errors import FormatError, KcapError, Truncated
+from kcap.format.detect import TRIAL_EVENTS, Detection, detect
+from kcap.format.events import make_event_decoder
+from kcap.format.framing import Decompressor
+from kcap.format.header import Header
+from kcap.format.stream import DEFAULT_MAX_RECORD, RawEvent, RecordStream
+from kcap.model.catalogue import lookup
+from kcap.model.event import Event
+from kcap.model.process import Handle
+
+if TYPE_CHECKING:
+    from kcap.state import HandleSnapshotter, ProcessSnapshotter
+
+Predicate = Callable[[Event], bool]
+ErrorCallback = Callable[[KcapError], None]
+
+_TRIAL_BYTES = 8 << 20
+_MAX_KEPT_ERRORS = 1000
+
+
+def resolve_path(path: str | os.PathLike[str]) -> Path:
+    """Apply upstream's naming rule: a name without extension gets ``.kcap`` (or ``.cap``)."""
+    p = Path(path)
+    if p.suffix or p.exists():
+        return p
+    kcap, cap = p.with_suffix(".kcap"), p.with_suffix(".cap")
+    if not kcap.exists() and cap.exists():
+        return cap
+    return kcap
+
+
+@dataclass
+class ReadStats:
+    events_read: int = 0  # records decoded (state-only included)
+    events_emitted: int = 0
+    dropped_by_filter: int = 0
+    state_only: int = 0
+    errors: int = 0
+    state_warnings: int = 0
+
+
+@dataclass
+class _TypeInfo:
+    handlers: tuple[Callable[[Event], None], ...]
+    state_only: bool
+    carries_process: bool
+
+
+@dataclass
+class ErrorLog:
+    """Non-fatal errors, the first ``limit`` kept, all counted."""
+
+    limit: int = _MAX_KEPT_ERRORS
+    count: int = 0
+    kept: list[KcapError] = field(default_factory=list)
+
+    def __call__(self, err: KcapError) -> None:
+        self.count += 1
+        if len(self.kept) < self.limit:
+            self.kept.append(err)
+
+
+class Reader:
+    """A capture opened for reading. Use `kcap.open`; close it (or use ``with``)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        on_error: ErrorCallback | None = None,
+        max_record: int = DEFAULT_MAX_RECORD,
+    ) -> None:
+        self.path = resolve_path(path)
+        name = str(self.path)
+        if not self.path.exists():
+            raise FormatError(f'"{name}" capture file does not exist')
+        if self.path.is_dir():
+            raise FormatError(f"{name} is a directory, not a capture file")
+        try:
+            self._fh: BinaryIO = self.path.open("rb")
+        except OSError as exc:
+            raise FormatError(f"cannot open {name}: {exc.strerror}") from None
+        self.errors = ErrorLog()
+        self._on_error: ErrorCallback = on_error or self.errors
+        self.stats = ReadStats()
+        self._decompressor = Decompressor(self._fh, name)
+        self._stream = RecordStream(self._decompressor, name, max_record)
+        self._filter: Predicate | None = None
+        self._hsnap: HandleSnapshotter | None = None
+        self._psnap: ProcessSnapshotter | None = None
+        self._detection: Detection | None = None
+        self._trial: list[RawEvent] = []
+        self._consumed = False
+        self._type_info: dict[bytes, _TypeInfo] = {}
+        try:
+            self.header: Header = self._read_header()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    # ------------------------------------------------------------------ opening
+
+    def _read_header(self) -> Header:
+        try:
+            return self._stream.read_header()
+        except FormatError as first:
+            if self._stream.offset == 0 and self._looks_headerless():
+                return Header(0, 0, 0, "little", headerless=True)
+            raise first from None
+
+    def _looks_headerless(self) -> bool:
+        """True when the stream decodes as the §12.1 pre-release layout."""
+        probe = RecordStream([self._stream.peek(1 << 16)], str(self.path))
+        header = Header(0, 0, 0, "little", headerless=True)
+        try:
+            trial = [r for _, r in zip(range(50), probe.headerless_events())]
+        except FormatError:
+            return False
+        return bool(trial) and detect(header, trial).decoded == len(trial)
+
+    def _prepare(self) -> None:
+        """Read the handle section and detect the writer generation (once)."""
+        if self._detection is not None:
+            return
+        stream = self._stream
+        if not self.header.headerless:
+            stream.read_handle_section()
+        self._raw_iter = stream.headerless_events() if self.header.headerless else stream.events()
+        size = 0
+        self._trial_error: FormatError | None = None
+        try:
+            for raw in self._raw_iter:
+                self._trial.append(raw)
+                size += raw[2] - raw[1]
+                if len(self._trial) >= TRIAL_EVENTS or size >= _TRIAL_BYTES:
+                    break
+        except FormatError as exc:  # raised again, in order, after the trial events
+            self._trial_error = exc
+        self._detection = detect(self.header, self._trial, stream.short_handles)
+        self._decode = make_event_decoder(self._detection.layout)
+
+    @property
+    def detection(self) -> Detection:
+        self._prepare()
+        assert self._detection is not None
+        return self._detection
+
+    @property
+    def handles(self) -> list[Handle]:
+        """The handle snapshot stored after the header."""
+        self._prepare()
+        return self._stream.handles
+
+    # ------------------------------------------------------------------ state and filter
+
+    def recover_snapshotters(self) -> tuple[HandleSnapshotter, ProcessSnapshotter]:
+        """Build the handle and process snapshotters from the capture's handle section."""
+        from kcap.state import HandleSnapshotter, ProcessSnapshotter
+
+        if self._hsnap is None or self._psnap is None:
+            self._prepare()
+            self._hsnap = HandleSnapshotter(self._stream.handles)
+            self._psnap = ProcessSnapshotter(self._hsnap, on_warning=self._state_warning)
+        return self._hsnap, self._psnap
+
+    def _state_warning(self, message: str) -> None:
+        self.stats.state_warnings += 1
+
+    def set_filter(self, flt: Predicate | str | None) -> None:
+        """Keep only events for which ``flt`` is true; a string is a filter expression."""
+        if isinstance(flt, str):
+            from kcap.filter import compile as compile_filter  # type: ignore[attr-defined]
+
+            flt = compile_filter(flt) if flt.strip() else None
+        self._filter = flt
+
+    # ------------------------------------------------------------------ reading
+
+    def _raw_events(self) -> Iterator[RawEvent]:
+        if self._consumed:
+            raise KcapError("a capture can be read once per Reader; open it again to re-read")
+        self._consumed = True
+        yield from self._trial
+        self._trial = []
+        if self._trial_error is not None:
+            raise self._trial_error
+        yield from self._raw_iter
+
+    def _info(self, type_id: bytes) -> _TypeInfo:
+        info = self._type_info.get(type_id)
+        if info is None:
+            hsnap, psnap = self.recover_snapshotters()
+            handlers = tuple(
+                h for h in (hsnap.handler(type_id), psnap.handler(type_id)) if h is not None
+            )
+            et = lookup(type_id)
+            info = _TypeInfo(
+                handlers,
+                bool(et and et.state_only),
+                bool(et and et.name in ("CreateProcess", "ProcessRundown")),
+            )
+            self._type_info[type_id] = info
+        return info
+
+    def read(self, include_state: bool = False, lazy: bool = False) -> Iterator[Event]:
+        """Replay the events in file order; the iterator ends at the end of the capture.
+
+        ``include_state`` also yields state-only events (rundowns), which conversion, slicing
+        and merging need to keep. With ``lazy`` the parameters, metadata and process section of
+        each event are decoded only when accessed (a damaged one then raises `Corrupt` at that
+        point instead of going to ``on_error``); use it when only header fields are needed.
+        """
+        self._prepare()
+        _, psnap = self.recover_snapshotters()
+        decode = self._decode
+        find = psnap.find
+        info_of = self._info
+        type_info = self._type_info
+        report = self._report
+        stats = self.stats
+        flt = self._filter
+        for buf, start, end, version, base in self._raw_events():
+            try:
+                ev = decode(buf, start, end, version, base)
+            except FormatError as exc:
+                report(exc)
+                continue
+            stats.events_read += 1
+            info = type_info.get(ev.type) or info_of(ev.type)
+            try:
+                if info.carries_process or not lazy:
+                    ev.decode()
+                for handler in info.handlers:
+                    handler(ev)
+            except FormatError as exc:
+                report(exc)
+                continue
+            if info.state_only:
+                stats.state_only += 1
+                if not include_state:
+                    continue
+            embedded = ev._process
+            ev.ps = embedded if embedded is not None else find(ev.pid)
+            if flt is not None and not flt(ev):
+                stats.dropped_by_filter += 1
+                continue
+            stats.events_emitted += 1
+            yield ev
+
+    async def aread(
+        self, include_state: bool = False, lazy: bool = False, batch: int = 512
+    ) -> AsyncIterator[Event]:
+        """The async twin of `read`: decoding runs in a worker thread, in batches."""
+        it = self.read(include_state=include_state, lazy=lazy)
+
+        def next_batch() -> list[Event]:
+            return [ev for _, ev in zip(range(batch), it)]
+
+        while True:
+            events = await asyncio.to_thread(next_batch)
+            for ev in events:
+                yield ev
+            if len(events) < batch:
+                return
+
+    def _report(self, exc: FormatError) -> None:
+        self.stats.errors += 1
+        if exc.path is None:
+            exc = exc.located(path=str(self.path))
+        self._on_error(exc)
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def compressed_size(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def raw_bytes(self) -> int:
+        """Decompressed bytes produced so far (all of them once reading has finished)."""
+        return self._stream.offset
+
+    @property
+    def terminated(self) -> bool:
+        """False when the zstd frame was never closed (the writer died or is still writing)."""
+        return self._decompressor.terminated
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def open(
+    path: str | os.PathLike[str],
+    *,
+    on_error: ErrorCallback | None = None,
+    max_record: int = DEFAULT_MAX_RECORD,
+) -> Reader:
+    """Open a capture for reading (see `Reader`)."""
+    return Reader(path, on_error=on_error, max_record=max_record)
+
+
+__all__ = ["ErrorLog", "ReadStats", "Reader", "Truncated", "open", "resolve_path"]

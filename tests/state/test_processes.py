@@ -1,0 +1,629 @@
+"""Process snapshotter transitions (snapshotters.md §3.4) and attach rules (§3.3)."""
+
+from __future__ import annotations
+
+import pytest
+from state_events import embedded, ev, rundown, sid_bytes, type_id
+
+from kcap.model import Event, Process, Timestamp
+from kcap.state import ProcessSnapshotter, derive_uuid
+
+WIDTHS = pytest.mark.parametrize("width", [17, 18])
+START = Timestamp("2024-12-11T10:20:00.5+02:00")
+SYSTEM_SID = sid_bytes(5, 18)
+WBEM_SYSTEM_SID = bytes(16) + SYSTEM_SID
+
+
+def create_process(
+    child: int, parent: int, *, creator: int | None = None, width: int = 18, **overrides: object
+) -> Event:
+    """A CreateProcess as upstream writes it: header pid and embedded state are the creator."""
+    creator = parent if creator is None else creator
+    params: dict[str, object] = {
+        "pid": child,
+        "ppid": parent,
+        "name": "cmd.exe",
+        "cmdline": 'C:\\Windows\\system32\\cmd.exe /c "echo hi"',
+        "exe": "C:\\Windows\\system32\\cmd.exe",
+        "sid": WBEM_SYSTEM_SID,
+        "session_id": 1,
+        "start_time": START,
+        "flags": 0,
+    }
+    params.update(overrides)
+    params = {k: v for k, v in params.items() if v is not None}
+    return ev(
+        "CreateProcess",
+        width=width,
+        hpid=creator,
+        process=embedded(creator, 99999, name="creator.exe"),
+        **params,
+    )
+
+
+# --------------------------------------------------------------------------- CreateProcess
+
+
+@WIDTHS
+def test_create_process_builds_state_from_parameters_not_from_the_embedded_state(width):
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4, recorded="explorer.exe"))
+    event = create_process(
+        600, 500, creator=500, width=width, flags=0x2 | 0x8, username="bob", domain="CORP"
+    )
+    snap.update(event)
+
+    child = snap.find(600)
+    assert child is not None
+    assert child is not event.process
+    assert (child.pid, child.ppid, child.name) == (600, 500, "cmd.exe")
+    assert child.cmdline == 'C:\\Windows\\system32\\cmd.exe /c "echo hi"'
+    assert child.args == ["C:\\Windows\\system32\\cmd.exe", "/c", '"echo hi"']
+    assert child.exe == "C:\\Windows\\system32\\cmd.exe"
+    assert child.sid == "S-1-5-18"
+    assert child.session_id == 1
+    assert child.start_time == START
+    assert (child.username, child.domain) == ("bob", "CORP")
+    assert (child.is_wow64, child.is_packaged, child.is_protected) == (True, True, False)
+    # nothing that only a live process could provide
+    assert (child.cwd, child.envs, child.handles, child.pe) == ("", [], [], None)
+    assert child.threads == {} and child.modules == []
+    assert child.parent is snap.find(500)
+    # the creator's embedded state is not stored
+    assert snap.find(500) is not event.process
+
+
+def test_create_process_flag_bits():
+    snap = ProcessSnapshotter()
+    snap.update(create_process(10, 1, flags=0x4))
+    p = snap.find(10)
+    assert p is not None
+    assert (p.is_wow64, p.is_packaged, p.is_protected) == (False, False, True)
+
+
+def test_create_process_without_embedded_state_changes_nothing():
+    snap = ProcessSnapshotter()
+    event = create_process(600, 500)
+    event.process = None
+    snap.update(event)
+    assert len(snap) == 0
+    assert snap.warnings is not None and snap.warnings.count == 0
+
+
+def test_create_process_whose_embedded_state_is_its_own_parent_changes_nothing():
+    snap = ProcessSnapshotter()
+    event = create_process(600, 500)
+    event.process = embedded(7, 7)
+    snap.update(event)
+    assert snap.find(600) is None
+
+
+def test_create_process_with_unknown_parent_has_no_parent_link():
+    snap = ProcessSnapshotter()
+    snap.update(create_process(600, 500))
+    p = snap.find(600)
+    assert p is not None and p.parent is None and p.ppid == 500
+
+
+def test_create_process_derives_a_deterministic_uuid_from_pid_and_start_time():
+    one, two = ProcessSnapshotter(), ProcessSnapshotter()
+    one.update(create_process(600, 500))
+    two.update(create_process(600, 500))
+    a, b = one.find(600), two.find(600)
+    assert a is not None and b is not None
+    assert a.uuid == b.uuid == derive_uuid(600, START) != 0
+    assert 0 < a.uuid < 1 << 64
+    assert derive_uuid(600, Timestamp("2024-12-11T10:20:00.6+02:00")) != a.uuid
+    assert derive_uuid(601, START) != a.uuid
+
+
+@pytest.mark.parametrize("missing", ["pid", "ppid"])
+def test_create_process_without_pid_or_ppid_warns_and_changes_nothing(missing):
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    snap.update(create_process(600, 500, **{missing: None}))
+    assert len(snap) == 0
+    assert len(messages) == 1 and repr(missing) in messages[0]
+
+
+def test_create_process_with_non_integer_pid_warns():
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    snap.update(create_process(600, 500, pid="600"))
+    assert len(snap) == 0 and "'pid'" in messages[0]
+
+
+def test_create_process_missing_sid_session_and_flags_is_not_fatal():
+    # upstream panics on each of these; the state is built with empty values and a warning
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    snap.update(create_process(600, 500, sid=None, session_id=None, flags=None))
+    p = snap.find(600)
+    assert p is not None
+    assert (p.sid, p.session_id, p.is_wow64, p.is_packaged, p.is_protected) == (
+        "",
+        0,
+        False,
+        False,
+        False,
+    )
+    assert len(messages) == 3
+    assert all(any(repr(n) in m for m in messages) for n in ("sid", "session_id", "flags"))
+
+
+def test_create_process_accepts_account_text_sid_and_missing_optional_params():
+    snap = ProcessSnapshotter()
+    snap.update(
+        create_process(
+            600, 500, sid="NT AUTHORITY\\SYSTEM", exe=None, start_time=None, cmdline=None
+        )
+    )
+    p = snap.find(600)
+    assert p is not None
+    assert p.sid == "NT AUTHORITY\\SYSTEM"
+    assert (p.exe, p.cmdline, p.args, p.username, p.domain) == ("", "", [], "", "")
+    assert p.start_time.text == "0001-01-01T00:00:00Z"
+
+
+def test_create_process_pid_reuse_replaces_but_earlier_children_keep_the_old_object():
+    snap = ProcessSnapshotter()
+    snap.update(create_process(100, 4, name="old.exe"))
+    old = snap.find(100)
+    snap.update(create_process(200, 100))
+    snap.update(create_process(100, 4, name="new.exe"))
+    new = snap.find(100)
+    child = snap.find(200)
+    assert old is not None and new is not None and child is not None
+    assert new is not old and new.name == "new.exe"
+    assert child.parent is old
+    assert len(snap) == 2
+
+
+# --------------------------------------------------------------------------- ProcessRundown
+
+
+@WIDTHS
+def test_rundown_stores_the_embedded_state_itself(width):
+    snap = ProcessSnapshotter()
+    event = rundown(500, 4, width=width, recorded="N/A", cwd="C:\\", envs=[("A", "1")])
+    snap.update(event)
+    assert snap.find(500) is event.process
+    stored = snap.find(500)
+    assert stored is not None and stored.cwd == "C:\\" and stored.env("A") == "1"
+
+
+def test_rundown_links_known_parent_but_never_back_fills():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(4, 0, name="System"))
+    snap.update(rundown(600, 500))  # parent 500 arrives later
+    snap.update(rundown(500, 4))
+    system, parent, child = snap.find(4), snap.find(500), snap.find(600)
+    assert system is not None and parent is not None and child is not None
+    assert parent.parent is system
+    assert child.parent is None
+
+
+def test_rundown_of_self_parented_or_invalid_pid_is_ignored():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(0, 0, name="Idle"))
+    snap.update(rundown(0xFFFFFFFF, 4))
+    assert len(snap) == 0
+
+
+def test_rundown_without_embedded_state_or_ppid():
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    no_body = rundown(500, 4)
+    no_body.process = None
+    snap.update(no_body)
+    assert len(snap) == 0 and messages == []
+    snap.update(ev("ProcessRundown", hpid=500, process=embedded(500, 4), pid=500))
+    assert len(snap) == 0 and "'ppid'" in messages[0]
+
+
+def test_rundown_is_stored_under_the_parameter_pid():
+    snap = ProcessSnapshotter()
+    snap.update(ev("ProcessRundown", hpid=1, process=embedded(500, 4), pid=501, ppid=4))
+    assert snap.find(501) is not None and snap.find(500) is None
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@WIDTHS
+@pytest.mark.parametrize("kind", ["CreateThread", "ThreadRundown"])
+def test_thread_events_put_the_thread(width, kind):
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(
+        ev(
+            kind,
+            width=width,
+            hpid=500,
+            pid=500,
+            tid=77,
+            io_prio=2,
+            base_prio=8,
+            page_prio=5,
+            ustack=0x1000,
+            ustack_limit=0x800,
+            kstack=0xFFFF0000,
+            kstack_limit=0xFFFE0000,
+            start_address=0x7FF0,
+        )
+    )
+    proc = snap.find(500)
+    assert proc is not None
+    t = proc.threads[77]
+    assert (t.tid, t.pid) == (77, 500)
+    assert (t.io_prio, t.base_prio, t.page_prio) == (2, 8, 5)
+    assert (t.ustack_base, t.ustack_limit) == (0x1000, 0x800)
+    assert (t.kstack_base, t.kstack_limit) == (0xFFFF0000, 0xFFFE0000)
+    assert t.start_address == 0x7FF0
+
+
+def test_thread_missing_values_are_zero_and_same_tid_is_replaced():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(ev("CreateThread", pid=500, tid=77, base_prio=8))
+    snap.update(ev("ThreadRundown", pid=500, tid=77, io_prio=1))
+    proc = snap.find(500)
+    assert proc is not None and list(proc.threads) == [77]
+    t = proc.threads[77]
+    assert (t.io_prio, t.base_prio, t.start_address) == (1, 0, 0)
+
+
+def test_thread_of_unknown_process_changes_nothing():
+    snap = ProcessSnapshotter()
+    snap.update(ev("CreateThread", pid=500, tid=77))
+    assert len(snap) == 0
+
+
+@WIDTHS
+def test_terminate_thread_removes_it(width):
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(ev("CreateThread", pid=500, tid=77))
+    snap.update(ev("CreateThread", pid=500, tid=78))
+    snap.update(ev("TerminateThread", width=width, pid=500, tid=77))
+    snap.update(ev("TerminateThread", pid=500, tid=99))  # unknown tid: no-op
+    snap.update(ev("TerminateThread", pid=9, tid=78))  # unknown pid: no-op
+    proc = snap.find(500)
+    assert proc is not None and list(proc.threads) == [78]
+
+
+@pytest.mark.parametrize("missing", ["pid", "tid"])
+def test_terminate_thread_without_pid_or_tid_warns(missing):
+    # upstream panics here
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    snap.update(rundown(500, 4))
+    snap.update(ev("CreateThread", pid=500, tid=77))
+    params = {"pid": 500, "tid": 77}
+    del params[missing]
+    snap.update(ev("TerminateThread", **params))
+    proc = snap.find(500)
+    assert proc is not None and list(proc.threads) == [77]
+    assert len(messages) == 1 and "TerminateThread" in messages[0]
+
+
+# --------------------------------------------------------------------------- modules
+
+
+def image(kind: str = "LoadImage", *, width: int = 18, path_param: str = "file_path", **p):
+    defaults = {
+        "pid": 500,
+        "base_address": 0x7FF6_0000_0000,
+        "image_size": 0x5000,
+        "checksum": 0xABCD,
+        path_param: "C:\\Windows\\System32\\ntdll.dll",
+        "default_address": 0x1_8000_0000,
+        "signature_level": 12,
+        "signature_type": 1,
+    }
+    defaults.update(p)
+    return ev(kind, width=width, hpid=defaults["pid"], **defaults)
+
+
+@WIDTHS
+@pytest.mark.parametrize("kind", ["LoadImage", "ImageRundown"])
+def test_image_event_appends_module(width, kind):
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(image(kind, width=width))
+    proc = snap.find(500)
+    assert proc is not None and len(proc.modules) == 1
+    m = proc.modules[0]
+    assert m.path == "C:\\Windows\\System32\\ntdll.dll"
+    assert (m.base_address, m.size, m.checksum) == (0x7FF6_0000_0000, 0x5000, 0xABCD)
+    assert (m.default_base_address, m.signature_level, m.signature_type) == (0x1_8000_0000, 12, 1)
+
+
+def test_image_path_from_older_parameter_name():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(image(path_param="file_name"))
+    proc = snap.find(500)
+    assert proc is not None and proc.modules[0].path.endswith("ntdll.dll")
+
+
+def test_image_path_prefers_newest_parameter_name():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(image(file_name="C:\\old.dll"))
+    proc = snap.find(500)
+    assert proc is not None and proc.modules[0].path.endswith("ntdll.dll")
+
+
+def test_duplicate_base_address_is_not_appended():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(image())
+    snap.update(image(file_path="C:\\other.dll"))
+    snap.update(image(base_address=0x1000, file_path="C:\\third.dll"))
+    proc = snap.find(500)
+    assert proc is not None
+    assert [m.path for m in proc.modules] == ["C:\\Windows\\System32\\ntdll.dll", "C:\\third.dll"]
+
+
+def test_exe_replaced_by_longer_exe_module_path_even_for_duplicates():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4, exe="cmd.exe"))
+    snap.update(image(file_path="C:\\Windows\\System32\\ntdll.dll"))
+    proc = snap.find(500)
+    assert proc is not None and proc.exe == "cmd.exe"  # not an .exe module
+    snap.update(image(base_address=0x1000, file_path="C:\\Windows\\System32\\CMD.EXE"))
+    assert proc.exe == "C:\\Windows\\System32\\CMD.EXE"  # case-insensitive suffix
+    snap.update(image(base_address=0x1000, file_path="C:\\Program Files\\Longer Name\\cmd.exe"))
+    assert proc.exe == "C:\\Program Files\\Longer Name\\cmd.exe"  # duplicate base, still applied
+    snap.update(image(base_address=0x2000, file_path="C:\\a.exe"))
+    assert proc.exe == "C:\\Program Files\\Longer Name\\cmd.exe"  # shorter: kept
+    assert len(proc.modules) == 3
+
+
+def test_image_rundown_with_pid_zero_belongs_to_system():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(4, 0, name="System"))
+    snap.update(image("ImageRundown", pid=0, file_path="\\SystemRoot\\system32\\ntoskrnl.exe"))
+    snap.update(image("LoadImage", pid=0, base_address=0x2000))  # not remapped
+    system = snap.find(4)
+    assert system is not None
+    assert [m.path for m in system.modules] == ["\\SystemRoot\\system32\\ntoskrnl.exe"]
+
+
+def test_image_of_unknown_process_changes_nothing():
+    snap = ProcessSnapshotter()
+    snap.update(image(pid=123))
+    assert len(snap) == 0 and snap.find_module(0x7FF6_0000_0000) is None
+
+
+@WIDTHS
+def test_unload_image_removes_first_module_with_that_base(width):
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(image(base_address=0x1000, file_path="a.dll"))
+    snap.update(image(base_address=0x2000, file_path="b.dll"))
+    snap.update(ev("UnloadImage", width=width, pid=500, base_address=0x1000))
+    snap.update(ev("UnloadImage", pid=500, base_address=0x9999))  # unknown base: no-op
+    snap.update(ev("UnloadImage", pid=77, base_address=0x2000))  # unknown pid: no-op
+    proc = snap.find(500)
+    assert proc is not None and [m.path for m in proc.modules] == ["b.dll"]
+
+
+def test_unload_image_without_base_removes_base_zero_module():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(image(base_address=0, file_path="zero.dll"))
+    snap.update(image(base_address=0x1000, file_path="a.dll"))
+    snap.update(ev("UnloadImage", pid=500))
+    proc = snap.find(500)
+    assert proc is not None and [m.path for m in proc.modules] == ["a.dll"]
+
+
+def test_unload_image_without_pid_warns():
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    snap.update(rundown(500, 4))
+    snap.update(image(base_address=0x1000))
+    snap.update(ev("UnloadImage", hpid=500, base_address=0x1000))
+    proc = snap.find(500)
+    assert proc is not None and len(proc.modules) == 1
+    assert len(messages) == 1 and "UnloadImage" in messages[0]
+
+
+def test_find_module_scans_every_process():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    snap.update(rundown(600, 4))
+    snap.update(image(pid=600, base_address=0x4000, file_path="x.dll"))
+    found = snap.find_module(0x4000)
+    assert found is not None and found.path == "x.dll"
+    assert snap.find_module(0x4001) is None
+
+
+# --------------------------------------------------------------------------- TerminateProcess
+
+
+@WIDTHS
+def test_terminate_process_removes_it_and_unlinks_its_children(width):
+    snap = ProcessSnapshotter()
+    snap.update(rundown(4, 0))
+    snap.update(rundown(500, 4))
+    snap.update(rundown(600, 500))
+    snap.update(rundown(601, 500))
+    snap.update(rundown(700, 4))
+    snap.update(ev("TerminateProcess", width=width, hpid=500, pid=500))
+    assert snap.find(500) is None
+    c1, c2, other = snap.find(600), snap.find(601), snap.find(700)
+    assert c1 is not None and c2 is not None and other is not None
+    assert c1.parent is None and c2.parent is None
+    assert c1.ppid == 500  # the recorded ppid stays
+    assert other.parent is snap.find(4)
+
+
+def test_terminate_unknown_process_still_unlinks_children_with_that_ppid():
+    snap = ProcessSnapshotter()
+    ghost = Process(pid=900, ppid=4, name="ghost")
+    child = Process(pid=901, ppid=900, parent=ghost)
+    snap.add(child)  # parent not registered, link given by the source
+    snap.update(ev("TerminateProcess", pid=900))
+    assert child.parent is None and len(snap) == 1
+
+
+def test_terminate_process_without_pid_warns():
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    snap.update(rundown(500, 4))
+    snap.update(ev("TerminateProcess", hpid=500))
+    assert snap.find(500) is not None and len(messages) == 1
+
+
+# --------------------------------------------------------------------------- attach (§3.3)
+
+
+def replay(snap: ProcessSnapshotter, event):
+    snap.update(event)
+    snap.attach(event)
+    return event.ps
+
+
+def test_attach_create_process_keeps_the_embedded_creator_state():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    event = create_process(600, 500, creator=500)
+    ps = replay(snap, event)
+    assert ps is event.process
+    assert ps is not snap.find(500)  # a detached copy: no parent, threads, modules
+    assert ps.parent is None
+
+
+def test_attach_create_process_without_embedded_state_uses_header_pid():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    event = create_process(600, 500, creator=500)
+    event.process = None
+    event.ps = None
+    assert replay(snap, event) is snap.find(500)
+    assert snap.find(600) is None  # the child is not registered
+
+
+def test_attach_rundown_is_the_stored_object():
+    snap = ProcessSnapshotter()
+    event = rundown(500, 4)
+    assert replay(snap, event) is snap.find(500) is event.process
+
+
+def test_attach_terminate_process_of_itself_finds_nothing():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    assert replay(snap, ev("TerminateProcess", hpid=500, pid=500)) is None
+    snap.update(rundown(501, 4))
+    snap.update(rundown(502, 4))
+    assert replay(snap, ev("TerminateProcess", hpid=501, pid=502)) is snap.find(501)
+
+
+def test_attach_other_events_get_state_of_header_pid_after_the_update():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    file_event = ev("CreateFile", hpid=500, file_path="C:\\x")
+    assert replay(snap, file_event) is snap.find(500)
+    assert replay(snap, ev("CreateFile", hpid=12345)) is None
+    load = image(pid=500, file_path="C:\\Program Files\\App\\app.exe")
+    ps = replay(snap, load)
+    assert ps is snap.find(500) and ps.modules[-1].path.endswith("app.exe")
+
+
+def test_attach_overwrites_a_stale_ps():
+    snap = ProcessSnapshotter()
+    event = ev("CreateFile", hpid=500)
+    event.ps = Process(pid=1)
+    assert replay(snap, event) is None
+
+
+def test_attach_honours_an_embedded_state_on_an_already_decoded_event_of_any_type():
+    snap = ProcessSnapshotter()
+    own = Process(pid=42)
+    event = ev("CreateFile", hpid=500, process=own)
+    assert replay(snap, event) is own
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def test_handler_is_cached_and_none_for_irrelevant_types():
+    snap = ProcessSnapshotter()
+    for width in (17, 18):
+        assert snap.handler(type_id("CreateFile", width)) is None
+        assert snap.handler(type_id("CreateHandle", width)) is None
+        assert snap.handler(type_id("OpenProcess", width)) is None
+        h = snap.handler(type_id("LoadImage", width))
+        assert h is not None and snap.handler(type_id("LoadImage", width)) is h
+    assert snap.handler(b"\x00" * 18) is None
+    assert snap.handler(b"short") is None
+
+
+def test_dispatch_follows_the_type_id_not_the_recorded_name():
+    snap = ProcessSnapshotter()
+    # 2020-2022 writers recorded rundowns as "N/A"; some test writers put "CreateFile" names on
+    # other ids (kcap-format.md Q23)
+    snap.update(rundown(500, 4, width=17, recorded="N/A"))
+    snap.update(rundown(501, 4, width=17, recorded=""))
+    assert snap.find(500) is not None and snap.find(501) is not None
+    snap.update(ev("CreateFile", recorded="TerminateProcess", pid=500))
+    assert snap.find(500) is not None
+
+
+def test_handler_applies_the_same_transition_as_update():
+    snap = ProcessSnapshotter()
+    event = rundown(500, 4)
+    h = snap.handler(event.type)
+    assert h is not None
+    h(event)
+    assert snap.find(500) is event.process
+
+
+# --------------------------------------------------------------------------- direct access
+
+
+def test_add_links_a_known_parent_without_back_filling():
+    snap = ProcessSnapshotter()
+    child = Process(pid=600, ppid=500)
+    snap.add(child)
+    parent = Process(pid=500, ppid=4)
+    snap.add(parent)
+    late = Process(pid=601, ppid=500)
+    snap.add(late)
+    assert child.parent is None and late.parent is parent
+    assert [p.pid for p in snap.processes()] == [600, 500, 601]
+    assert len(snap) == 3 and 600 in snap and 9 not in snap
+
+
+def test_add_keeps_an_explicit_parent_and_never_links_to_itself():
+    snap = ProcessSnapshotter()
+    idle = Process(pid=0, ppid=0)
+    snap.add(idle)
+    snap.add(idle)
+    assert idle.parent is None
+    given = Process(pid=1)
+    proc = Process(pid=2, ppid=0, parent=given)
+    snap.add(proc)
+    assert proc.parent is given
+
+
+def test_default_warning_log_is_bounded():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(500, 4))
+    for i in range(500):
+        snap.update(ev("TerminateThread", seq=i, tid=1))
+    log = snap.warnings
+    assert log is not None
+    assert log.count == 500 and len(list(log)) == 100
+    assert "seq 499" in list(log)[-1]
+
+
+def test_custom_warning_sink_replaces_the_default_log():
+    messages: list[str] = []
+    snap = ProcessSnapshotter(on_warning=messages.append)
+    assert snap.warnings is None
+    snap.update(ev("LoadImage", file_path="x.dll"))
+    assert len(messages) == 1
