@@ -190,7 +190,7 @@ class Reader:
     def set_filter(self, flt: Predicate | str | None) -> None:
         """Keep only events for which ``flt`` is true; a string is a filter expression."""
         if isinstance(flt, str):
-            from kcap.filter import compile as compile_filter  # type: ignore[attr-defined]
+            from kcap.filter import compile as compile_filter
 
             flt = compile_filter(flt) if flt.strip() else None
         self._filter = flt
@@ -249,7 +249,9 @@ class Reader:
             stats.events_read += 1
             info = type_info.get(ev.type) or info_of(ev.type)
             try:
-                if info.carries_process or not lazy:
+                # With a filter, decoding waits until the filter has passed (pushdown): a
+                # filter on header fields never decodes the events it drops.
+                if info.carries_process or not (lazy or flt is not None):
                     ev.decode()
                 for handler in info.handlers:
                     handler(ev)
@@ -262,9 +264,16 @@ class Reader:
                     continue
             embedded = ev._process
             ev.ps = embedded if embedded is not None else find(ev.pid)
-            if flt is not None and not flt(ev):
-                stats.dropped_by_filter += 1
-                continue
+            if flt is not None:
+                try:
+                    if not flt(ev):
+                        stats.dropped_by_filter += 1
+                        continue
+                    if not lazy:
+                        ev.decode()
+                except FormatError as exc:
+                    report(exc)
+                    continue
             stats.events_emitted += 1
             yield ev
 
