@@ -141,6 +141,19 @@ def _only(event_name: str, getter: Callable[[Event], Any]) -> Callable[[Event], 
     return get
 
 
+def _access_names(table: R.Symbols) -> Callable[[Event], list[str] | None]:
+    """Names the writer stored (``desired_access_names``, 2022) or rendered from the mask."""
+
+    def get(ev: Event) -> list[str] | None:
+        stored = ev.params.value("desired_access_names")
+        if isinstance(stored, list):
+            return [str(x) for x in stored]
+        v = ev.params.value("desired_access")
+        return None if v is None else table.render(v).split("|")
+
+    return get
+
+
 def _access_hex(ev: Event) -> str | None:
     v = ev.params.value("desired_access")
     if v is None:
@@ -154,8 +167,8 @@ _add(
     "ps.access.mask.names",
     "strs",
     "params",
-    _only("OpenProcess", A.param_flag_names(None, R.PROCESS_ACCESS, "desired_access")),
-    ("desired_access",),
+    _only("OpenProcess", _access_names(R.PROCESS_ACCESS)),
+    ("desired_access", "desired_access_names"),
 )
 _add(
     "ps.access.status",
@@ -172,7 +185,7 @@ _PC = "process"
 def _child_args(ev: Event) -> list[str] | None:
     if ev.category != _PC:
         return None
-    v = ev.params.value("cmdline")
+    v = ev.params.value("cmdline", ev.params.value("comm"))
     return None if v is None else split_cmdline(str(v))
 
 
@@ -189,8 +202,8 @@ def _child_flag(bit: int) -> Callable[[Event], bool | None]:
 _CHILD: dict[str, tuple[str, Callable[[Event], Any], tuple[str, ...]]] = {
     "pid": ("int", A.param_num(_PC, "pid"), ("pid",)),
     "name": ("str", A.param_text(_PC, "name"), ("name",)),
-    "cmdline": ("str", A.param_text(_PC, "cmdline"), ("cmdline",)),
-    "comm": ("str", A.param_text(_PC, "cmdline"), ("cmdline",)),
+    "cmdline": ("str", A.param_text(_PC, "cmdline", "comm"), ("cmdline", "comm")),
+    "comm": ("str", A.param_text(_PC, "cmdline", "comm"), ("cmdline", "comm")),
     "exe": ("str", A.param_text(_PC, "exe"), ("exe",)),
     "args": ("strs", _child_args, ("cmdline",)),
     "sid": ("str", A.param_sid(_PC, "sid", "user_sid"), ("sid", "user_sid")),
@@ -228,8 +241,14 @@ _p("str", _T, ("kstack", "kstack_base"), "thread.kstack.base", A.param_hex)
 _p("str", _T, ("kstack_limit",), "thread.kstack.limit", A.param_hex)
 _p("str", _T, ("ustack", "ustack_base"), "thread.ustack.base", A.param_hex)
 _p("str", _T, ("ustack_limit",), "thread.ustack.limit", A.param_hex)
-_p("str", _T, ("start_address", "win32_start_addr"), "thread.start_address", A.param_hex)
-_p("str", _T, ("start_address", "win32_start_addr"), "thread.entrypoint", A.param_hex)
+_p(
+    "str",
+    _T,
+    ("start_address", "entrypoint", "win32_start_addr"),
+    "thread.start_address",
+    A.param_hex,
+)
+_p("str", _T, ("start_address", "entrypoint", "win32_start_addr"), "thread.entrypoint", A.param_hex)
 _p("int", _T, ("pid",), "thread.pid", A.param_num)
 _p("str", _T, ("teb", "teb_address"), "thread.teb_address", A.param_hex)
 _add("thread.access.mask", "str", "params", _only("OpenThread", _access_hex), ("desired_access",))
@@ -237,8 +256,8 @@ _add(
     "thread.access.mask.names",
     "strs",
     "params",
-    _only("OpenThread", A.param_flag_names(None, R.THREAD_ACCESS, "desired_access")),
-    ("desired_access",),
+    _only("OpenThread", _access_names(R.THREAD_ACCESS)),
+    ("desired_access", "desired_access_names"),
 )
 _add(
     "thread.access.status",
@@ -279,14 +298,16 @@ _p("str", _I, ("signature_level",), "image.signature.level", A.param_symbol, R.S
 _p("bool", _I, ("is_dll",), "image.is_dll", A.param_bool)
 _p("bool", _I, ("is_driver",), "image.is_driver", A.param_bool)
 _p("bool", _I, ("is_exec",), "image.is_exec", A.param_bool)
-for _f, _k in (
-    ("subject", "str"),
-    ("issuer", "str"),
-    ("serial", "str"),
-    ("before", "time"),
-    ("after", "time"),
+# Upstream appends these parameters while verifying the image live; a capture written after that
+# holds them, so they are read when present (missing otherwise).
+for _f, _k, _pname in (
+    ("subject", "str", "cert_subject"),
+    ("issuer", "str", "cert_issuer"),
+    ("serial", "str", "cert_serial"),
+    ("before", "time", "cert_not_before"),
+    ("after", "time", "cert_not_after"),
 ):
-    _unavailable(f"image.cert.{_f}", _k, "certificates are read from the live host's disk")
+    _p(_k, _I, (_pname,), f"image.cert.{_f}", A.param_raw)
 for _ns in ("image", "file"):
     _unavailable(
         f"{_ns}.is_driver_vulnerable",
@@ -339,7 +360,18 @@ _p("int", _F, ("pid",), "file.pid", A.param_num)
 _p("int", _F, ("file_key",), "file.key", A.param_num)
 _p("str", _F, ("class",), "file.info_class", A.param_symbol, R.FILE_INFO_CLASS)
 
-_file_class = A.param_num(_F, "class")
+_file_class_raw = A.param_raw(_F, "class")
+_CLASS_BY_NAME = {name.casefold(): num for num, name in R.FILE_INFO_CLASS.by_value.items()}
+
+
+def _file_class(ev: Event) -> int | None:
+    """The information class number; 2022-era writers stored its name (``EOF``)."""
+    v = _file_class_raw(ev)
+    if isinstance(v, str):
+        return _CLASS_BY_NAME.get(v.casefold(), A.to_int(v))
+    return A.to_int(v) if v is not None else None
+
+
 _file_extra = A.param_num(_F, "extra_info")
 
 
@@ -387,7 +419,7 @@ _add("registry.path", "str", "params", _registry_path, _KEY_PATH)
 _add("registry.key.name", "str", "params", _registry_key_name, _KEY_PATH)
 _p("str", _G, ("key_handle",), "registry.key.handle", A.param_hex)
 _p("any", _G, ("value",), "registry.value", A.param_raw)
-_p("str", _G, ("value_type",), "registry.value.type", A.param_symbol, R.REG_VALUE_TYPE)
+_p("str", _G, ("value_type", "type"), "registry.value.type", A.param_symbol, R.REG_VALUE_TYPE)
 _p("str", _G, ("status",), "registry.status", A.param_status)
 
 # --------------------------------------------------------------------------- net.*
@@ -400,15 +432,16 @@ _p("str", _N, ("dport_name",), "net.dport.name", A.param_text)
 _p("str", _N, ("sport_name",), "net.sport.name", A.param_text)
 _p("str", _N, ("l4_proto",), "net.l4.proto", A.param_symbol, R.L4_PROTO)
 _p("int", _N, ("size",), "net.size", A.param_num)
-_unavailable("net.dip.names", "strs", "it asks the live host's DNS resolver")
-_unavailable("net.sip.names", "strs", "it asks the live host's DNS resolver")
+# Resolved live by upstream, but 2022-era writers stored the names as parameters.
+_p("strs", _N, ("dip_names",), "net.dip.names", A.param_strings)
+_p("strs", _N, ("sip_names",), "net.sip.names", A.param_strings)
 
 # --------------------------------------------------------------------------- handle.*
 _H = "handle"
 _p("int", _H, ("handle_id",), "handle.id", A.param_num)
 _p("int", _H, ("handle_object",), "handle.object", A.param_num)
 _p("str", _H, ("handle_name",), "handle.name", A.param_text)
-_p("str", _H, ("type_id", "type"), "handle.type", A.param_text)
+_p("str", _H, ("type_id", "handle_type", "type"), "handle.type", A.param_text)
 
 # --------------------------------------------------------------------------- mem.*
 _M = "mem"

@@ -18,6 +18,14 @@ from kcap.model.params import Param, ParamType
 from kcap.model.timestamp import Timestamp
 
 
+def _int_text(text: str) -> int | None:
+    t = text.strip().lower()
+    try:
+        return int(t, 16) if t.startswith("0x") else None
+    except ValueError:
+        return None
+
+
 class Symbols:
     """A table of symbolic names for an enumeration or a flag set."""
 
@@ -31,7 +39,10 @@ class Symbols:
 
     def render(self, value: Any) -> str:
         if isinstance(value, str):
-            return self._canonical(value)
+            number = _int_text(value) if self.flags else None
+            return self._canonical(value) if number is None else self.render(number)
+        if isinstance(value, list):  # 2020-era writers stored some flag sets as name lists
+            return "|".join(self._canonical(str(v)) for v in value)
         if isinstance(value, bool) or not isinstance(value, int):
             return "" if value is None else str(value)
         if not self.flags:
@@ -51,6 +62,8 @@ class Symbols:
         return "|".join(names)
 
     def _canonical(self, text: str) -> str:
+        if text.startswith("REG_") and text[4:].casefold() in self.by_fold:
+            text = text[4:]
         if self.flags and "|" in text:
             return "|".join(self.by_fold.get(part.casefold(), part) for part in text.split("|"))
         return self.by_fold.get(text.casefold(), text)
@@ -254,8 +267,9 @@ DNS_OPTIONS = Symbols(
     },
     flags=True,
 )
-# 2020-era writers stored the protocol as a 1-byte enum (0 TCP, 1 UDP); later ones the IANA number.
-L4_PROTO = Symbols({0: "TCP", 1: "UDP", 6: "TCP", 17: "UDP"})
+# 2020-era writers stored the protocol as a 1-byte enum (1 TCP, 2 UDP, as the 2022 live capture
+# shows: port 443 traffic is 1, DNS and NTP are 2); later ones the IANA protocol number.
+L4_PROTO = Symbols({1: "TCP", 2: "UDP", 6: "TCP", 17: "UDP"})
 SIGNATURE_TYPE = Symbols(
     dict(
         enumerate(
