@@ -54,13 +54,26 @@ def svchost_state() -> Process:
         username="SYSTEM",
         domain="NT AUTHORITY",
         sid="S-1-5-18",
-        envs=[("ALLUSERSPROFILE", "C:\\ProgramData"), ("OS", "Windows_NT"),
-              ("ProgramFiles(x86)", "C:\\Program Files (x86)")],
+        envs=[
+            ("ALLUSERSPROFILE", "C:\\ProgramData"),
+            ("OS", "Windows_NT"),
+            ("ProgramFiles(x86)", "C:\\Program Files (x86)"),
+        ],
         modules=[
-            Module(path="C:\\Windows\\System32\\kernel32.dll", size=12354, checksum=23123343,
-                   base_address=0xFFF23FFF, default_base_address=0xFFF124FD),
-            Module(path="C:\\Windows\\System32\\user32.dll", size=212354, checksum=33123343,
-                   base_address=0xFEF23FFF, default_base_address=0xFEF124FD),
+            Module(
+                path="C:\\Windows\\System32\\kernel32.dll",
+                size=12354,
+                checksum=23123343,
+                base_address=0xFFF23FFF,
+                default_base_address=0xFFF124FD,
+            ),
+            Module(
+                path="C:\\Windows\\System32\\user32.dll",
+                size=212354,
+                checksum=33123343,
+                base_address=0xFEF23FFF,
+                default_base_address=0xFEF124FD,
+            ),
         ],
         is_wow64=False,
         is_packaged=True,
@@ -89,8 +102,9 @@ def event_p() -> Event:
 
 
 def event_o() -> Event:
-    return ev("OpenProcess", [Param("desired_access", T.FLAGS, 0x1400)], pid=1023,
-              ps=svchost_state())
+    return ev(
+        "OpenProcess", [Param("desired_access", T.FLAGS, 0x1400)], pid=1023, ps=svchost_state()
+    )
 
 
 def _file_event(path: str, extra: list[Param]) -> Event:
@@ -159,11 +173,24 @@ def event_e() -> Event:
             PESection(name=".text", size=132608, entropy=6.368381, md5="db23dce3911a42e987041d98b"),
             PESection(name=".rdata", size=40960, entropy=5.1, md5="ffa5c960b421ca9887e54966588"),
         ],
-        symbols=["SelectObject", "GetTextFaceW", "EnumFontsW", "TextOutW", "GetProcessHeap",
-                 "HeapFree", "HeapAlloc", "GetLastError", "CloseHandle", "CreateFileW"],
+        symbols=[
+            "SelectObject",
+            "GetTextFaceW",
+            "EnumFontsW",
+            "TextOutW",
+            "GetProcessHeap",
+            "HeapFree",
+            "HeapAlloc",
+            "GetLastError",
+            "CloseHandle",
+            "CreateFileW",
+        ],
         imports=["GDI32.dll", "USER32.dll", "msvcrt.dll"],
-        version_resources=[("CompanyName", "Microsoft Corporation"),
-                           ("FileDescription", "Notepad"), ("FileVersion", "10.0.18362.693")],
+        version_resources=[
+            ("CompanyName", "Microsoft Corporation"),
+            ("FileDescription", "Notepad"),
+            ("FileVersion", "10.0.18362.693"),
+        ],
     )
     return ev("CreateFile", [], ps=Process(pid=2, name="notepad.exe", pe=pe))
 
