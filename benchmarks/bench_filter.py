@@ -106,9 +106,8 @@ def main() -> int:
         for key in FILTERS:
             ratio = rates[key] / rates["c"]
             target = {"a": ">= 3.0x", "b": ">= 0.8x", "c": "-"}[key]
-            print(
-                f"{label:<24} ({key})  {rates[key]:>10,.0f} {emitted[key]:>9,} {ratio:>6.2f}x  {target}"
-            )
+            rate, out = rates[key], emitted[key]
+            print(f"{label:<24} ({key})  {rate:>10,.0f} {out:>9,} {ratio:>6.2f}x  {target}")
     return 0
 
 
