@@ -130,8 +130,8 @@ class Lexer:
             return self._ipv6(i)
         if c in _IDENT_START:
             return self._word(i)
-        if c == "-" and i + 1 < n and src[i + 1] in _DIGITS:
-            self._fail(i, _OPERAND, "negative numbers are not part of the language")
+        if c == "-" and i + 1 < n and (src[i + 1] in _DIGITS or src[i + 1] == "."):
+            return self._negative(i)
         self._fail(i, _OPERAND, f"unexpected character {c!r}")
 
     def _fail(self, pos: int, expected: str, hint: str | None = None) -> NoReturn:
@@ -193,6 +193,14 @@ class Lexer:
         except ValueError:
             self._fail(i, "a valid IP address")
         return self._cidr_or(Token(Tok.IP, text, i, addr, end=j))
+
+    def _negative(self, i: int) -> Token:
+        """``-12`` / ``-0.5``: there is no subtraction, so a minus sign only starts a number."""
+        tok = self._number(i + 1)
+        if tok.kind not in (Tok.INTEGER, Tok.DECIMAL):
+            self._fail(i, _OPERAND, "only integers and decimals can be negative")
+        value = -tok.value  # type: ignore[operator]
+        return Token(tok.kind, "-" + tok.text, i, value, end=tok.end)
 
     def _looks_ipv6(self, i: int) -> bool:
         j = i
