@@ -151,3 +151,19 @@ def test_compile_results_of_the_parser_tests() -> None:
         "not ps.name = 'x'",
     ):
         compile(expr)
+
+
+def test_hostile_nesting_is_a_filter_error_not_a_crash() -> None:
+    assert "nesting is limited" in str(error_of("(" * 5000 + "ps.pid = 1" + ")" * 5000))
+    assert "nesting is limited" in str(error_of("ps.pid = 1 and " + "not " * 5000 + "ps.pid = 1"))
+    assert "nesting is limited" in str(error_of("lower(" * 500 + "ps.name" + ")" * 500 + " = 'a'"))
+    assert "chained comparisons" in str(error_of("ps.pid = 1" + " = true" * 500))
+
+
+def test_very_long_flat_expressions_compile_and_run() -> None:
+    from filter_events import EVENTS
+
+    expr = " or ".join(f"ps.pid = {i}" for i in range(5000))
+    assert compile(expr)(EVENTS["V"]())  # pid 1 is among them
+    expr = " and ".join(f"ps.pid != {i}" for i in range(2, 5000))
+    assert compile(expr)(EVENTS["V"]())

@@ -277,8 +277,15 @@ def _chain_and(fns: list[Fn]) -> Fn:
     if len(fns) == 3:
         a, b, c = fns
         return lambda ev: a(ev) is True and b(ev) is True and c(ev) is True
-    head, rest = fns[0], _chain_and(fns[1:])
-    return lambda ev: head(ev) is True and rest(ev)
+    chain = tuple(fns)
+
+    def all_true(ev: Event) -> bool:
+        for f in chain:  # noqa: SIM110 - a plain loop is faster than all()/any() here
+            if f(ev) is not True:
+                return False
+        return True
+
+    return all_true
 
 
 def _chain_or(fns: list[Fn]) -> Fn:
@@ -288,8 +295,15 @@ def _chain_or(fns: list[Fn]) -> Fn:
     if len(fns) == 3:
         a, b, c = fns
         return lambda ev: a(ev) is True or b(ev) is True or c(ev) is True
-    head, rest = fns[0], _chain_or(fns[1:])
-    return lambda ev: head(ev) is True or rest(ev)
+    chain = tuple(fns)
+
+    def any_true(ev: Event) -> bool:
+        for f in chain:  # noqa: SIM110 - a plain loop is faster than all()/any() here
+            if f(ev) is True:
+                return True
+        return False
+
+    return any_true
 
 
 def _specialise(op: str, left: Compiled, right: Compiled) -> Fn:

@@ -27,6 +27,10 @@ from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logic
 from kcap.filter.diagnostics import syntax_error
 from kcap.filter.lexer import Lexer, Tok, Token
 
+#: Deepest nesting of parentheses, calls and prefix ``not`` accepted (keeps the recursive parser,
+#: compiler and evaluator far from Python's recursion limit on hostile input).
+MAX_DEPTH = 100
+
 REL_OPS = frozenset({"=", "!=", "~=", "<", "<=", ">", ">="})
 OPERAND = "field, string, number, bool, ip, function"
 AFTER_OPERAND = "operator, 'and', 'or', ')' or end of expression"
@@ -57,6 +61,7 @@ class Parser:
         self.src = lexer.src
         self.toks = lexer.tokens()
         self.i = 0
+        self.depth = 0
         self.resolve_field = resolve_field
         self.unknown_field_hint = unknown_field_hint
 
@@ -112,10 +117,18 @@ class Parser:
             operands.append(self._not())
         return first if len(operands) == 1 else Logical(first.pos, "and", tuple(operands))
 
+    def _enter(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self._fail(tok, "a shallower expression", f"nesting is limited to {MAX_DEPTH} levels")
+
     def _not(self) -> Node:
         if self.tok.kind is Tok.NOT:
             t = self._next()
-            return Not(t.pos, self._not())
+            self._enter(t)
+            node = Not(t.pos, self._not())
+            self.depth -= 1
+            return node
         return self._rel()
 
     def _infix_op(self, ops_wanted: Callable[[str], bool]) -> tuple[str, bool] | None:
@@ -136,18 +149,26 @@ class Parser:
 
     def _rel(self) -> Node:
         left = self._set()
+        chained = 0
         while (found := self._infix_op(lambda op: op in REL_OPS)) is not None:
             op, neg = found
             right = self._set()
             left = Compare(left.pos, op, left, right, neg)
+            chained += 1
+            if chained > MAX_DEPTH:
+                self._fail(self.tok, "'and' or 'or'", "too many chained comparisons")
         return left
 
     def _set(self) -> Node:
         left = self._operand()
+        chained = 0
         while (found := self._infix_op(lambda op: op not in REL_OPS)) is not None:
             op, neg = found
             right = self._operand()
             left = Compare(left.pos, op, left, right, neg)
+            chained += 1
+            if chained > MAX_DEPTH:
+                self._fail(self.tok, "'and' or 'or'", "too many chained comparisons")
         return left
 
     def _operand(self) -> Node:
@@ -178,6 +199,12 @@ class Parser:
 
     def _paren(self) -> Node:
         open_tok = self._next()
+        self._enter(open_tok)
+        node = self._paren_body(open_tok)
+        self.depth -= 1
+        return node
+
+    def _paren_body(self, open_tok: Token) -> Node:
         t, after = self.tok, self._peek()
         if t.kind in _LIST_ITEM_TOKENS and after.kind in (Tok.COMMA, Tok.RPAREN):
             items: list[Literal] = []
@@ -209,6 +236,13 @@ class Parser:
         return inner
 
     def _call(self) -> Node:
+        name_tok = self.tok
+        self._enter(name_tok)
+        node = self._call_body()
+        self.depth -= 1
+        return node
+
+    def _call_body(self) -> Node:
         name_tok = self._next()
         self._next()  # "("
         args: list[Node] = []
