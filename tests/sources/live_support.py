@@ -46,6 +46,19 @@ def kcap_prog_ids() -> set[int]:
     return {i for i, name in sysapi.prog_names().items() if name.startswith("kcap_")}
 
 
+def bpf_objects_of(pid: int) -> tuple[set[int], set[int]]:
+    from kcap.sources.linux import sysapi
+
+    return sysapi.bpf_objects_of(pid)
+
+
+def released(progs: set[int], maps: set[int]) -> bool:
+    """True once none of these eBPF programs and maps exists in the kernel any more."""
+    from kcap.sources.linux import sysapi
+
+    return not (progs & set(sysapi.prog_ids())) and not (maps & set(sysapi.map_ids()))
+
+
 def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
     """Poll ``check``: the kernel frees a closed program's memory asynchronously."""
     deadline = time.monotonic() + timeout
@@ -91,7 +104,7 @@ class CaptureProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kcap.cli.capture_cmd", "-o", str(out), *args],
+            [sys.executable, "-m", "kcap", "capture", "-o", str(out), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
@@ -99,6 +112,8 @@ class CaptureProcess:
         )
         self.stdout = ""
         self.stderr = ""
+        self.progs: set[int] = set()
+        self.maps: set[int] = set()
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Block until the capture prints that it is recording."""
@@ -111,6 +126,7 @@ class CaptureProcess:
                 break
             lines.append(line)
             if line.startswith("capturing to"):
+                self.progs, self.maps = bpf_objects_of(self.proc.pid)
                 return
         self.stop(signal.SIGKILL)
         raise AssertionError(f"capture did not start: {''.join(lines)}{self.stderr}")
@@ -122,6 +138,13 @@ class CaptureProcess:
         self.stdout += out
         self.stderr += err
         return self.proc.returncode
+
+    def assert_released(self) -> None:
+        """The capture held eBPF programs and maps while running; none survives it."""
+        assert self.progs and self.maps, "the running capture held no eBPF objects"
+        assert wait_until(lambda: released(self.progs, self.maps)), (
+            "eBPF programs or maps of the capture outlived it"
+        )
 
     def stat(self, name: str) -> str:
         for line in self.stdout.splitlines():

@@ -16,18 +16,11 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from live_support import (
     CaptureProcess,
-    children_of,
-    kcap_instances,
-    kcap_mounts,
-    kcap_prog_ids,
-    require_live,
-    wait_until,
 )
 
 import kcap
@@ -100,19 +93,6 @@ class Listeners:
         self.udp.close()
 
 
-@pytest.fixture
-def leak_check() -> Iterator[None]:
-    require_live()
-    progs_before = kcap_prog_ids()
-    yield
-    assert wait_until(lambda: not kcap_prog_ids() - progs_before), (
-        "eBPF programs outlived the capture"
-    )
-    assert kcap_mounts() == [], "a tracefs mount made by the capture remains"
-    assert kcap_instances() == [], "a tracefs instance made by the capture remains"
-    assert children_of(os.getpid()) == [], "a child process of the test remains"
-
-
 def _read_all(path: Path) -> list[Event]:
     with kcap.open(path) as reader:
         return list(reader.read())
@@ -153,6 +133,7 @@ def test_capture_records_a_known_child(tmp_path: Path, leak_check: None) -> None
         listeners.close()
         rc = cap.stop(signal.SIGTERM)
     assert rc == 0, cap.stderr
+    cap.assert_released()
     assert cap.stat("Events lost (kernel buffers)") == "0"
 
     child_pid, child_tid, thread_tid, local_port = map(int, child.stdout.split())
@@ -227,3 +208,25 @@ def test_capture_records_a_known_child(tmp_path: Path, leak_check: None) -> None
 
     # the capture excluded itself
     assert cap.proc.pid not in {e.pid for e in events}
+
+
+def test_capture_time_filter_keeps_state_events(tmp_path: Path, leak_check: None) -> None:
+    out = tmp_path / "filtered.kcap"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("x")
+    cap = CaptureProcess(out, "--duration", "120", "kevt.name", "=", "'DeleteFile'")
+    try:
+        cap.wait_ready()
+        subprocess.run(["/bin/rm", str(victim)], check=True)
+        (tmp_path / "other.txt").write_text("y")  # a CreateFile the filter drops
+    finally:
+        rc = cap.stop(signal.SIGTERM)
+    assert rc == 0, cap.stderr
+    cap.assert_released()
+    events = _read_all(out)
+    names = {e.name for e in events}
+    deletes = [e for e in events if e.name == "DeleteFile" and e.param("file_path") == str(victim)]
+    assert deletes and deletes[0].ps is not None and deletes[0].ps.name == "rm"
+    assert "CreateFile" not in names and "ReadFile" not in names  # dropped by the filter
+    assert "CreateProcess" in names and "CreateHandle" in names  # state events are kept
+    assert int(cap.stat("Filtered out").replace(",", "")) > 0

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 
 import click
 
+from kcap.cli.diagnostics import EXIT_ERROR, fail
 from kcap.errors import KcapError
 from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
@@ -28,15 +28,10 @@ def _parse_kinds(text: str) -> frozenset[str]:
 
 
 def _compile_filter(expr: str) -> Callable[[Event], bool]:
-    """Compile EXPR with the filter language (a predicate over events, as the reader uses)."""
-    try:
-        kfilter = importlib.import_module("kcap.filter")
-    except ImportError:
-        raise click.UsageError(
-            "this build of kcap has no filter language; capture without an expression"
-        ) from None
-    compiled: Callable[[Event], bool] = kfilter.compile(expr)
-    return compiled
+    """Compile EXPR with the filter language (a callable predicate over events)."""
+    from kcap.filter import compile as compile_filter
+
+    return compile_filter(expr)
 
 
 @click.command("capture")
@@ -86,7 +81,6 @@ def capture(
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
-    keep = _compile_filter(" ".join(expr)) if expr else None
     ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
     err = sys.stderr
     live = not quiet and err.isatty()
@@ -104,13 +98,13 @@ def capture(
         click.echo(f"capturing to {output}{limit}", err=True)
 
     try:
+        keep = _compile_filter(" ".join(expr)) if expr else None
         config = CaptureConfig(kinds=kinds, ring_size=ring, keep=keep)
         result = capture_to_file(
             output, config, duration=duration, progress=show if live else None, ready=ready
         )
     except KcapError as exc:
-        click.echo(f"kcap capture: error: {exc}", err=True)
-        sys.exit(2)
+        fail(exc)
     if live:
         err.write("\n")
     rows = list(result.stats.rows()) if result.stats is not None else []
@@ -134,11 +128,11 @@ def capture(
         )
     if result.error:
         click.echo(
-            f"kcap capture: error: {result.error}; what was captured before the failure is "
+            f"kcap: error: {result.error}; what was captured before the failure is "
             f"in {result.path}",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
 
 
 if __name__ == "__main__":

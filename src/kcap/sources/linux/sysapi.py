@@ -29,6 +29,7 @@ BPF_MAP_LOOKUP_ELEM = 1
 BPF_MAP_UPDATE_ELEM = 2
 BPF_PROG_LOAD = 5
 BPF_PROG_GET_NEXT_ID = 11
+BPF_MAP_GET_NEXT_ID = 12
 BPF_PROG_GET_FD_BY_ID = 13
 BPF_OBJ_GET_INFO_BY_FD = 15
 BPF_RAW_TRACEPOINT_OPEN = 17
@@ -142,19 +143,50 @@ def prog_load(prog_type: int, insns: bytes, name: str, log_size: int = 1 << 20) 
             )
 
 
-def prog_ids() -> list[int]:
-    """Ids of every eBPF program loaded in the kernel (BPF_PROG_GET_NEXT_ID walk)."""
+def _ids(cmd: int) -> list[int]:
     ids: list[int] = []
     start = 0
     while True:
         attr = bytearray(16)
         struct.pack_into("<I", attr, 0, start)
         try:
-            bpf(BPF_PROG_GET_NEXT_ID, attr)
+            bpf(cmd, attr)
         except OSError:
             return ids
         start = struct.unpack_from("<I", attr, 4)[0]
         ids.append(start)
+
+
+def prog_ids() -> list[int]:
+    """Ids of every eBPF program loaded in the kernel (BPF_PROG_GET_NEXT_ID walk)."""
+    return _ids(BPF_PROG_GET_NEXT_ID)
+
+
+def map_ids() -> list[int]:
+    """Ids of every eBPF map in the kernel."""
+    return _ids(BPF_MAP_GET_NEXT_ID)
+
+
+def bpf_objects_of(pid: int) -> tuple[set[int], set[int]]:
+    """(program ids, map ids) that process ``pid`` holds descriptors of, from its fdinfo."""
+    progs: set[int] = set()
+    maps: set[int] = set()
+    base = f"/proc/{pid}/fdinfo"
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return progs, maps
+    for name in names:
+        try:
+            with open(f"{base}/{name}") as fh:
+                for line in fh:
+                    if line.startswith("prog_id:"):
+                        progs.add(int(line.split()[1]))
+                    elif line.startswith("map_id:"):
+                        maps.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            continue
+    return progs, maps
 
 
 def prog_names() -> dict[int, str]:
