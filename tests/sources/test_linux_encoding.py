@@ -61,3 +61,23 @@ def test_writer_accepts_the_fast_encoder(tmp_path) -> None:  # type: ignore[no-u
     with kcap.open(tmp_path / "x.kcap") as r:
         got = list(r.read(include_state=True))
     assert [e.param("io_size") for e in got[:50]] == [i * 1000 for i in range(50)]
+
+
+def test_shared_parameter_sets_encode_like_fresh_ones() -> None:
+    from kcap.sources.linux.mapper import shared_params
+
+    clock = Clock()
+    fast, ref = SharedParamEncoder(), EventEncoder()
+    for i in range(20):
+        shared = shared_params(
+            ("test", i % 3),
+            lambda i=i: [  # type: ignore[misc]
+                P("pid", ParamType.PID, 7),
+                P("handle_id", ParamType.UINT32, i % 3),
+                P("handle_name", ParamType.UNICODE, f"/x/{i % 3}"),
+            ],
+        )
+        ev = make_event(KINDS["CreateHandle"], 7, 8, 1, clock.stamp(i * 7919), "h", shared)
+        ev.seq = i + 1
+        assert fast.encode(ev) == ref.encode(ev)
+        assert ev.param("handle_id") == i % 3

@@ -16,7 +16,7 @@ from typing import Any
 
 from kcap.format import sections as sec
 from kcap.format.encode import EventEncoder
-from kcap.model import Event, Param
+from kcap.model import Event, Param, Params
 
 _LIMIT = 65536
 
@@ -26,6 +26,7 @@ class SharedParamEncoder(EventEncoder):
         super().__init__(prefix)
         self._by_param: dict[int, tuple[Param, bytes | None]] = {}
         self._fixed: dict[tuple[bytes, int, str, str, str, str], bytes] = {}
+        self._blocks: dict[int, tuple[Params, bytes]] = {}
         self._ts_len = struct.Struct(prefix + "H").pack
         self._tail = self._u16(0) + self._empty_process  # no metadata, empty process section
 
@@ -62,13 +63,9 @@ class SharedParamEncoder(EventEncoder):
             if len(self._fixed) >= 4096:
                 self._fixed.clear()
             self._fixed[key] = fixed
-        by_param = self._by_param
-        parts = []
-        for p in ev._params._by_name.values():
-            hit = by_param.get(id(p))
-            data = hit[1] if hit is not None and hit[0] is p else self._param(p)
-            if data is not None:
-                parts.append(data)
+        params = ev._params
+        got = self._blocks.get(id(params))
+        block = got[1] if got is not None and got[0] is params else self._params_block(params)
         ts = ev.timestamp.text.encode()
         body = b"".join(
             (
@@ -76,12 +73,29 @@ class SharedParamEncoder(EventEncoder):
                 fixed,
                 self._ts_len(len(ts)),
                 ts,
-                self._u16(len(parts)),
-                *parts,
+                block,
                 self._tail,
             )
         )
         return self._section(sec.EVENT, sec.EVENT_V2, 0, len(body)) + body
+
+    def _params_block(self, params: Params) -> bytes:
+        """The count and the encoded parameters; cached per `Params` object when it is safe."""
+        notes = self.notes
+        before = (notes.converted_params, notes.dropped_params)
+        by_param = self._by_param
+        parts = []
+        for p in params._by_name.values():
+            hit = by_param.get(id(p))
+            data = hit[1] if hit is not None and hit[0] is p else self._param(p)
+            if data is not None:
+                parts.append(data)
+        block = self._u16(len(parts)) + b"".join(parts)
+        if (notes.converted_params, notes.dropped_params) == before:
+            if len(self._blocks) >= _LIMIT:
+                self._blocks.clear()
+            self._blocks[id(params)] = (params, block)
+        return block
 
 
 def share_param_encoding(writer: Any) -> bool:

@@ -25,7 +25,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kcap.model import Event, Param, ParamType, Process
+from kcap.model import Event, Param, Params, ParamType, Process
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.procfs import (
     FD_FILE,
@@ -93,6 +93,24 @@ def P(name: str, type: ParamType, value: object) -> Param:
             _PCACHE.clear()
         p = _PCACHE[key] = Param(name, type, value)
     return p
+
+
+_SHARED: dict[tuple[object, ...], Params] = {}
+
+
+def shared_params(key: tuple[object, ...], params: Callable[[], list[Param]]) -> Params:
+    """The parameter set identified by ``key`` (the event kind and every value), built once.
+
+    A busy process repeats the same operation on the same descriptor and path, so the same
+    parameter set recurs; sharing the `Params` lets the encoder reuse its encoded block.
+    """
+    got = _SHARED.get(key)
+    if got is None:
+        if len(_SHARED) >= 32768:
+            _SHARED.clear()
+        plist = params()
+        got = _SHARED[key] = Params._from_dict({p.name: p for p in plist}, [])
+    return got
 
 
 def _s32(v: int) -> int:
@@ -263,7 +281,7 @@ class Mapper:
         tid: int,
         cpu: int,
         ts: int,
-        params: list[Param],
+        params: list[Param] | Params,
         process: Process | None = None,
         meta: list[tuple[str, str]] | None = None,
         state: bool = False,
@@ -582,13 +600,9 @@ class Mapper:
                 tid,
                 cpu,
                 ts,
-                [
-                    P("pid", PID, pid),
-                    P("handle_id", U32, fd),
-                    P("handle_object", U64, handle_key(pid, fd)),
-                    P("handle_name", STR, fdi.path),
-                    P("type_id", STR, fdi.kind),
-                ],
+                shared_params(
+                    ("CreateHandle", pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)
+                ),
                 state=True,
             )
 
@@ -602,13 +616,9 @@ class Mapper:
             tid,
             cpu,
             ts,
-            [
-                P("pid", PID, pid),
-                P("handle_id", U32, fd),
-                P("handle_object", U64, handle_key(pid, fd)),
-                P("handle_name", STR, fdi.path),
-                P("type_id", STR, fdi.kind),
-            ],
+            shared_params(
+                ("CloseHandle", pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)
+            ),
             state=True,
         )
 
@@ -628,15 +638,18 @@ class Mapper:
                 tid,
                 cpu,
                 ts,
-                [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, full),
-                    P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
-                    P("fd", I32, ret if ret >= 0 else -1),
-                    P("flags", U32, flags & 0xFFFFFFFF),
-                    P("create_disposition", STR, disposition(flags)),
-                    P("status", STR, status_text(ret)),
-                ],
+                shared_params(
+                    ("CreateFile", pid, full, ret, flags),
+                    lambda: [
+                        P("pid", PID, pid),
+                        P("file_path", PATH, full),
+                        P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
+                        P("fd", I32, ret if ret >= 0 else -1),
+                        P("flags", U32, flags & 0xFFFFFFFF),
+                        P("create_disposition", STR, disposition(flags)),
+                        P("status", STR, status_text(ret)),
+                    ],
+                ),
             )
         if ret >= 0:
             self._add_fd(info, pid, tid, cpu, ts, ret, FdInfo(FD_FILE, full, flags))
@@ -656,12 +669,15 @@ class Mapper:
                 tid,
                 cpu,
                 ts,
-                [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, fdi.path),
-                    P("file_object", U64, handle_key(pid, fd)),
-                    P("fd", I32, fd),
-                ],
+                shared_params(
+                    ("CloseFile", pid, fdi.path, fd),
+                    lambda: [
+                        P("pid", PID, pid),
+                        P("file_path", PATH, fdi.path),
+                        P("file_object", U64, handle_key(pid, fd)),
+                        P("fd", I32, fd),
+                    ],
+                ),
             )
         self._drop_fd(info, pid, tid, cpu, ts, fd)
 
@@ -762,14 +778,19 @@ class Mapper:
             tid,
             cpu,
             ts,
-            [
-                P("pid", PID, pid),
-                P("file_path", PATH, fdi.path if fdi is not None else ""),
-                P("file_object", U64, handle_key(pid, fd)),
-                P("fd", I32, fd),
-                P("io_size", U32, ret & 0xFFFFFFFF),
-                P("type", STR, fdi.kind if fdi is not None else ""),
-            ],
+            shared_params(
+                (kind, pid, fd, ret, None)
+                if fdi is None
+                else (kind, pid, fd, ret, fdi.path, fdi.kind),
+                lambda: [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, fdi.path if fdi is not None else ""),
+                    P("file_object", U64, handle_key(pid, fd)),
+                    P("fd", I32, fd),
+                    P("io_size", U32, ret & 0xFFFFFFFF),
+                    P("type", STR, fdi.kind if fdi is not None else ""),
+                ],
+            ),
         )
 
     def _unlink_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
@@ -1020,6 +1041,16 @@ class Mapper:
         import time
 
         return time.monotonic_ns()
+
+
+def _handle_params(pid: int, fd: int, fdi: FdInfo) -> Callable[[], list[Param]]:
+    return lambda: [
+        P("pid", PID, pid),
+        P("handle_id", U32, fd),
+        P("handle_object", U64, handle_key(pid, fd)),
+        P("handle_name", STR, fdi.path),
+        P("type_id", STR, fdi.kind),
+    ]
 
 
 def _describe_socket(fdi: FdInfo) -> str:

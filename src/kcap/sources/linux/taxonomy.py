@@ -120,11 +120,15 @@ def make_event(
     cpu: int,
     ts: Timestamp,
     host: str,
-    params: list[Param],
+    params: list[Param] | Params,
     process: Process | None = None,
     meta: list[tuple[str, str]] | None = None,
 ) -> Event:
-    """Build an event cheaply (the hot path of the capture)."""
+    """Build an event cheaply (the hot path of the capture).
+
+    A `Params` given as is may be shared with other events (see `mapper.shared_params`):
+    events of a live capture are read-only.
+    """
     ev = Event.__new__(Event)
     ev.seq = 0
     ev.pid = pid
@@ -136,7 +140,10 @@ def make_event(
     ev.description = kind.description
     ev.host = host
     ev.timestamp = ts
-    ev._params = Params._from_dict({p.name: p for p in params}, [])
+    if isinstance(params, Params):
+        ev._params = params
+    else:
+        ev._params = Params._from_dict({p.name: p for p in params}, [])
     ev._meta = meta if meta is not None else []
     ev._process = process
     ev._tail = None
