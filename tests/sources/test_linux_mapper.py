@@ -323,3 +323,41 @@ def test_records_after_the_cutoff_are_ignored() -> None:
 )
 def test_parse_sockaddr(raw: bytes, expect: tuple[int, object]) -> None:
     assert parse_sockaddr(raw) == expect
+
+
+def test_io_aggregation_sums_calls_until_the_window_ends_or_the_fd_closes() -> None:
+    m, out = make_mapper(kinds={"process", "file"})
+    m.io_window_ns = 1_000_000
+    open_close(m, b"/tmp/log", 3, ts=10)
+
+    def write(ts: int, n: int) -> None:
+        feed(
+            m,
+            record("syscalls/sys_enter_write", pid=PID, ts=ts, words=[3, 0, n]),
+            record("syscalls/sys_exit_write", pid=PID, ts=ts + 1, words=[n]),
+        )
+
+    for i in range(5):
+        write(100 + i, 10)
+    assert names(out) == ["CreateFile"]  # still aggregating
+    write(2_000_000, 7)  # past the window: the six calls go out as one event
+    assert names(out) == ["CreateFile", "WriteFile"]
+    agg = params(out[1])
+    assert agg["io_size"] == 57 and agg["io_count"] == 6 and agg["file_path"] == "/tmp/log"
+    write(2_000_100, 5)
+    feed(m, record("syscalls/sys_enter_close", pid=PID, ts=2_000_200, words=[3]))
+    assert names(out)[2:] == ["WriteFile", "CloseFile"]  # flushed before the close
+    assert params(out[2])["io_size"] == 5 and params(out[2])["io_count"] == 1
+
+
+def test_io_aggregation_flushes_on_demand() -> None:
+    m, out = make_mapper(kinds={"process", "file"})
+    m.io_window_ns = 10**12
+    open_close(m, b"/tmp/log", 3, ts=10)
+    feed(
+        m,
+        record("syscalls/sys_enter_read", pid=PID, ts=20, words=[3, 0, 100]),
+        record("syscalls/sys_exit_read", pid=PID, ts=21, words=[64]),
+    )
+    m.flush_io()
+    assert names(out) == ["CreateFile", "ReadFile"] and params(out[1])["io_count"] == 1

@@ -64,6 +64,15 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     show_default=True,
     help="Kernel ring-buffer size in MiB (rounded up to a power of two).",
 )
+@click.option(
+    "--io-aggregate",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Sum file reads and writes per process and descriptor over this window "
+    "(one ReadFile/WriteFile with io_count); 0 writes one event per system call.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No live line, only the final statistics.")
 def capture(
     output: str,
@@ -71,6 +80,7 @@ def capture(
     duration: float | None,
     events: str,
     buffer_mb: int,
+    io_aggregate: float,
     quiet: bool,
 ) -> None:
     """Capture kernel events (process, thread, image, file, net, handle) into OUTPUT.
@@ -99,7 +109,7 @@ def capture(
 
     try:
         keep = _compile_filter(" ".join(expr)) if expr else None
-        config = CaptureConfig(kinds=kinds, ring_size=ring, keep=keep)
+        config = CaptureConfig(kinds=kinds, ring_size=ring, keep=keep, io_aggregate=io_aggregate)
         result = capture_to_file(
             output, config, duration=duration, progress=show if live else None, ready=ready
         )

@@ -191,6 +191,9 @@ class Mapper:
         #: records stamped after this monotonic time are ignored (set when the capture stops,
         #: because the programs are detached one by one and a late one would see half a story)
         self.cutoff_ns = 1 << 64
+        #: aggregate reads and writes over this window (0: one event per system call)
+        self.io_window_ns = 0
+        self._io_acc: dict[tuple[int, int, int], list[object]] = {}
         self.pending: dict[int, tuple[int, tuple[object, ...]]] = {}
         self.exit_codes: dict[int, int] = {}
         # TCP tuples seen going ESTABLISHED, for filling in the local end of connect/accept
@@ -557,6 +560,8 @@ class Mapper:
         info = self.procs.get(pid)
         if info is None:
             return
+        if self._io_acc:
+            self.flush_io(pid=pid)
         for fd in list(info.fds):
             self._drop_fd(info, pid, tid, cpu, ts, fd)
         p = info.process
@@ -662,6 +667,8 @@ class Mapper:
         fdi = info.fds.get(fd)
         if fdi is None:
             return
+        if self._io_acc:
+            self.flush_io(pid=pid, fd=fd)
         if self._want_file and fdi.kind == FD_FILE:
             self._ev(
                 KINDS["CloseFile"],
@@ -771,27 +778,93 @@ class Mapper:
             return
         if ret < 0 or not self._want_file:
             return
+        if self.io_window_ns:
+            self._aggregate_io(pid, tid, cpu, ts, kind, fd, fdi, ret)
+            return
+        self._io_event(pid, tid, cpu, ts, kind, fd, fdi, ret, 0)
+
+    def _io_event(
+        self,
+        pid: int,
+        tid: int,
+        cpu: int,
+        ts: int,
+        kind: int,
+        fd: int,
+        fdi: FdInfo | None,
+        size: int,
+        calls: int,
+    ) -> None:
+        """A ReadFile/WriteFile; ``calls`` > 0 marks an aggregate of that many system calls."""
         write = kind == K.K_WRITE
+        path = fdi.path if fdi is not None else ""
+        fkind = fdi.kind if fdi is not None else ""
+
+        def build() -> list[Param]:
+            out = [
+                P("pid", PID, pid),
+                P("file_path", PATH, path),
+                P("file_object", U64, handle_key(pid, fd)),
+                P("fd", I32, fd),
+                P("io_size", U32, min(size, 0xFFFFFFFF)),
+                P("type", STR, fkind),
+            ]
+            if calls:
+                out.append(P("io_count", U32, calls))
+            return out
+
         self._ev(
             KINDS["WriteFile" if write else "ReadFile"],
             pid,
             tid,
             cpu,
             ts,
-            shared_params(
-                (kind, pid, fd, ret, None)
-                if fdi is None
-                else (kind, pid, fd, ret, fdi.path, fdi.kind),
-                lambda: [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, fdi.path if fdi is not None else ""),
-                    P("file_object", U64, handle_key(pid, fd)),
-                    P("fd", I32, fd),
-                    P("io_size", U32, ret & 0xFFFFFFFF),
-                    P("type", STR, fdi.kind if fdi is not None else ""),
-                ],
-            ),
+            shared_params((kind, pid, fd, size, path, fkind, calls), build),
         )
+
+    def _aggregate_io(
+        self,
+        pid: int,
+        tid: int,
+        cpu: int,
+        ts: int,
+        kind: int,
+        fd: int,
+        fdi: FdInfo | None,
+        size: int,
+    ) -> None:
+        """Sum reads/writes per (process, fd, direction) over ``io_window_ns``."""
+        key = (pid, fd, kind)
+        acc = self._io_acc.get(key)
+        if acc is None:
+            self._io_acc[key] = [ts, tid, cpu, 1, size, fdi]
+            return
+        acc[3] += 1  # type: ignore[operator]
+        acc[4] += size  # type: ignore[operator]
+        if ts - acc[0] >= self.io_window_ns:  # type: ignore[operator]
+            self._flush_io_key(key)
+
+    def _flush_io_key(self, key: tuple[int, int, int]) -> None:
+        acc = self._io_acc.pop(key, None)
+        if acc is None:
+            return
+        first, tid, cpu, calls, size, fdi = acc
+        pid, fd, kind = key
+        self._io_event(pid, tid, cpu, first, kind, fd, fdi, size, calls)  # type: ignore[arg-type]
+
+    def flush_io(
+        self, now_ns: int | None = None, pid: int | None = None, fd: int | None = None
+    ) -> None:
+        """Write out aggregated I/O: windows older than ``now_ns``, or those of one process or
+        descriptor (before it closes), or all of them (no argument)."""
+        if not self._io_acc:
+            return
+        for key in list(self._io_acc):
+            if pid is not None and (key[0] != pid or (fd is not None and key[1] != fd)):
+                continue
+            if now_ns is not None and now_ns - self._io_acc[key][0] < self.io_window_ns:  # type: ignore[operator]
+                continue
+            self._flush_io_key(key)
 
     def _unlink_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
         entry = self._take(tid, K.K_UNLINK, K.K_UNLINKAT, K.K_RMDIR)

@@ -39,6 +39,7 @@ class CaptureConfig:
     ring_size: int = 32 << 20  # bytes; a power of two
     poll_interval: float = 0.005  # seconds between ring-buffer polls when it is empty
     keep: Callable[[Event], bool] | None = None  # capture-time filter (state events bypass it)
+    io_aggregate: float = 0.0  # seconds: sum reads/writes per (process, fd) over this window
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(EVENT_KINDS)
@@ -100,6 +101,7 @@ class LiveSource:
                 sink=self._forward,
                 keep=self.config.keep,
             )
+            self.mapper.io_window_ns = int(self.config.io_aggregate * 1e9)
         except BaseException:
             self.close()
             raise
@@ -160,6 +162,8 @@ class LiveSource:
         """Turn the records waiting in the ring buffer into events; returns records read."""
         assert self.probes is not None and self.probes.ring is not None and self.mapper is not None
         n = self.probes.ring.drain(self.mapper.handle, limit)
+        if self.mapper.io_window_ns:
+            self.mapper.flush_io(time.monotonic_ns())
         self._check_lost()
         return n
 
@@ -181,6 +185,7 @@ class LiveSource:
         self.probes.detach()
         while self.poll():
             pass
+        self.mapper.flush_io()
 
 
 # --------------------------------------------------------------------------- signals
