@@ -45,6 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
+    CLOCKS,
     DEFAULT_WORKDIR,
     LIVE_CAPTURE,
     best_of,
@@ -53,6 +54,7 @@ from _common import (
     fmt_num,
     fmt_rate,
     fmt_ratio,
+    load_average,
     peak_rss_mb,
     print_table,
     progress,
@@ -183,11 +185,12 @@ def _stream_size(path: Path) -> int:
     return total
 
 
-def timed_write(path: Path, out: Path, chunk: int) -> tuple[float, Outcome]:
+def timed_write(
+    path: Path, out: Path, chunk: int, clock: Callable[[], float] = time.process_time
+) -> tuple[float, Outcome]:
     """Time only `Writer.write` and `close`; reading the chunks to write is not timed."""
     elapsed = 0.0
     n = 0
-    clock = time.perf_counter
     with kcap.open(path) as reader:
         handles = reader.handles
         events = reader.read(include_state=True)
@@ -276,10 +279,25 @@ def process_json(proc: Process) -> dict[str, Any]:
     }
 
 
-def event_json(ev: kcap.Event) -> dict[str, Any]:
-    """The natural JSON shape of an event: header fields, params by name, meta, process."""
+def ps_json(proc: Process) -> dict[str, Any]:
+    """The process state attached to an event, as a JSON export would repeat it on each line.
+
+    Handles and PE are left out: a process can hold hundreds of handles, and repeating them on
+    every line is not what anybody would export.
+    """
+    doc = process_json(proc)
+    del doc["handles"], doc["pe"]
+    return doc
+
+
+def event_json(ev: kcap.Event, with_ps: bool = False) -> dict[str, Any]:
+    """The natural JSON shape of an event: header fields, params by name, meta, process.
+
+    ``process`` is the process section stored in the event itself (as in the capture);
+    ``with_ps`` adds ``ps``, the state replay attaches to every event.
+    """
     proc = ev.process
-    return {
+    doc = {
         "seq": ev.seq,
         "pid": ev.pid,
         "tid": ev.tid,
@@ -294,6 +312,9 @@ def event_json(ev: kcap.Event) -> dict[str, Any]:
         "meta": dict(ev.meta),
         "process": process_json(proc) if proc is not None else None,
     }
+    if with_ps:
+        doc["ps"] = ps_json(ev.ps) if ev.ps is not None else None
+    return doc
 
 
 def _valid_utf8(obj: Any) -> Any:
@@ -307,7 +328,7 @@ def _valid_utf8(obj: Any) -> Any:
     return obj
 
 
-def make_jsonl(path: Path, out: Path) -> int:
+def make_jsonl(path: Path, out: Path, with_ps: bool = False) -> int:
     """Write the events of ``path`` as zstd-compressed JSON lines (streamed)."""
     tmp = out.with_name(out.name + ".part")
     n = 0
@@ -319,7 +340,7 @@ def make_jsonl(path: Path, out: Path) -> int:
         zstandard.ZstdCompressor(level=3).stream_writer(fh) as zw,
     ):
         for ev in reader.read(include_state=True):
-            doc = event_json(ev)
+            doc = event_json(ev, with_ps)
             try:
                 line = dumps(doc, default=_json_default, option=opts)
             except orjson.JSONEncodeError:
@@ -333,13 +354,15 @@ def make_jsonl(path: Path, out: Path) -> int:
     return n
 
 
-def jsonl_for(path: Path, workdir: Path) -> Path:
+def jsonl_for(path: Path, workdir: Path, with_ps: bool = False) -> Path:
     """The JSON-lines twin of a capture, made once and reused while the capture is unchanged."""
     st = path.stat()
-    out = workdir / f"{path.stem}-{st.st_size}-{st.st_mtime_ns}.jsonl.zst"
+    kind = "-ps" if with_ps else ""
+    out = workdir / f"{path.stem}-{st.st_size}-{st.st_mtime_ns}{kind}.jsonl.zst"
     if not out.exists():
-        progress(f"  converting {path.name} to JSON lines (untimed, once) ...")
-        run_child(SCRIPT, ["--child", "make-jsonl", str(path), "--out", str(out)])
+        progress(f"  converting {path.name} to JSON lines{kind} (untimed, once) ...")
+        cmd = ["--child", "make-jsonl", str(path), "--out", str(out)]
+        run_child(SCRIPT, [*cmd, "--with-ps"] if with_ps else cmd)
     return out
 
 
@@ -349,8 +372,9 @@ def jsonl_for(path: Path, workdir: Path) -> Path:
 def child_main(args: argparse.Namespace) -> int:
     path = Path(args.capture)
     scenario = args.child
+    clock = CLOCKS[args.clock]
     if scenario == "make-jsonl":
-        emit_result({"events": make_jsonl(path, Path(args.out))})
+        emit_result({"events": make_jsonl(path, Path(args.out), args.with_ps)})
         return 0
     if scenario == "write":
         out = Path(args.out)
@@ -358,16 +382,18 @@ def child_main(args: argparse.Namespace) -> int:
         outcome = Outcome(0)
         try:
             for _ in range(max(1, args.repeat)):
-                seconds, outcome = timed_write(path, out, args.chunk)
+                seconds, outcome = timed_write(path, out, args.chunk, clock)
                 best = min(best, seconds)
         finally:
             out.unlink(missing_ok=True)
         seconds = best
-    elif scenario == "orjson":
-        seconds, outcome = best_of(args.repeat, lambda: run_orjson(Path(args.jsonl)))
+    elif scenario in ("orjson", "orjson-ps"):
+        jsonl = Path(args.jsonl)
+        seconds, outcome = best_of(args.repeat, lambda: run_orjson(jsonl), clock)
+        outcome.out_compressed = jsonl.stat().st_size
     else:
         fn = READERS[scenario]
-        seconds, outcome = best_of(args.repeat, lambda: fn(path))
+        seconds, outcome = best_of(args.repeat, lambda: fn(path), clock)
     emit_result(
         {
             "scenario": scenario,
@@ -395,8 +421,8 @@ def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int)
         finally:
             prof.disable()
             out.unlink(missing_ok=True)
-    elif scenario == "orjson":
-        jsonl = jsonl_for(path, workdir)
+    elif scenario in ("orjson", "orjson-ps"):
+        jsonl = jsonl_for(path, workdir, scenario == "orjson-ps")
         prof.runcall(run_orjson, jsonl)
     else:
         prof.runcall(READERS[scenario], path)
@@ -420,6 +446,7 @@ class Scenario:
 SCENARIOS = [
     Scenario("zstd", "zstd floor: decompress only"),
     Scenario("orjson", "orjson baseline: zstd JSON lines + loads"),
+    Scenario("orjson-ps", "(info) orjson, lines also carry ps"),
     Scenario(
         "full",
         "(a) full decode, every field read",
@@ -457,15 +484,16 @@ def measure(
     for key in keys:
         progress(f"  {path.name}: {key} ...")
         cmd = ["--child", key, str(path), "--repeat", str(repeat), "--chunk", str(args.chunk)]
-        if key == "orjson":
-            cmd += ["--jsonl", str(jsonl_for(path, args.workdir))]
+        cmd += ["--clock", args.clock]
+        if key in ("orjson", "orjson-ps"):
+            cmd += ["--jsonl", str(jsonl_for(path, args.workdir, key == "orjson-ps"))]
         if key == "write":
             cmd += ["--out", str(args.workdir / f"bench-write-{os.getpid()}.kcap")]
         results[key] = run_child(SCRIPT, cmd)
     return results
 
 
-def capture_table(path: Path, results: dict[str, dict[str, Any]], jsonl: Path | None) -> dict:
+def capture_table(path: Path, results: dict[str, dict[str, Any]], clock: str) -> dict[str, Any]:
     full = results.get("full") or results["header"]
     n = full["events"]
     for key, res in results.items():
@@ -481,8 +509,8 @@ def capture_table(path: Path, results: dict[str, dict[str, Any]], jsonl: Path | 
         if sc.key not in results:
             continue
         res, rate = results[sc.key], rates[sc.key]
-        if sc.key == "orjson" and jsonl is not None:
-            bpe = f"{jsonl.stat().st_size / n:.1f} / -"
+        if sc.key in ("orjson", "orjson-ps"):
+            bpe = f"{res['out_compressed'] / n:.1f} / -"
         elif sc.key == "write":
             bpe = f"{res['out_compressed'] / n:.1f} / {res['out_raw'] / n:.1f}"
         else:
@@ -517,7 +545,10 @@ def capture_table(path: Path, results: dict[str, dict[str, Any]], jsonl: Path | 
             ("yes" if peak < RSS_LIMIT_MB else "NO") if big else "-",
         ]
     )
-    title = f"{path.name}: {n:,} events ({size / 1e6:.1f} MB compressed, {raw / 1e6:.1f} MB raw)"
+    title = (
+        f"{path.name}: {n:,} events ({size / 1e6:.1f} MB compressed, {raw / 1e6:.1f} MB raw); "
+        f"{clock} time, {load_average()}"
+    )
     print_table(
         title,
         [
@@ -554,10 +585,11 @@ def rss_table(by_size: dict[int, dict[str, dict[str, Any]]]) -> None:
 
 
 def generated(workdir: Path, events: int, source: Path) -> Path:
-    path = workdir / f"gen-{events}.kcap"
+    from gen_capture import GENERATOR_VERSION, generate
+
+    path = workdir / f"gen-v{GENERATOR_VERSION}-{events}.kcap"
     if not path.exists():
         progress(f"generating {path} ({events:,} events; reused by later runs) ...")
-        from gen_capture import generate
 
         generate(path, events, source=source)
     return path
@@ -582,6 +614,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeat-large", type=int, default=1, help="runs per scenario at >= 500k events"
     )
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: process CPU time, robust on a busy machine (default); wall: elapsed time",
+    )
     ap.add_argument("--chunk", type=int, default=20_000, help="events per write batch in (c)")
     ap.add_argument("--only", default="", help="comma-separated scenario keys to run")
     ap.add_argument("--plain", action="store_true", default=None, help="plain-text tables")
@@ -592,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--jsonl", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--with-ps", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         args.capture = args.captures[0]
@@ -618,8 +657,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat = args.repeat if path.stat().st_size < 12_000_000 else args.repeat_large
         results = measure(path, keys, args, repeat)
         measured[path] = results
-        jsonl = jsonl_for(path, args.workdir) if "orjson" in results else None
-        summaries.append(capture_table(path, results, jsonl))
+        summaries.append(capture_table(path, results, args.clock))
 
     sizes = [int(s) for s in args.rss_sizes.split(",") if s.strip()]
     if sizes:
