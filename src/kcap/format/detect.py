@@ -52,11 +52,10 @@ def candidates(header: Header, first_version: int | None) -> list[tuple[int, str
 
 def _strict_count(layout: Layout, trial: Sequence[RawEvent]) -> int:
     """How many leading events decode completely and plausibly under ``layout``."""
-    decode = make_event_decoder(layout)
+    decode = make_event_decoder(layout).full
     for i, (buf, start, end, version, base) in enumerate(trial):
         try:
             ev = decode(buf, start, end, version, base)
-            ev.decode()
             if not ev.timestamp.valid:
                 return i
         except FormatError:
