@@ -36,6 +36,7 @@ import itertools
 import json
 import os
 import pstats
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from _common import (
     DEFAULT_WORKDIR,
     LIVE_CAPTURE,
     best_of,
+    child_env,
     emit_result,
     ensure_kcap_importable,
     fmt_num,
@@ -186,29 +188,46 @@ def _stream_size(path: Path) -> int:
 
 
 def timed_write(
-    path: Path, out: Path, chunk: int, clock: Callable[[], float] = time.process_time
+    path: Path,
+    out: Path,
+    chunk: int,
+    clock: Callable[[], float] = time.process_time,
+    prof: cProfile.Profile | None = None,
 ) -> tuple[float, Outcome]:
-    """Time only `Writer.write` and `close`; reading the chunks to write is not timed."""
+    """Time only `Writer.write` and `close`; reading the chunks to write is not timed.
+
+    ``prof``, when given, is enabled only while writing, like the clock.
+    """
     elapsed = 0.0
     n = 0
+    resume = prof.enable if prof is not None else _nothing
+    pause = prof.disable if prof is not None else _nothing
     with kcap.open(path) as reader:
         handles = reader.handles
         events = reader.read(include_state=True)
         writer = kcap.new_writer(out, handles=handles)
         write = writer.write
         while batch := list(itertools.islice(events, chunk)):
+            resume()
             start = clock()
             for ev in batch:
                 write(ev)
             elapsed += clock() - start
+            pause()
             n += len(batch)
             del batch
+        resume()
         start = clock()
         stats = writer.close()
         elapsed += clock() - start
+        pause()
     if stats.write_errors:
         raise SystemExit(f"{stats.write_errors} event(s) could not be written")
     return elapsed, Outcome(n, out_compressed=out.stat().st_size, out_raw=_stream_size(out))
+
+
+def _nothing() -> None:
+    pass
 
 
 def run_zstd(path: Path) -> Outcome:
@@ -413,13 +432,9 @@ def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int)
     if scenario == "write":
         out = workdir / f"profile-{os.getpid()}.kcap"
         workdir.mkdir(parents=True, exist_ok=True)
-        # Only the writes are interesting: profile a run, then subtract nothing -- the
-        # reading shows up under its own functions and can be told apart.
-        prof.enable()
         try:
-            timed_write(path, out, chunk)
+            timed_write(path, out, chunk, prof=prof)  # profiles the writes only
         finally:
-            prof.disable()
             out.unlink(missing_ok=True)
     elif scenario in ("orjson", "orjson-ps"):
         jsonl = jsonl_for(path, workdir, scenario == "orjson-ps")
@@ -585,13 +600,15 @@ def rss_table(by_size: dict[int, dict[str, dict[str, Any]]]) -> None:
 
 
 def generated(workdir: Path, events: int, source: Path) -> Path:
-    from gen_capture import GENERATOR_VERSION, generate
+    from gen_capture import GENERATOR_VERSION
 
     path = workdir / f"gen-v{GENERATOR_VERSION}-{events}.kcap"
     if not path.exists():
         progress(f"generating {path} ({events:,} events; reused by later runs) ...")
-
-        generate(path, events, source=source)
+        # in a child: this process stays small, so nothing it did shows in a child's numbers
+        cmd = [sys.executable, str(SCRIPT.parent / "gen_capture.py"), str(path)]
+        cmd += ["--events", str(events), "--source", str(source)]
+        subprocess.run(cmd, env=child_env(), check=True)
     return path
 
 
