@@ -126,6 +126,7 @@ def replay() -> tuple[Facts, HandleSnapshotter, ProcessSnapshotter, dict[str, in
                 if ev.pid in facts.alive:
                     assert ev.ps is not None and ev.ps.pid == ev.pid
                     checks["attached"] += 1
+                    checks[f"events of {ev.ps.name}"] += 1
                 else:
                     assert ev.ps is None
                     checks["unattached"] += 1
@@ -176,6 +177,12 @@ def test_unreadable_processes_are_described_by_their_parameters(replay):
         assert state.cmdline == (ev.param("comm") or "")
     names = {ps.find(pid).name for pid in rebuilt}
     assert {"lsass.exe", "explorer.exe"} <= names
+
+
+def test_events_of_processes_known_only_from_placeholders_get_a_state(replay):
+    # notepad.exe has only placeholder rundowns; upstream attaches nothing to its events
+    _, _, _, checks = replay
+    assert checks["events of notepad.exe"] > 100
 
 
 def test_modules_come_from_image_rundowns(replay):
