@@ -60,11 +60,8 @@ class ReadStats:
     state_warnings: int = 0
 
 
-@dataclass
-class _TypeInfo:
-    handlers: tuple[Callable[[Event], None], ...]
-    state_only: bool
-    carries_process: bool
+# Per type id: (state handlers, state-only?, carries a process body?)
+_TypeInfo = tuple[tuple[Callable[[Event], None], ...], bool, bool]
 
 
 @dataclass
@@ -86,21 +83,27 @@ class Reader:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | BinaryIO,
         *,
         on_error: ErrorCallback | None = None,
         max_record: int = DEFAULT_MAX_RECORD,
     ) -> None:
-        self.path = resolve_path(path)
-        name = str(self.path)
-        if not self.path.exists():
-            raise FormatError(f'"{name}" capture file does not exist')
-        if self.path.is_dir():
-            raise FormatError(f"{name} is a directory, not a capture file")
-        try:
-            self._fh: BinaryIO = self.path.open("rb")
-        except OSError as exc:
-            raise FormatError(f"cannot open {name}: {exc.strerror}") from None
+        self._owns_file = not hasattr(path, "read")
+        if self._owns_file:
+            self.path = resolve_path(path)  # type: ignore[arg-type]
+            name = str(self.path)
+            if not self.path.exists():
+                raise FormatError(f'"{name}" capture file does not exist')
+            if self.path.is_dir():
+                raise FormatError(f"{name} is a directory, not a capture file")
+            try:
+                self._fh: BinaryIO = self.path.open("rb")
+            except OSError as exc:
+                raise FormatError(f"cannot open {name}: {exc.strerror}") from None
+        else:
+            self._fh = path  # type: ignore[assignment]
+            name = str(getattr(path, "name", "<stream>"))
+            self.path = Path(name)
         self.errors = ErrorLog()
         self._on_error: ErrorCallback = on_error or self.errors
         self.stats = ReadStats()
@@ -116,7 +119,7 @@ class Reader:
         try:
             self.header: Header = self._read_header()
         except BaseException:
-            self._fh.close()
+            self.close()
             raise
 
     # ------------------------------------------------------------------ opening
@@ -158,7 +161,7 @@ class Reader:
         except FormatError as exc:  # raised again, in order, after the trial events
             self._trial_error = exc
         self._detection = detect(self.header, self._trial, stream.short_handles)
-        self._decode = make_event_decoder(self._detection.layout)
+        self._decoders = make_event_decoder(self._detection.layout)
 
     @property
     def detection(self) -> Detection:
@@ -197,15 +200,31 @@ class Reader:
 
     # ------------------------------------------------------------------ reading
 
-    def _raw_events(self) -> Iterator[RawEvent]:
+    def _decoded(self, decode: Callable[..., Event]) -> Iterator[Event | FormatError]:
+        """Events in file order, or the error that one event's body raised instead.
+
+        The events the generation trial already decoded are handed over, not decoded again.
+        """
         if self._consumed:
             raise KcapError("a capture can be read once per Reader; open it again to re-read")
         self._consumed = True
-        yield from self._trial
+        assert self._detection is not None
+        pre = self._detection.events
+        yield from pre
+        for buf, start, end, version, base in self._trial[len(pre) :]:
+            try:
+                yield decode(buf, start, end, version, base)
+            except FormatError as exc:
+                yield exc
         self._trial = []
+        self._detection.events.clear()
         if self._trial_error is not None:
             raise self._trial_error
-        yield from self._raw_iter
+        for buf, start, end, version, base in self._raw_iter:
+            try:
+                yield decode(buf, start, end, version, base)
+            except FormatError as exc:
+                yield exc
 
     def _info(self, type_id: bytes) -> _TypeInfo:
         info = self._type_info.get(type_id)
@@ -215,12 +234,13 @@ class Reader:
                 h for h in (hsnap.handler(type_id), psnap.handler(type_id)) if h is not None
             )
             et = lookup(type_id)
-            info = _TypeInfo(
+            info = (
                 handlers,
                 bool(et and et.state_only),
                 bool(et and et.name in ("CreateProcess", "ProcessRundown")),
             )
-            self._type_info[type_id] = info
+            if len(type_id) in (17, 18):  # garbage ids of damaged files must not grow the cache
+                self._type_info[type_id] = info
         return info
 
     def read(self, include_state: bool = False, lazy: bool = False) -> Iterator[Event]:
@@ -228,45 +248,52 @@ class Reader:
 
         ``include_state`` also yields state-only events (rundowns), which conversion, slicing
         and merging need to keep. With ``lazy`` the parameters, metadata and process section of
-        each event are decoded only when accessed (a damaged one then raises `Corrupt` at that
-        point instead of going to ``on_error``); use it when only header fields are needed.
+        an event that does not change state are decoded only when accessed (a damaged one then
+        raises `Corrupt` at that point instead of going to ``on_error``); use it when only
+        header fields are needed.
         """
         self._prepare()
         _, psnap = self.recover_snapshotters()
-        decode = self._decode
+        decode = self._decoders.lazy if lazy else self._decoders.full
         find = psnap.find
         info_of = self._info
         type_info = self._type_info
         report = self._report
         stats = self.stats
         flt = self._filter
-        for buf, start, end, version, base in self._raw_events():
-            try:
-                ev = decode(buf, start, end, version, base)
-            except FormatError as exc:
-                report(exc)
-                continue
-            stats.events_read += 1
-            info = type_info.get(ev.type) or info_of(ev.type)
-            try:
-                if info.carries_process or not lazy:
-                    ev.decode()
-                for handler in info.handlers:
-                    handler(ev)
-            except FormatError as exc:
-                report(exc)
-                continue
-            if info.state_only:
-                stats.state_only += 1
-                if not include_state:
+        read = emitted = state_only_count = 0
+        try:
+            for ev in self._decoded(decode):
+                if type(ev) is not Event:
+                    report(ev)  # type: ignore[arg-type]
                     continue
-            embedded = ev._process
-            ev.ps = embedded if embedded is not None else find(ev.pid)
-            if flt is not None and not flt(ev):
-                stats.dropped_by_filter += 1
-                continue
-            stats.events_emitted += 1
-            yield ev
+                try:
+                    read += 1
+                    handlers, state_only, carries_process = type_info.get(ev.type) or info_of(
+                        ev.type
+                    )
+                    if lazy and (handlers or carries_process):
+                        ev.decode()
+                    for handler in handlers:
+                        handler(ev)
+                except FormatError as exc:
+                    report(exc)
+                    continue
+                if state_only:
+                    state_only_count += 1
+                    if not include_state:
+                        continue
+                embedded = ev._process
+                ev.ps = embedded if embedded is not None else find(ev.pid)
+                if flt is not None and not flt(ev):
+                    stats.dropped_by_filter += 1
+                    continue
+                emitted += 1
+                yield ev
+        finally:
+            stats.events_read += read
+            stats.events_emitted += emitted
+            stats.state_only += state_only_count
 
     async def aread(
         self, include_state: bool = False, lazy: bool = False, batch: int = 512
@@ -294,7 +321,10 @@ class Reader:
 
     @property
     def compressed_size(self) -> int:
-        return self.path.stat().st_size
+        """Compressed bytes: the file size, or what was consumed of a stream."""
+        if self._owns_file:
+            return self.path.stat().st_size
+        return self._decompressor.compressed_bytes
 
     @property
     def raw_bytes(self) -> int:
@@ -307,7 +337,8 @@ class Reader:
         return self._decompressor.terminated
 
     def close(self) -> None:
-        self._fh.close()
+        if self._owns_file:
+            self._fh.close()
 
     def __enter__(self) -> Reader:
         return self
@@ -317,12 +348,12 @@ class Reader:
 
 
 def open(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     *,
     on_error: ErrorCallback | None = None,
     max_record: int = DEFAULT_MAX_RECORD,
 ) -> Reader:
-    """Open a capture for reading (see `Reader`)."""
+    """Open a capture for reading (see `Reader`): a path, or a binary file object."""
     return Reader(path, on_error=on_error, max_record=max_record)
 
 

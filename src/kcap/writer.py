@@ -155,7 +155,7 @@ class Writer:
             handles = handle_snapshotter.handles() if handle_snapshotter is not None else []
         handle_list = list(handles)
         try:
-            self._compressor.write(encode_header())
+            self._compressor.write(encode_header(prefix=prefix))
             self._compressor.write(
                 struct.pack(prefix + "BBII", sec.HANDLE, sec.HANDLE_V1, len(handle_list), 0)
             )

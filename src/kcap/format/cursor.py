@@ -13,13 +13,14 @@ from kcap.model.timestamp import Timestamp
 
 
 class Cursor:
-    __slots__ = ("_f64", "_u16", "_u32", "_u64", "buf", "end", "off", "what")
+    __slots__ = ("_f64", "_u16", "_u32", "_u64", "buf", "end", "off", "prefix", "what")
 
     def __init__(self, buf: bytes, off: int, end: int, prefix: str, what: str) -> None:
         self.buf = buf
         self.off = off
         self.end = end
         self.what = what
+        self.prefix = prefix
         self._u16 = struct.Struct(prefix + "H").unpack_from
         self._u32 = struct.Struct(prefix + "I").unpack_from
         self._u64 = struct.Struct(prefix + "Q").unpack_from

@@ -46,12 +46,16 @@ class Layout(NamedTuple):
 EventDecoder = Callable[[bytes, int, int, int, int], Event]
 
 
-def make_event_decoder(layout: Layout) -> EventDecoder:
-    """Return ``decode(buf, off, end, section_version, base) -> Event``.
+class EventDecoders(NamedTuple):
+    """Both take ``(buf, off, end, section_version, base)``: ``buf[off:end]`` is the body and
+    ``base`` the absolute stream offset of ``buf[0]`` (used only in error messages)."""
 
-    ``buf[off:end]`` is the body; ``base`` is the absolute stream offset of ``buf[0]``, used
-    only in error messages.
-    """
+    lazy: EventDecoder  # header now, the rest on first access
+    full: EventDecoder  # everything now; errors raise here
+
+
+def make_event_decoder(layout: Layout) -> EventDecoders:
+    """Build the decoders specialised for one file's layout."""
     prefix = layout.prefix
     u16 = struct.Struct(prefix + "H").unpack_from
     u16u16 = struct.Struct(prefix + "HH").unpack_from
@@ -68,6 +72,7 @@ def make_event_decoder(layout: Layout) -> EventDecoder:
     ev1_width = layout.ev1_width
     headerless = layout.headerless
     short_handles = layout.short_handles
+    min_body = MIN_BODY - (sec.SECTION_SIZE if headerless else 0)
 
     C_STR16 = int(Codec.STR16)
     C_U64 = int(Codec.U64)
@@ -275,7 +280,8 @@ def make_event_decoder(layout: Layout) -> EventDecoder:
             raise Corrupt(f"{end - p} byte(s) left over at the end of the event body", offset=p)
         return Params._from_dict(by_name, dups), meta, process
 
-    def decode(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
+    def head(buf: bytes, off: int, end: int, version: int, base: int) -> tuple[Event, int]:
+        """Decode the fixed header; return the event and the offset of its parameter count."""
         if version == 2:
             width = 18
         elif version == 1:
@@ -284,7 +290,7 @@ def make_event_decoder(layout: Layout) -> EventDecoder:
             raise Corrupt(
                 f"unknown event section version {version} (known: 1, 2)", offset=base + off - 9
             )
-        if end - off < MIN_BODY - (sec.SECTION_SIZE if headerless else 0):
+        if end - off < min_body:
             raise Corrupt(
                 f"event body of {end - off} bytes is shorter than the smallest possible event",
                 offset=base + off,
@@ -306,12 +312,12 @@ def make_event_decoder(layout: Layout) -> EventDecoder:
             (n,) = u16(buf, p)
             p += 2 + n
             key = buf[a:p]
-            head = head_cache.get(key)
-            if head is None:
-                head = _split_head(key)
+            strings = head_cache.get(key)
+            if strings is None:
+                strings = _split_head(key)
                 if len(head_cache) >= _CACHE_LIMIT:
                     head_cache.clear()
-                head_cache[key] = head
+                head_cache[key] = strings
             (n,) = u16(buf, p)
             ts = Timestamp(buf[p + 2 : p + 2 + n].decode("utf-8", "surrogateescape"))
             p += 2 + n
@@ -328,13 +334,23 @@ def make_event_decoder(layout: Layout) -> EventDecoder:
         ev.tid = tid
         ev.cpu = cpu
         ev.type = type_id
-        ev.name, ev.category, ev.description, ev.host = head
+        ev.name, ev.category, ev.description, ev.host = strings
         ev.timestamp = ts
+        ev.ps = None
+        return ev, p
+
+    def decode(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
+        ev, p = head(buf, off, end, version, base)
         ev._params = None
         ev._meta = None
         ev._process = None
         ev._tail = (decode_tail, buf, p, end, base)
-        ev.ps = None
+        return ev
+
+    def decode_full(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
+        ev, p = head(buf, off, end, version, base)
+        ev._params, ev._meta, ev._process = decode_tail(buf, p, end, base)
+        ev._tail = None
         return ev
 
     def _split_head(key: bytes) -> tuple[str, str, str, str]:
@@ -346,4 +362,4 @@ def make_event_decoder(layout: Layout) -> EventDecoder:
             p += 2 + n
         return out[0], out[1], out[2], out[3]
 
-    return decode
+    return EventDecoders(decode, decode_full)

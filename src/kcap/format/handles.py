@@ -46,25 +46,88 @@ def read_short_handle(cur: Cursor) -> Handle:
     return Handle(cur.u64("handle value"), cur.u64("object address"), cur.u32("owner pid"))
 
 
+_FAST: dict[str, tuple[object, object, object, object]] = {}
+
+
+def _fast_structs(prefix: str) -> tuple[object, object, object, object]:
+    got = _FAST.get(prefix)
+    if got is None:
+        got = (
+            struct.Struct(prefix + "HQQIH").unpack_from,
+            struct.Struct(prefix + "H").unpack_from,
+            struct.Struct(prefix + "IIQ").unpack_from,
+            struct.Struct(prefix + "i").unpack_from,
+        )
+        _FAST[prefix] = got
+    return got
+
+
 def read_prefixed_handles(cur: Cursor, count: int, short: bool) -> list[Handle]:
-    """``count`` records each preceded by a u16 length (snapshot and process-body form)."""
+    """``count`` records each preceded by a u16 length (snapshot and process-body form).
+
+    Flat struct calls rather than the cursor: a process body can hold thousands of handles.
+    Every record must end exactly where its length prefix says.
+    """
+    if short:
+        return _read_short_prefixed(cur, count)
+    buf, p, end = cur.buf, cur.off, cur.end
+    head, u16, alpc, i32 = _fast_structs(cur.prefix)
+    out: list[Handle] = []
+    try:
+        for _ in range(count):
+            size, num, obj, pid, tlen = head(buf, p)  # type: ignore[operator]
+            rec_end = p + 2 + size
+            if rec_end > end or size < MIN_RECORD_SIZE:
+                raise Corrupt(
+                    f"handle record of {size} bytes does not fit its section "
+                    f"({end - p - 2} bytes remain; a record has at least {MIN_RECORD_SIZE})",
+                    offset=p,
+                )
+            q = p + 24
+            type_ = buf[q : q + tlen].decode("utf-8", "surrogateescape")
+            q += tlen
+            (nlen,) = u16(buf, q)  # type: ignore[operator]
+            name = buf[q + 2 : q + 2 + nlen].decode("utf-8", "surrogateescape")
+            q += 2 + nlen
+            tag = buf[q]
+            q += 1
+            meta: HandleMeta
+            if tag == TAG_NONE:
+                meta = None
+            elif tag == TAG_FILE:
+                meta = FileInfo(buf[q] != 0)
+                q += 1
+            elif tag == TAG_ALPC:
+                meta = AlpcInfo(*alpc(buf, q))  # type: ignore[operator]
+                q += 16
+            elif tag == TAG_MUTANT:
+                meta = MutantInfo(i32(buf, q)[0], buf[q + 4] != 0)  # type: ignore[operator]
+                q += 5
+            elif tag == TAG_UNKNOWN:
+                meta = UnknownInfo()
+            else:
+                raise Corrupt(f"handle record: unknown metadata tag {tag}", offset=q - 1)
+            if q != rec_end:
+                raise Corrupt(
+                    f"handle record declares {size} bytes but its fields take {q - p - 2}",
+                    offset=p,
+                )
+            out.append(Handle(num, obj, pid, type_, name, meta))
+            p = rec_end
+    except (struct.error, IndexError):
+        raise Corrupt("handle record runs past the end of the data", offset=p) from None
+    cur.off = p
+    return out
+
+
+def _read_short_prefixed(cur: Cursor, count: int) -> list[Handle]:
     out: list[Handle] = []
     for _ in range(count):
         size = cur.u16("handle record length")
         start = cur.off
-        if cur.off + size > cur.end:
-            raise Corrupt(
-                f"handle record of {size} bytes runs past its section "
-                f"({cur.end - cur.off} bytes remain)",
-                offset=start,
-            )
-        if short:
-            h = read_short_handle(cur)
-            if cur.off != start + size:
-                raise Corrupt("short handle record has an unexpected length", offset=start)
-        else:
-            h = read_handle(cur, start + size)
-        out.append(h)
+        if size != SHORT_RECORD_SIZE:
+            raise Corrupt(f"short handle record of {size} bytes (20 expected)", offset=start)
+        out.append(read_short_handle(cur))
     return out
 
 

@@ -72,5 +72,8 @@ def parse_header(data: bytes, path: str | None = None) -> Header:
     return Header(major, minor, flags, order)
 
 
-def encode_header(major: int = NEWEST_MAJOR, minor: int = 0, flags: int = 0) -> bytes:
-    return MAGIC_LE + bytes((major, minor)) + struct.pack("<Q", flags)
+def encode_header(
+    major: int = NEWEST_MAJOR, minor: int = 0, flags: int = 0, prefix: str = "<"
+) -> bytes:
+    magic = MAGIC_LE if prefix == "<" else MAGIC_BE
+    return magic + bytes((major, minor)) + struct.pack(prefix + "Q", flags)
