@@ -242,3 +242,20 @@ def test_handle_state_follows_create_and_close(replay):
     facts, hs, _, _ = replay
     assert {h.object for h in hs.handles()} == facts.objects
     assert len(hs) > 20000
+
+
+def test_attach_does_not_decode_lazy_events_that_cannot_carry_a_process(live2022):
+    # the reader decodes lazily the events no snapshotter handler needs; attach must not force
+    # their decoding (only CreateProcess and ProcessRundown carry process sections)
+    procs = ProcessSnapshotter()
+    seen = 0
+    with kcap.open(live2022) as reader:
+        for ev in reader.read(include_state=True, lazy=True):
+            procs.update(ev)
+            lazy = ev._tail is not None
+            procs.attach(ev)
+            if lazy and KIND.get(ev.type) not in ("CreateProcess", "ProcessRundown"):
+                assert ev._tail is not None
+                assert ev.ps is procs.find(ev.pid)
+                seen += 1
+    assert seen > 1000
