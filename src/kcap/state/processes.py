@@ -48,7 +48,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 
 from kcap.model import Event, Module, Process, Thread, Timestamp, lookup, split_cmdline
-from kcap.state.dispatch import Handler, HandlerCache
+from kcap.state.dispatch import MAX_CACHED, Handler, HandlerCache
 from kcap.state.handles import HandleSnapshotter
 from kcap.state.sid import sid_to_text
 from kcap.state.values import (
@@ -171,8 +171,8 @@ class ProcessSnapshotter:
         except KeyError:
             et = lookup(type_id)
             found = et is not None and et.name in _PROCESS_CARRIERS
-            if len(type_id) in (17, 18):
-                self._carriers[bytes(type_id)] = found
+            if et is not None or len(self._carriers) < MAX_CACHED:
+                self._carriers[type_id] = found
             return found
 
     # ------------------------------------------------------------------ warnings
