@@ -200,15 +200,31 @@ class Reader:
 
     # ------------------------------------------------------------------ reading
 
-    def _raw_events(self) -> Iterator[RawEvent]:
+    def _decoded(self, decode: Callable[..., Event]) -> Iterator[Event | FormatError]:
+        """Events in file order, or the error that one event's body raised instead.
+
+        The events the generation trial already decoded are handed over, not decoded again.
+        """
         if self._consumed:
             raise KcapError("a capture can be read once per Reader; open it again to re-read")
         self._consumed = True
-        yield from self._trial
+        assert self._detection is not None
+        pre = self._detection.events
+        yield from pre
+        for buf, start, end, version, base in self._trial[len(pre) :]:
+            try:
+                yield decode(buf, start, end, version, base)
+            except FormatError as exc:
+                yield exc
         self._trial = []
+        self._detection.events.clear()
         if self._trial_error is not None:
             raise self._trial_error
-        yield from self._raw_iter
+        for buf, start, end, version, base in self._raw_iter:
+            try:
+                yield decode(buf, start, end, version, base)
+            except FormatError as exc:
+                yield exc
 
     def _info(self, type_id: bytes) -> _TypeInfo:
         info = self._type_info.get(type_id)
@@ -247,9 +263,11 @@ class Reader:
         flt = self._filter
         read = emitted = state_only_count = 0
         try:
-            for buf, start, end, version, base in self._raw_events():
+            for ev in self._decoded(decode):
+                if type(ev) is not Event:
+                    report(ev)  # type: ignore[arg-type]
+                    continue
                 try:
-                    ev = decode(buf, start, end, version, base)
                     read += 1
                     handlers, state_only, carries_process = type_info.get(ev.type) or info_of(
                         ev.type
