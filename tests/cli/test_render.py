@@ -119,3 +119,15 @@ def test_event_json_same_bytes_with_or_without_orjson(monkeypatch: pytest.Monkey
     assert with_fast == without
     assert with_fast[0] == json_bytes(event_dict(good))
     assert json.loads(with_fast[1])["params"]["value"] == INVALID
+
+
+def test_repeated_parameter_name_keeps_the_first_value() -> None:
+    ev = _event()
+    ev.params = Params(
+        [
+            Param("a", ParamType.UINT32, 1),
+            Param("b", ParamType.UINT32, 2),
+            Param("a", ParamType.UINT32, 3),
+        ]
+    )
+    assert event_dict(ev)["params"] == {"a": 1, "b": 2}

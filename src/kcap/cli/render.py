@@ -91,6 +91,9 @@ def process_dict(ps: Process | None) -> dict[str, Any] | None:
 
 def event_dict(ev: Event) -> dict[str, Any]:
     """The JSON object of one replayed event."""
+    params = ev.params
+    # A repeated name keeps its first value, as `Params` does (rare: hostile files only).
+    stored = params.all() if not params.duplicates else [params[n] for n in params]
     return {
         "seq": ev.seq,
         "pid": ev.pid,
@@ -101,8 +104,7 @@ def event_dict(ev: Event) -> dict[str, Any]:
         "description": ev.description,
         "host": ev.host,
         "timestamp": ev.timestamp.text,
-        # Params (a mapping) keeps the first of a repeated name; values() is stored order.
-        "params": {p.name: json_value(p.value) for p in ev.params.values()},
+        "params": {p.name: json_value(p.value) for p in stored},
         "meta": dict(ev.meta),
         "ps": process_dict(ev.ps),
     }
