@@ -65,6 +65,7 @@ class ReadStats:
 
 # Per type id: (state handlers, state-only?, carries a process body?)
 _TypeInfo = tuple[tuple[Callable[[Event], None], ...], bool, bool]
+_NOTHING: _TypeInfo = ((), False, False)
 
 
 @dataclass
@@ -272,7 +273,8 @@ class Reader:
                 bool(et and et.state_only),
                 bool(et and et.name in ("CreateProcess", "ProcessRundown")),
             )
-            if len(type_id) in (17, 18):  # garbage ids of damaged files must not grow the cache
+            # Garbage ids of a damaged file must not grow the cache without bound.
+            if len(type_id) in (17, 18) and (len(self._type_info) < 4096 or info != _NOTHING):
                 self._type_info[type_id] = info
         return info
 
