@@ -107,3 +107,28 @@ def test_full_disk_stops_with_a_message_and_keeps_what_was_written(
         assert got > 100
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.live
+def test_kernel_loss_is_counted_and_recorded(tmp_path: Path, leak_check: None) -> None:
+    out = tmp_path / "lossy.kcap"
+    cap = CaptureProcess(out, "--duration", "120", "--buffer-mb", "1", "-q")
+    cap.wait_ready()
+    target = tmp_path / "churn"
+    target.write_bytes(b"x")
+    # Freeze the reader while the kernel keeps producing: the 1 MiB ring buffer overflows.
+    os.kill(cap.proc.pid, signal.SIGSTOP)
+    try:
+        for _ in range(20_000):
+            os.close(os.open(target, os.O_RDONLY))
+    finally:
+        os.kill(cap.proc.pid, signal.SIGCONT)
+    assert cap.stop(signal.SIGTERM) == 0, cap.stderr
+    cap.assert_released()
+    lost = int(cap.stat("Events lost (kernel buffers)").replace(",", ""))
+    assert lost > 0
+    assert "the kernel dropped" in cap.stderr
+    with kcap.open(out) as reader:
+        records = [e for e in reader.read(include_state=True) if e.name == "EventsLost"]
+    assert records and records[-1].param("total") == lost
+    assert sum(int(e.param("count")) for e in records) == lost
