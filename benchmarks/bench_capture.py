@@ -91,7 +91,7 @@ def run(
     # a lower rate, not a CPU share above what one thread can use.
     busy = took + res.drain_seconds
     written = res.events / busy
-    cpu = 100.0 * res.cpu_seconds / busy
+    cpu = 100.0 * res.cpu_seconds / (res.duration + res.drain_seconds)  # whole capture window
     size = out.stat().st_size
     out.unlink()
     return offered, written, cpu, res.lost, size / max(1, res.events)
