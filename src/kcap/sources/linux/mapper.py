@@ -22,6 +22,7 @@ import os
 import posixpath
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -199,7 +200,6 @@ class Mapper:
         # TCP tuples seen going ESTABLISHED, for filling in the local end of connect/accept
         self._client_local: dict[Endpoint, Endpoint] = {}
         self._server_local: dict[Endpoint, Endpoint] = {}
-        self._want_process = True
         self._want_thread = "thread" in kinds
         self._want_image = "image" in kinds
         self._want_file = "file" in kinds
@@ -321,9 +321,6 @@ class Mapper:
             state=True,
         )
         return info
-
-    def _words(self, buf: memoryview, off: int, kind: int, n: int) -> tuple[int, ...]:
-        return _W[n].unpack_from(buf, off + K.HEADER_SIZE)
 
     def _slot_str(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> str:
         n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
@@ -1105,15 +1102,10 @@ class Mapper:
             0,
             0,
             0,
-            self.clock_now(),
+            time.monotonic_ns(),
             [P("count", U64, count), P("total", U64, total)],
             state=True,
         )
-
-    def clock_now(self) -> int:
-        import time
-
-        return time.monotonic_ns()
 
 
 def _handle_params(pid: int, fd: int, fdi: FdInfo) -> Callable[[], list[Param]]:

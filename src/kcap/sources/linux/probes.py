@@ -22,7 +22,7 @@ count ring-buffer reservation failures in a one-entry array map: that is the ker
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kcap.sources.linux import bpf_asm as A
 
@@ -125,7 +125,6 @@ class Maps:
     ringbuf: int
     lost: int
     saved: int
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 #: x86_64 syscall numbers of the syscalls the probes follow.

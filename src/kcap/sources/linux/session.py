@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -253,7 +253,6 @@ class CaptureResult:
     stats: Any = None  # kcap.writer.WriterStats
     error: str | None = None
     stopped_by: str = "duration"
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def capture_to_file(

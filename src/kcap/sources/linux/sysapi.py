@@ -224,14 +224,6 @@ def perf_event_open_tracepoint(tp_id: int, cpu: int = 0) -> int:
     return int(ret)
 
 
-def perf_event_open_raw(attr: bytearray, pid: int, cpu: int) -> int:
-    buf = (ctypes.c_char * len(attr)).from_buffer(attr)
-    ret = _libc.syscall(SYS_PERF_EVENT_OPEN, buf, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC)
-    if ret < 0:
-        _raise_errno("perf_event_open(side-band)")
-    return int(ret)
-
-
 def ioctl(fd: int, request: int, arg: int = 0) -> None:
     if _libc.ioctl(fd, request, arg) < 0:
         _raise_errno(f"ioctl({request:#x})")
