@@ -156,7 +156,7 @@ def test_capture_records_a_known_child(tmp_path: Path, leak_check: None) -> None
     # process creation: the fork from this test, then the exec of the interpreter
     created = [e for e in events if e.name == "CreateProcess" and e.param("pid") == child_pid]
     assert created and all(e.param("ppid") == me for e in created)
-    assert os.path.realpath(str(created[-1].param("exe"))) == os.path.realpath(sys.executable)
+    assert created[-1].param("exe") == os.path.realpath(sys.executable)
     assert str(script) in str(created[-1].param("cmdline"))
 
     # files: open with the resulting fd, write and read byte counts, rename, delete
@@ -190,15 +190,24 @@ def test_capture_records_a_known_child(tmp_path: Path, leak_check: None) -> None
     one("TerminateThread", tid=thread_tid)
 
     # /bin/true: created by the child, exits 0, and replay rebuilds test -> child -> true
-    true_create = [e for e in events if e.name == "CreateProcess" and e.param("exe") == "/bin/true"]
-    assert true_create and true_create[-1].param("ppid") == child_pid
-    true_pid = true_create[-1].param("pid")
+    true_exe = os.path.realpath("/bin/true")  # symlinks resolved, as /proc/PID/exe does
+    true_create = [
+        e
+        for e in events
+        if e.name == "CreateProcess"
+        and e.param("exe") == true_exe
+        and e.param("ppid") == child_pid
+        and e.meta == [("linux.origin", "exec")]
+    ]
+    assert len(true_create) == 1, "the child's /bin/true exec"
+    true_pid = true_create[0].param("pid")
+    assert true_create[0].param("cmdline") == "/bin/true"
     ended = [e for e in events if e.name == "TerminateProcess" and e.param("pid") == true_pid]
     assert ended and ended[0].param("exit_status") == 0
     in_true = [e for e in events if e.pid == true_pid and e.name != "TerminateProcess"]
     assert in_true
     ps = in_true[-1].ps
-    assert ps is not None and ps.name == "true" and ps.exe == "/bin/true"
+    assert ps is not None and ps.name == "true" and ps.exe == true_exe
     assert ps.parent is not None and ps.parent.pid == child_pid
     assert ps.parent.parent is not None and ps.parent.parent.pid == me
 

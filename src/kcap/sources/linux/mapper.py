@@ -500,7 +500,10 @@ class Mapper:
         assert isinstance(dfd, int) and isinstance(filename, str) and isinstance(argv, list)
         info = self.proc(pid, cpu, ts)
         old = info.process
-        exe = self.abspath(info, dfd, filename)
+        # Resolve symlinks (/bin/true -> /usr/bin/true) so the path matches what /proc/PID/exe
+        # gives for processes of the snapshot; keep the given path if it cannot be resolved.
+        given = self.abspath(info, dfd, filename)
+        exe = os.path.realpath(given) if given.startswith("/") else given
         new = Process(
             pid=pid,
             ppid=old.ppid,
