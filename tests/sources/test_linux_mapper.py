@@ -361,3 +361,21 @@ def test_io_aggregation_flushes_on_demand() -> None:
     )
     m.flush_io()
     assert names(out) == ["CreateFile", "ReadFile"] and params(out[1])["io_count"] == 1
+
+
+def test_a_record_that_breaks_a_handler_is_counted_not_fatal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    m, out = make_mapper()
+
+    def broken(*args: object) -> None:
+        raise ValueError("boom")
+
+    m._dispatch[next(iter(m._dispatch))] = broken
+    first_kind = next(iter(m._dispatch))
+    rec = bytearray(record("task/task_newtask", pid=PID, words=[PID + 1, 0, 0, 0x11]))
+    struct.pack_into("<I", rec, 0, first_kind)
+    feed(m, bytes(rec))
+    open_close(m, b"/tmp/ok", 3)
+    assert m.stats.errors == 1 and "boom" in str(m.stats.first_error)
+    assert names(out) == ["CreateFile", "CreateHandle"]

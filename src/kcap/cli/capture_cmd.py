@@ -123,6 +123,7 @@ def capture(
         ("Kernel records read", f"{result.records:,}"),
         ("Events lost (kernel buffers)", f"{result.lost:,}"),
         ("Filtered out", f"{result.filtered:,}"),
+        ("Records not mapped", f"{result.mapping_errors:,}"),
         ("Duration", f"{result.duration:.2f} s"),
         ("Capture CPU", f"{result.cpu_seconds:.2f} s"),
     ]
@@ -134,6 +135,12 @@ def capture(
         click.echo(
             f"warning: the kernel dropped {result.lost:,} events (recorded in the capture as "
             "EventsLost); try a larger --buffer-mb or fewer --events",
+            err=True,
+        )
+    if result.mapping_errors:
+        click.echo(
+            f"warning: {result.mapping_errors:,} kernel records could not be mapped to events "
+            f"(first: {result.first_mapping_error})",
             err=True,
         )
     if result.error:

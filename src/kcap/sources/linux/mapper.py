@@ -167,6 +167,8 @@ class MapperStats:
     events: int = 0
     filtered: int = 0
     unpaired: int = 0
+    errors: int = 0  # records that could not be mapped (see first_error)
+    first_error: str | None = None
 
 
 class Mapper:
@@ -267,8 +269,14 @@ class Mapper:
         if ts > self.cutoff_ns:
             return
         fn = self._dispatch.get(kind)
-        if fn is not None:
+        if fn is None:
+            return
+        try:
             fn(buf, off, pid_tgid >> 32, pid_tgid & 0xFFFFFFFF, cpu, ts)
+        except Exception as exc:  # one odd record must not end a capture of the whole machine
+            self.stats.errors += 1
+            if self.stats.first_error is None:
+                self.stats.first_error = f"record kind {kind}: {type(exc).__name__}: {exc}"
 
     def _emit(self, ev: Event, state: bool = False) -> None:
         if not state and self.keep is not None and not self.keep(ev):

@@ -253,6 +253,8 @@ class CaptureResult:
     stats: Any = None  # kcap.writer.WriterStats
     error: str | None = None
     stopped_by: str = "duration"
+    mapping_errors: int = 0  # kernel records that could not be turned into events
+    first_mapping_error: str | None = None
 
 
 def capture_to_file(
@@ -333,6 +335,8 @@ def capture_to_file(
             assert source.mapper is not None
             result.records = source.mapper.stats.records
             result.filtered = source.mapper.stats.filtered
+            result.mapping_errors = source.mapper.stats.errors
+            result.first_mapping_error = source.mapper.stats.first_error
             result.lost = source.lost
         finally:
             source.close()
