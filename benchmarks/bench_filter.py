@@ -9,9 +9,9 @@ on test-live-2022.kcap and on a generated 1M-event capture for
 
 Targets: (a) >= 3x (c), (b) >= 0.8x (c).
 
-The 1M-event capture is generated once (cached under $KCAP_BENCH_DIR, default
-/tmp/kcap-bench) by replaying test-live-2022.kcap with its state events and writing them again,
-over and over with renumbered sequence numbers, until 1,000,000 events are written.
+The 1M-event capture is generated once (cached under $KCAP_FILTER_BENCH_DIR, default
+/tmp/kcap-bench-filter) by replaying test-live-2022.kcap with its state events and writing them
+again, over and over with renumbered sequence numbers, until 1,000,000 events are written.
 
 Usage: python benchmarks/bench_filter.py [--events N] [--repeat R]
 """
@@ -31,7 +31,7 @@ import kcap  # noqa: E402
 from kcap.filter import compile  # noqa: E402
 
 LIVE = ROOT.parent / "shared" / "fixtures" / "fibratus" / "test-live-2022.kcap"
-BENCH_DIR = Path(os.environ.get("KCAP_BENCH_DIR", "/tmp/kcap-bench"))
+BENCH_DIR = Path(os.environ.get("KCAP_FILTER_BENCH_DIR", "/tmp/kcap-bench-filter"))
 
 FILTERS = {
     "a": "kevt.name = 'CreateFile'",
@@ -46,7 +46,7 @@ def generate(target: Path, events: int) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with kcap.open(LIVE) as reader:
-        handles = reader.handles()
+        handles = reader.handles
         source = [ev.decode() for ev in reader.read(include_state=True)]
     tmp = target.with_suffix(".partial.kcap")
     writer = kcap.new_writer(tmp, config=kcap.Config(flush_period=0), handles=handles)
