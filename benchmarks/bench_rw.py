@@ -1,0 +1,695 @@
+"""Read/write throughput of kcap against two baselines measured in the same run (issue 2 §6).
+
+    python benchmarks/bench_rw.py [CAPTURE ...] [--events 1000000] [--rss-sizes 250000,1000000]
+    python benchmarks/bench_rw.py --profile full CAPTURE
+
+Without arguments it measures the Fibratus fixture test-live-2022.kcap and a generated capture
+of ``--events`` records shaped like it (made once by gen_capture.py under ``--workdir`` and
+reused). For each capture it prints one table:
+
+* zstd floor: decompressing the file and discarding the output (no parsing at all);
+* orjson baseline: the same events as zstd-compressed JSON lines (converted once, untimed),
+  read back line by line with ``orjson.loads`` -- what a Python user would otherwise do;
+* (a) full decode: ``read(include_state=True)`` (every event's parameters, metadata and process
+  section decoded) and every field of every event read; timestamps parsed to nanoseconds;
+* (a0) decode only: the same iteration without reading any field (what (a) costs the reader);
+* (b) ``read(include_state=True, lazy=True)`` reading seq, pid, name and the timestamp object;
+  (b') the same but parsing the timestamp to nanoseconds;
+* (c) write: `Writer.write` + ``close`` (encode, compress, write to disk) of events already
+  decoded; the capture is read in chunks of ``--chunk`` events outside the timed region, so
+  memory stays bounded on any size.
+
+Every scenario runs in a fresh child process, which reports its best time over ``--repeat``
+runs and its peak RSS (``getrusage``), so peaks do not mix. events/s is always the number of
+records in the capture (state-only rundowns included) divided by the time. A second table shows
+peak RSS on generated captures of ``--rss-sizes`` records, to show memory does not grow with the
+size of the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import io
+import itertools
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    CLOCKS,
+    DEFAULT_WORKDIR,
+    LIVE_CAPTURE,
+    best_of,
+    child_env,
+    emit_result,
+    ensure_kcap_importable,
+    fmt_num,
+    fmt_rate,
+    fmt_ratio,
+    load_average,
+    peak_rss_mb,
+    print_table,
+    progress,
+    run_child,
+)
+
+ensure_kcap_importable()
+
+import orjson  # noqa: E402
+import zstandard  # noqa: E402
+
+import kcap  # noqa: E402
+from kcap.model.process import PE, Process  # noqa: E402
+from kcap.model.timestamp import Timestamp  # noqa: E402
+
+SCRIPT = Path(__file__).resolve()
+
+# --------------------------------------------------------------------------- touching fields
+
+
+def _touch_pe(pe: PE) -> int:
+    acc = pe.nsections + pe.nsymbols + len(pe.image_base) + len(pe.entrypoint)
+    acc += pe.link_time.ns
+    for s in pe.sections:
+        acc += s.size + len(s.name) + len(s.md5) + int(s.entropy)
+    acc += len(pe.symbols) + len(pe.imports) + len(pe.version_resources) + len(pe.anomalies)
+    acc += pe.is_signed + pe.is_trusted + pe.is_driver + pe.is_dll + pe.is_executable
+    acc += pe.is_dotnet + len(pe.imphash)
+    cert = pe.cert
+    if cert is not None:
+        acc += cert.not_before.ns + cert.not_after.ns
+        acc += len(cert.serial) + len(cert.subject) + len(cert.issuer)
+    return acc
+
+
+def touch_process(proc: Process) -> int:
+    """Read every field a process section stores (handles and PE included)."""
+    acc = proc.pid + proc.ppid + proc.session_id + proc.uuid
+    acc += len(proc.name) + len(proc.cmdline) + len(proc.exe) + len(proc.cwd) + len(proc.sid)
+    acc += len(proc.username) + len(proc.domain)
+    acc += proc.is_wow64 + proc.is_packaged + proc.is_protected
+    acc += proc.start_time.ns
+    for arg in proc.args:
+        acc += len(arg)
+    for k, v in proc.envs:
+        acc += len(k) + len(v)
+    for h in proc.handles:
+        acc += h.num + h.object + h.pid + len(h.type) + len(h.name) + (h.meta is not None)
+    if proc.pe is not None:
+        acc += _touch_pe(proc.pe)
+    return acc
+
+
+def touch_event(ev: kcap.Event) -> int:
+    """Read every field of an event: header, every parameter, metadata and process section."""
+    acc = ev.seq + ev.pid + ev.tid + ev.cpu + len(ev.type)
+    acc += len(ev.name) + len(ev.category) + len(ev.description) + len(ev.host)
+    acc += ev.timestamp.ns
+    for p in ev.params.all():
+        value = p.value
+        acc += len(p.name) + p.type
+        if type(value) is Timestamp:
+            acc += value.ns
+    for k, v in ev.meta:
+        acc += len(k) + len(v)
+    proc = ev.process
+    if proc is not None:
+        acc += touch_process(proc)
+    return acc + (ev.ps is not None)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass
+class Outcome:
+    events: int
+    out_compressed: int | None = None  # bytes of the file a scenario wrote
+    out_raw: int | None = None
+    in_raw: int | None = None  # decompressed bytes of the input
+
+
+def run_full(path: Path) -> Outcome:
+    n = 0
+    acc = 0
+    with kcap.open(path) as reader:
+        for ev in reader.read(include_state=True):
+            acc += touch_event(ev)
+            n += 1
+        return Outcome(n, in_raw=reader.raw_bytes)
+
+
+def run_decode_only(path: Path) -> Outcome:
+    n = 0
+    with kcap.open(path) as reader:
+        for _ev in reader.read(include_state=True):
+            n += 1
+        return Outcome(n, in_raw=reader.raw_bytes)
+
+
+def run_header(path: Path) -> Outcome:
+    n = 0
+    acc = 0
+    with kcap.open(path) as reader:
+        for ev in reader.read(include_state=True, lazy=True):
+            acc += ev.seq + ev.pid + len(ev.name) + (ev.timestamp is not None)
+            n += 1
+        return Outcome(n, in_raw=reader.raw_bytes)
+
+
+def run_header_ns(path: Path) -> Outcome:
+    n = 0
+    acc = 0
+    with kcap.open(path) as reader:
+        for ev in reader.read(include_state=True, lazy=True):
+            acc += ev.seq + ev.pid + len(ev.name) + ev.timestamp.ns
+            n += 1
+        return Outcome(n, in_raw=reader.raw_bytes)
+
+
+def _stream_size(path: Path) -> int:
+    """Decompressed size of a zstd file (untimed bookkeeping)."""
+    total = 0
+    with path.open("rb") as fh:
+        rd = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+        while chunk := rd.read(1 << 20):
+            total += len(chunk)
+    return total
+
+
+def timed_write(
+    path: Path,
+    out: Path,
+    chunk: int,
+    clock: Callable[[], float] = time.process_time,
+    prof: cProfile.Profile | None = None,
+) -> tuple[float, Outcome]:
+    """Time only `Writer.write` and `close`; reading the chunks to write is not timed.
+
+    ``prof``, when given, is enabled only while writing, like the clock.
+    """
+    elapsed = 0.0
+    n = 0
+    resume = prof.enable if prof is not None else _nothing
+    pause = prof.disable if prof is not None else _nothing
+    with kcap.open(path) as reader:
+        handles = reader.handles
+        events = reader.read(include_state=True)
+        writer = kcap.new_writer(out, handles=handles)
+        write = writer.write
+        while batch := list(itertools.islice(events, chunk)):
+            resume()
+            start = clock()
+            for ev in batch:
+                write(ev)
+            elapsed += clock() - start
+            pause()
+            n += len(batch)
+            del batch
+        resume()
+        start = clock()
+        stats = writer.close()
+        elapsed += clock() - start
+        pause()
+    if stats.write_errors:
+        raise SystemExit(f"{stats.write_errors} event(s) could not be written")
+    return elapsed, Outcome(n, out_compressed=out.stat().st_size, out_raw=_stream_size(out))
+
+
+def _nothing() -> None:
+    pass
+
+
+def run_zstd(path: Path) -> Outcome:
+    raw = 0
+    with path.open("rb") as fh:
+        rd = zstandard.ZstdDecompressor().stream_reader(
+            fh, read_size=1 << 17, read_across_frames=True
+        )
+        while chunk := rd.read(1 << 20):
+            raw += len(chunk)
+    return Outcome(0, in_raw=raw)
+
+
+def run_orjson(jsonl: Path) -> Outcome:
+    n = 0
+    loads = orjson.loads
+    with jsonl.open("rb") as fh:
+        lines = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh), 1 << 20)
+        for line in lines:
+            loads(line)
+            n += 1
+    return Outcome(n)
+
+
+READERS: dict[str, Callable[[Path], Outcome]] = {
+    "full": run_full,
+    "decode": run_decode_only,
+    "header": run_header,
+    "header-ns": run_header_ns,
+    "zstd": run_zstd,
+}
+
+# --------------------------------------------------------------------------- JSON baseline
+
+
+def _json_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # orjson writes dataclasses itself; this is for the json-module fallback below
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Timestamp):
+        return value.text
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return str(value)  # IP addresses
+
+
+def process_json(proc: Process) -> dict[str, Any]:
+    return {
+        "pid": proc.pid,
+        "ppid": proc.ppid,
+        "name": proc.name,
+        "cmdline": proc.cmdline,
+        "exe": proc.exe,
+        "cwd": proc.cwd,
+        "sid": proc.sid,
+        "args": proc.args,
+        "session_id": proc.session_id,
+        "envs": dict(proc.envs),
+        "handles": proc.handles,  # dataclasses: orjson serialises them natively
+        "pe": proc.pe,
+        "start_time": proc.start_time.text,
+        "uuid": proc.uuid,
+        "username": proc.username,
+        "domain": proc.domain,
+        "is_wow64": proc.is_wow64,
+        "is_packaged": proc.is_packaged,
+        "is_protected": proc.is_protected,
+    }
+
+
+def ps_json(proc: Process) -> dict[str, Any]:
+    """The process state attached to an event, as a JSON export would repeat it on each line.
+
+    Handles and PE are left out: a process can hold hundreds of handles, and repeating them on
+    every line is not what anybody would export.
+    """
+    doc = process_json(proc)
+    del doc["handles"], doc["pe"]
+    return doc
+
+
+def event_json(ev: kcap.Event, with_ps: bool = False) -> dict[str, Any]:
+    """The natural JSON shape of an event: header fields, params by name, meta, process.
+
+    ``process`` is the process section stored in the event itself (as in the capture);
+    ``with_ps`` adds ``ps``, the state replay attaches to every event.
+    """
+    proc = ev.process
+    doc = {
+        "seq": ev.seq,
+        "pid": ev.pid,
+        "tid": ev.tid,
+        "cpu": ev.cpu,
+        "type": ev.type.hex(),
+        "name": ev.name,
+        "category": ev.category,
+        "description": ev.description,
+        "host": ev.host,
+        "timestamp": ev.timestamp.text,
+        "params": {p.name: p.value for p in ev.params.all()},
+        "meta": dict(ev.meta),
+        "process": process_json(proc) if proc is not None else None,
+    }
+    if with_ps:
+        doc["ps"] = ps_json(ev.ps) if ev.ps is not None else None
+    return doc
+
+
+def _valid_utf8(obj: Any) -> Any:
+    # Strings kept with surrogateescape cannot go to JSON; a JSON user would have replaced them.
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(obj, dict):
+        return {_valid_utf8(k): _valid_utf8(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_valid_utf8(v) for v in obj]
+    return obj
+
+
+def make_jsonl(path: Path, out: Path, with_ps: bool = False) -> int:
+    """Write the events of ``path`` as zstd-compressed JSON lines (streamed)."""
+    tmp = out.with_name(out.name + ".part")
+    n = 0
+    dumps = orjson.dumps
+    opts = orjson.OPT_APPEND_NEWLINE
+    with (
+        kcap.open(path) as reader,
+        tmp.open("wb") as fh,
+        zstandard.ZstdCompressor(level=3).stream_writer(fh) as zw,
+    ):
+        for ev in reader.read(include_state=True):
+            doc = event_json(ev, with_ps)
+            try:
+                line = dumps(doc, default=_json_default, option=opts)
+            except orjson.JSONEncodeError:
+                line = dumps(
+                    _valid_utf8(json.loads(json.dumps(doc, default=_json_default))),
+                    option=opts,
+                )
+            zw.write(line)
+            n += 1
+    tmp.replace(out)
+    return n
+
+
+def jsonl_for(path: Path, workdir: Path, with_ps: bool = False) -> Path:
+    """The JSON-lines twin of a capture, made once and reused while the capture is unchanged."""
+    st = path.stat()
+    kind = "-ps" if with_ps else ""
+    out = workdir / f"{path.stem}-{st.st_size}-{st.st_mtime_ns}{kind}.jsonl.zst"
+    if not out.exists():
+        progress(f"  converting {path.name} to JSON lines{kind} (untimed, once) ...")
+        cmd = ["--child", "make-jsonl", str(path), "--out", str(out)]
+        run_child(SCRIPT, [*cmd, "--with-ps"] if with_ps else cmd)
+    return out
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def child_main(args: argparse.Namespace) -> int:
+    path = Path(args.capture)
+    scenario = args.child
+    clock = CLOCKS[args.clock]
+    if scenario == "make-jsonl":
+        emit_result({"events": make_jsonl(path, Path(args.out), args.with_ps)})
+        return 0
+    if scenario == "write":
+        out = Path(args.out)
+        best = float("inf")
+        outcome = Outcome(0)
+        try:
+            for _ in range(max(1, args.repeat)):
+                seconds, outcome = timed_write(path, out, args.chunk, clock)
+                best = min(best, seconds)
+        finally:
+            out.unlink(missing_ok=True)
+        seconds = best
+    elif scenario in ("orjson", "orjson-ps"):
+        jsonl = Path(args.jsonl)
+        seconds, outcome = best_of(args.repeat, lambda: run_orjson(jsonl), clock)
+        outcome.out_compressed = jsonl.stat().st_size
+    else:
+        fn = READERS[scenario]
+        seconds, outcome = best_of(args.repeat, lambda: fn(path), clock)
+    emit_result(
+        {
+            "scenario": scenario,
+            "seconds": seconds,
+            "events": outcome.events,
+            "in_raw": outcome.in_raw,
+            "out_compressed": outcome.out_compressed,
+            "out_raw": outcome.out_raw,
+            "rss_mb": peak_rss_mb(),
+        }
+    )
+    return 0
+
+
+def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int) -> int:
+    prof = cProfile.Profile()
+    if scenario == "write":
+        out = workdir / f"profile-{os.getpid()}.kcap"
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            timed_write(path, out, chunk, prof=prof)  # profiles the writes only
+        finally:
+            out.unlink(missing_ok=True)
+    elif scenario in ("orjson", "orjson-ps"):
+        jsonl = jsonl_for(path, workdir, scenario == "orjson-ps")
+        prof.runcall(run_orjson, jsonl)
+    else:
+        prof.runcall(READERS[scenario], path)
+    stats = pstats.Stats(prof)
+    stats.sort_stats("tottime").print_stats(top)
+    return 0
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    label: str
+    target: str = "-"
+    # met(rate, zstd_rate, orjson_rate) -> bool, None when there is no target
+    met: Callable[[float, float, float], bool] | None = None
+
+
+SCENARIOS = [
+    Scenario("zstd", "zstd floor: decompress only"),
+    Scenario("orjson", "orjson baseline: zstd JSON lines + loads"),
+    Scenario("orjson-ps", "(info) orjson, lines also carry ps"),
+    Scenario(
+        "full",
+        "(a) full decode, every field read",
+        ">= 2x orjson",
+        lambda r, z, o: r >= 2 * o,
+    ),
+    Scenario("decode", "(a0) decode, no field read"),
+    Scenario(
+        "header",
+        "(b) lazy: seq, pid, name, timestamp",
+        ">= 0.3x zstd",
+        lambda r, z, o: r >= 0.3 * z,
+    ),
+    Scenario(
+        "header-ns",
+        "(b') as (b) + timestamp.ns parsed",
+        ">= 0.3x zstd",
+        lambda r, z, o: r >= 0.3 * z,
+    ),
+    Scenario(
+        "write",
+        "(c) write decoded events (encode+zstd+disk)",
+        ">= 200k/s",
+        lambda r, z, o: r >= 200_000,
+    ),
+]
+KCAP_KEYS = ("full", "decode", "header", "header-ns", "write")
+RSS_LIMIT_MB = 200.0
+
+
+def measure(
+    path: Path, keys: list[str], args: argparse.Namespace, repeat: int
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        progress(f"  {path.name}: {key} ...")
+        cmd = ["--child", key, str(path), "--repeat", str(repeat), "--chunk", str(args.chunk)]
+        cmd += ["--clock", args.clock]
+        if key in ("orjson", "orjson-ps"):
+            cmd += ["--jsonl", str(jsonl_for(path, args.workdir, key == "orjson-ps"))]
+        if key == "write":
+            cmd += ["--out", str(args.workdir / f"bench-write-{os.getpid()}.kcap")]
+        results[key] = run_child(SCRIPT, cmd)
+    return results
+
+
+def capture_table(path: Path, results: dict[str, dict[str, Any]], clock: str) -> dict[str, Any]:
+    full = results.get("full") or results["header"]
+    n = full["events"]
+    for key, res in results.items():
+        if key in KCAP_KEYS and res["events"] != n:
+            raise SystemExit(f"{key} saw {res['events']} events, (a) saw {n}")
+    size = path.stat().st_size
+    raw = full["in_raw"]
+    rates = {k: n / r["seconds"] for k, r in results.items()}
+    z, o = rates.get("zstd"), rates.get("orjson")
+    rows = []
+    summary: dict[str, Any] = {"file": str(path), "events": n, "scenarios": {}}
+    for sc in SCENARIOS:
+        if sc.key not in results:
+            continue
+        res, rate = results[sc.key], rates[sc.key]
+        if sc.key in ("orjson", "orjson-ps"):
+            bpe = f"{res['out_compressed'] / n:.1f} / -"
+        elif sc.key == "write":
+            bpe = f"{res['out_compressed'] / n:.1f} / {res['out_raw'] / n:.1f}"
+        else:
+            bpe = f"{size / n:.1f} / {raw / n:.1f}"
+        met = "-"
+        if sc.met is not None and z is not None and o is not None:
+            met = "yes" if sc.met(rate, z, o) else "NO"
+        rows.append(
+            [
+                sc.label,
+                fmt_rate(rate),
+                fmt_ratio(rate / z if z else None),
+                fmt_ratio(rate / o if o else None),
+                bpe,
+                fmt_num(res["rss_mb"]),
+                sc.target,
+                met,
+            ]
+        )
+        summary["scenarios"][sc.key] = {**res, "events_per_s": rate}
+    peak = max(results[k]["rss_mb"] for k in KCAP_KEYS if k in results)
+    big = n >= 1_000_000
+    rows.append(
+        [
+            "peak RSS, any kcap scenario",
+            "",
+            "",
+            "",
+            "",
+            fmt_num(peak),
+            f"< {RSS_LIMIT_MB:.0f} MB" if big else "-",
+            ("yes" if peak < RSS_LIMIT_MB else "NO") if big else "-",
+        ]
+    )
+    title = (
+        f"{path.name}: {n:,} events ({size / 1e6:.1f} MB compressed, {raw / 1e6:.1f} MB raw); "
+        f"{clock} time, {load_average()}"
+    )
+    print_table(
+        title,
+        [
+            "scenario",
+            "events/s",
+            "vs zstd",
+            "vs orjson",
+            "B/event zst/raw",
+            "peak RSS MB",
+            "target",
+            "met?",
+        ],
+        rows,
+        plain=args_plain,
+    )
+    return summary
+
+
+def rss_table(by_size: dict[int, dict[str, dict[str, Any]]]) -> None:
+    sizes = sorted(by_size)
+    keys = [k for k in ("full", "header", "write") if all(k in by_size[s] for s in sizes)]
+    rows = []
+    for key in keys:
+        label = next(sc.label for sc in SCENARIOS if sc.key == key)
+        peaks = [by_size[s][key]["rss_mb"] for s in sizes]
+        growth = peaks[-1] - peaks[0]
+        rows.append([label, *(fmt_num(p) for p in peaks), f"{growth:+.1f}"])
+    print_table(
+        "peak RSS (MB) by capture size",
+        ["scenario", *(f"{s:,} events" for s in sizes), "growth"],
+        rows,
+        plain=args_plain,
+    )
+
+
+def generated(workdir: Path, events: int, source: Path) -> Path:
+    from gen_capture import GENERATOR_VERSION
+
+    path = workdir / f"gen-v{GENERATOR_VERSION}-{events}.kcap"
+    if not path.exists():
+        progress(f"generating {path} ({events:,} events; reused by later runs) ...")
+        # in a child: this process stays small, so nothing it did shows in a child's numbers
+        cmd = [sys.executable, str(SCRIPT.parent / "gen_capture.py"), str(path)]
+        cmd += ["--events", str(events), "--source", str(source)]
+        subprocess.run(cmd, env=child_env(), check=True)
+    return path
+
+
+args_plain: bool | None = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    global args_plain
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("captures", nargs="*", type=Path, help="captures to measure")
+    ap.add_argument("--events", type=int, default=1_000_000, help="size of the generated capture")
+    ap.add_argument("--source", type=Path, default=LIVE_CAPTURE, help="capture to imitate")
+    ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="generated files")
+    ap.add_argument(
+        "--rss-sizes",
+        default="250000,1000000",
+        help="comma-separated sizes of generated captures for the RSS table ('' for none)",
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="runs per scenario on small files")
+    ap.add_argument(
+        "--repeat-large", type=int, default=1, help="runs per scenario at >= 500k events"
+    )
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: process CPU time, robust on a busy machine (default); wall: elapsed time",
+    )
+    ap.add_argument("--chunk", type=int, default=20_000, help="events per write batch in (c)")
+    ap.add_argument("--only", default="", help="comma-separated scenario keys to run")
+    ap.add_argument("--plain", action="store_true", default=None, help="plain-text tables")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--profile", metavar="SCENARIO", help="cProfile one scenario on CAPTURE")
+    ap.add_argument("--top", type=int, default=30, help="functions shown with --profile")
+    # internal: one scenario in this (fresh) process
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--jsonl", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--with-ps", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        args.capture = args.captures[0]
+        return child_main(args)
+    args_plain = args.plain
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        if len(args.captures) != 1:
+            ap.error("--profile takes exactly one capture")
+        return profile_main(args.profile, args.captures[0], args.workdir, args.chunk, args.top)
+
+    keys = [sc.key for sc in SCENARIOS]
+    if args.only:
+        keys = [k for k in keys if k in args.only.split(",")]
+    captures = list(args.captures)
+    if not captures:
+        if not args.source.exists():
+            ap.error(f"{args.source} not found; pass captures to measure")
+        captures = [args.source, generated(args.workdir, args.events, args.source)]
+    summaries = []
+    measured: dict[Path, dict[str, dict[str, Any]]] = {}
+    for path in captures:
+        path = path.resolve()
+        repeat = args.repeat if path.stat().st_size < 12_000_000 else args.repeat_large
+        results = measure(path, keys, args, repeat)
+        measured[path] = results
+        summaries.append(capture_table(path, results, args.clock))
+
+    sizes = [int(s) for s in args.rss_sizes.split(",") if s.strip()]
+    if sizes:
+        by_size: dict[int, dict[str, dict[str, Any]]] = {}
+        for size in sizes:
+            path = generated(args.workdir, size, args.source).resolve()
+            have = measured.get(path, {})
+            need = [k for k in ("full", "header", "write") if k not in have]
+            by_size[size] = {**have, **measure(path, need, args, 1)}
+        rss_table(by_size)
+        summaries.append({"rss_by_size": {str(k): v for k, v in by_size.items()}})
+    if args.json:
+        args.json.write_text(json.dumps(summaries, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
