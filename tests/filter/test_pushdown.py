@@ -100,3 +100,9 @@ def test_reader_applies_a_compiled_filter_without_decoding_dropped_events(
     # Every record is decoded without a filter; with it, dropped events that feed no state
     # machine (the other ~8,000 registry events, for one) are never decoded.
     assert 9924 <= decoded < 73_084 - 8_000
+
+
+def test_reader_rejects_a_bad_filter_string_before_reading(live2022: Path) -> None:
+    with kcap.open(live2022) as reader, pytest.raises(kcap.FilterError) as info:
+        reader.set_filter("kevt.name = 'CreateFile' )")
+    assert "has no matching '('" in str(info.value)
