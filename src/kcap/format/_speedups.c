@@ -531,6 +531,102 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
 }
 
 
+/* ------------------------------------------------------------------ handle records */
+
+static PyTypeObject *HandleT;
+static PyObject *AlpcCls, *MutantCls, *FileCls, *UnknownCls;
+static Py_ssize_t o_h_num, o_h_object, o_h_pid, o_h_type, o_h_name, o_h_meta;
+
+static PyObject *configure_handles(PyObject *self, PyObject *args)
+{
+    PyObject *h, *alpc, *mutant, *file, *unknown;
+    if (!PyArg_ParseTuple(args, "O!OOOO", &PyType_Type, &h, &alpc, &mutant, &file, &unknown))
+        return NULL;
+#define OFF(var, name) if ((var = slot_offset(h, name)) < 0) return NULL;
+    OFF(o_h_num, "num") OFF(o_h_object, "object") OFF(o_h_pid, "pid") OFF(o_h_type, "type")
+    OFF(o_h_name, "name") OFF(o_h_meta, "meta")
+#undef OFF
+    Py_XSETREF(HandleT, (PyTypeObject *)Py_NewRef(h));
+    Py_XSETREF(AlpcCls, Py_NewRef(alpc));
+    Py_XSETREF(MutantCls, Py_NewRef(mutant));
+    Py_XSETREF(FileCls, Py_NewRef(file));
+    Py_XSETREF(UnknownCls, Py_NewRef(unknown));
+    Py_RETURN_NONE;
+}
+
+/*
+ * decode_handles(buf, p, end, count, little) -> (list of Handle, offset after) | None
+ * `count` records, each a u16 length then the record (§6). None at anything not well formed
+ * (the Python decoder then reports it precisely).
+ */
+static PyObject *decode_handles(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t p, end, count;
+    int le;
+    if (!PyArg_ParseTuple(args, "y*nnnp", &view, &p, &end, &count, &le))
+        return NULL;
+    if (HandleT == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_RuntimeError, "configure_handles() was not called");
+    }
+    Ctx c = {view.buf, le, NULL, NULL};
+    PyObject *out = NULL, *list = NULL;
+    if (p < 0 || end > view.len || p > end)
+        goto anomaly;
+    list = PyList_New(0);
+    if (list == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (p + 2 > end) goto anomaly;
+        Py_ssize_t size = rd16(&c, p), rec_end = p + 2 + size;
+        if (size < 25 || rec_end > end) goto anomaly;
+        Py_ssize_t q = p + 2 + 20, tl = rd16(&c, q);
+        if (q + 2 + tl + 2 > rec_end) goto anomaly;
+        Py_ssize_t nl = rd16(&c, q + 2 + tl);
+        Py_ssize_t t = q + 4 + tl + nl;  /* the metadata tag */
+        if (t + 1 > rec_end) goto anomaly;
+        int tag = c.b[t];
+        Py_ssize_t need = tag == 1 ? 16 : tag == 2 ? 5 : tag == 3 ? 1 : (tag == 4 || tag == 5) ? 0 : -1;
+        if (need < 0 || t + 1 + need != rec_end) goto anomaly;
+        PyObject *meta;
+        const Py_ssize_t m = t + 1;
+        if (tag == 5)
+            meta = Py_NewRef(Py_None);
+        else if (tag == 4)
+            meta = PyObject_CallNoArgs(UnknownCls);
+        else if (tag == 3)
+            meta = PyObject_CallOneArg(FileCls, c.b[m] ? Py_True : Py_False);
+        else if (tag == 2)
+            meta = PyObject_CallFunction(MutantCls, "iO", (int32_t)rd32(&c, m),
+                                         c.b[m + 4] ? Py_True : Py_False);
+        else
+            meta = PyObject_CallFunction(AlpcCls, "kkK", (unsigned long)rd32(&c, m),
+                                         (unsigned long)rd32(&c, m + 4),
+                                         (unsigned long long)rd64(&c, m + 8));
+        if (meta == NULL) goto done;
+        PyObject *h = HandleT->tp_alloc(HandleT, 0);
+        if (h == NULL) { Py_DECREF(meta); goto done; }
+        set_slot(h, o_h_num, PyLong_FromUnsignedLongLong(rd64(&c, p + 2)));
+        set_slot(h, o_h_object, PyLong_FromUnsignedLongLong(rd64(&c, p + 10)));
+        set_slot(h, o_h_pid, PyLong_FromUnsignedLong(rd32(&c, p + 18)));
+        set_slot(h, o_h_type, text(&c, q + 2, tl));
+        set_slot(h, o_h_name, text(&c, q + 4 + tl, nl));
+        set_slot(h, o_h_meta, meta);
+        if (PyErr_Occurred() || PyList_Append(list, h) < 0) { Py_DECREF(h); goto done; }
+        Py_DECREF(h);
+        p = rec_end;
+    }
+    out = Py_BuildValue("On", list, p);
+    goto done;
+anomaly:
+    out = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(list);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 /* ------------------------------------------------------------------ encoding */
 
 typedef struct {
@@ -728,6 +824,8 @@ static PyMethodDef methods[] = {
     {"decode_batch", decode_batch, METH_VARARGS, "Decode well-formed event sections."},
     {"decode_tail", decode_tail, METH_VARARGS, "Decode parameters and metadata."},
     {"encode_tail", encode_tail, METH_VARARGS, "Encode parameters and metadata."},
+    {"configure_handles", configure_handles, METH_VARARGS, "Bind the handle classes."},
+    {"decode_handles", decode_handles, METH_VARARGS, "Decode length-prefixed handle records."},
     {NULL, NULL, 0, NULL},
 };
 

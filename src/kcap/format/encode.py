@@ -20,7 +20,7 @@ from typing import Any
 
 from kcap.errors import EncodeError
 from kcap.format import sections as sec
-from kcap.format.events import _speedups
+from kcap.format.accel import speedups as _speedups
 from kcap.format.handles import encode_str16
 from kcap.format.params import NEWEST_WIRE, Codec
 from kcap.format.process import EncodeNotes, encode_process
