@@ -200,7 +200,8 @@ class Reader:
             from kcap.filter import compile as compile_filter
 
             flt = compile_filter(flt) if flt.strip() else None
-        self._filter = flt
+        # A compiled Filter offers its bare predicate, which skips one call per event.
+        self._filter = getattr(flt, "predicate", flt)
 
     # ------------------------------------------------------------------ reading
 

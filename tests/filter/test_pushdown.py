@@ -100,3 +100,28 @@ def test_reader_applies_a_compiled_filter_without_decoding_dropped_events(live20
     registry = [e for e in dropped if e.category == "registry" and e.seq > 5000]
     assert len(registry) > 7000
     assert all(e._tail is not None for e in registry)
+
+
+def test_reader_rejects_a_bad_filter_string_before_reading(live2022: Path) -> None:
+    with kcap.open(live2022) as reader, pytest.raises(kcap.FilterError) as info:
+        reader.set_filter("kevt.name = 'CreateFile' )")
+    assert "has no matching '('" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "kevt.name = 'CreateFile'",
+        "ps.cwd contains 'x'",  # missing cwd: the raw result is missing (None)
+        "not ps.cwd = 'x' and kevt.pid = 4",
+        "ps.is_wow64",
+        "kevt.arg[file_path]",
+        "ps.cwd not contains 'x' or kevt.pid = 5",
+    ],
+)
+def test_predicate_returns_exactly_true_or_false(expr: str) -> None:
+    f = compile(expr)
+    for ev in (lazy_event(TailCounter()), lazy_event(TailCounter(), "WriteFile", "")):
+        ev.ps = Process(pid=4)
+        assert f.predicate(ev) is f(ev)
+        assert f(ev) in (True, False)

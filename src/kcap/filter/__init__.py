@@ -10,7 +10,9 @@ See docs/filter.md for the language and the deliberate differences from upstream
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kcap.errors import FilterError
 from kcap.filter import fields as _fields
@@ -39,15 +41,20 @@ class Filter:
     reader decide what to decode.
     """
 
-    __slots__ = ("_info", "_pred", "expression")
+    __slots__ = ("_info", "_pred", "expression", "predicate")
 
-    def __init__(self, expression: str, pred: object, info: _Info) -> None:
+    def __init__(
+        self, expression: str, pred: Callable[[Event], Any], strict: bool, info: _Info
+    ) -> None:
         self.expression = expression
         self._pred = pred
         self._info = info
+        #: The bare compiled predicate, returning exactly True or False: what a hot loop
+        #: (the reader) calls to save the indirection of `__call__`.
+        self.predicate: Callable[[Event], bool] = pred if strict else self.__call__
 
     def __call__(self, event: Event) -> bool:
-        return self._pred(event) is True  # type: ignore[operator]
+        return self._pred(event) is True
 
     def matches(self, event: Event) -> bool:
         return self(event)
@@ -94,4 +101,4 @@ def compile(expression: str | Filter) -> Filter:
         namespaces,
         compiled.header_only,
     )
-    return Filter(src, compiled.fn, info)
+    return Filter(src, compiled.fn, compiled.strict, info)

@@ -28,6 +28,8 @@ _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _LINUX_BY_TYPE: dict[bytes, bool] = {}
 _NAME_BY_TYPE: dict[bytes, str] = {}
+# A damaged or hostile file can carry a different type id in every event: stop caching then.
+_CACHE_LIMIT = 4096
 
 
 def path_rules(ev: Event) -> PathRules:
@@ -37,7 +39,8 @@ def path_rules(ev: Event) -> PathRules:
     if linux is None:
         et = lookup(t)
         linux = et is not None and et.provider == "kcap-linux"
-        _LINUX_BY_TYPE[t] = linux
+        if len(_LINUX_BY_TYPE) < _CACHE_LIMIT:
+            _LINUX_BY_TYPE[t] = linux
     return POSIX if linux else WINDOWS
 
 
@@ -47,8 +50,11 @@ def canonical_type_name(ev: Event) -> str:
     name = _NAME_BY_TYPE.get(t)
     if name is None:
         et = lookup(t)
-        name = et.name if et is not None else ev.name
-        _NAME_BY_TYPE[t] = name
+        if et is None:
+            return ev.name
+        name = et.name
+        if len(_NAME_BY_TYPE) < _CACHE_LIMIT:
+            _NAME_BY_TYPE[t] = name
     return name
 
 

@@ -23,7 +23,7 @@ from kcap.filter import fields as F
 from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logical, Node, Not
 from kcap.filter.diagnostics import semantic_error
 from kcap.filter.functions import FUNCTIONS, INDEX_ORDERS, LIVE_ONLY
-from kcap.filter.ops import LitList, compare, numeric_items
+from kcap.filter.ops import FALSE_WHEN_UNSUPPORTED, LitList, compare, numeric_items
 from kcap.model.event import Event
 
 Fn = Callable[[Event], Any]
@@ -50,6 +50,7 @@ class Compiled:
     fields: set[str] = field(default_factory=set)
     params: set[str] = field(default_factory=set)
     header_only: bool = True
+    strict: bool = False  # fn returns only True or False (never missing or another value)
 
     def merge(self, *others: Compiled) -> None:
         for o in others:
@@ -242,7 +243,7 @@ class Compiler:
         parts = sorted(parts, key=lambda c: c.cost)
         fns = [p.fn for p in parts]
         fn = _chain_and(fns) if node.op == "and" else _chain_or(fns)
-        out = Compiled(fn, "bool", cost=max(p.cost for p in parts))
+        out = Compiled(fn, "bool", cost=max(p.cost for p in parts), strict=True)
         out.merge(*parts)
         return out
 
@@ -261,7 +262,9 @@ class Compiler:
                 return None if v is None else not v
 
         cost = max(left.cost, right.cost) + (1 if op in _EXPENSIVE_OPS else 0)
-        out = Compiled(fn, "bool", cost=cost)
+        # These operators give False, never missing, on unsupported or missing operands.
+        strict = op in FALSE_WHEN_UNSUPPORTED and not node.negated
+        out = Compiled(fn, "bool", cost=cost, strict=strict)
         out.merge(left, right)
         return out
 

@@ -9,35 +9,20 @@ decoded on first access (`Event.params`), so filters on header fields never pay 
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
-import os
 import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from kcap.errors import Corrupt, FormatError
 from kcap.format import sections as sec
+from kcap.format.accel import speedups as _speedups
 from kcap.format.params import TABLES, Codec
 from kcap.format.process import read_process
 from kcap.model.event import Event
 from kcap.model.params import Param, Params
 from kcap.model.process import Process
 from kcap.model.timestamp import Timestamp
-
-try:
-    if os.environ.get("KCAP_PURE_PYTHON"):
-        raise ImportError("disabled by KCAP_PURE_PYTHON")
-    _speedups: Any = importlib.import_module("kcap.format._speedups")
-
-    _speedups.configure(
-        Event, Param, Timestamp, Params, ipaddress.IPv4Address, ipaddress.IPv6Address
-    )
-except ImportError:  # not built (no compiler at install time) or disabled: pure Python
-    _speedups = None
-
-#: True when the C accelerator is in use.
-ACCELERATED = _speedups is not None
 
 #: Smallest possible event body: seq, pid, tid, 17-byte id, cpu, five empty strings, two
 #: counts and the process section header.

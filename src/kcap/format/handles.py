@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 from kcap.errors import Corrupt, EncodeError
+from kcap.format.accel import speedups
 from kcap.format.cursor import Cursor
 from kcap.model.process import AlpcInfo, FileInfo, Handle, HandleMeta, MutantInfo, UnknownInfo
 
@@ -70,6 +71,11 @@ def read_prefixed_handles(cur: Cursor, count: int, short: bool) -> list[Handle]:
     """
     if short:
         return _read_short_prefixed(cur, count)
+    if speedups is not None:
+        got = speedups.decode_handles(cur.buf, cur.off, cur.end, count, cur.prefix == "<")
+        if got is not None:
+            handles, cur.off = got
+            return handles
     out: list[Handle] = []
     p = cur.off
     for _ in range(count):

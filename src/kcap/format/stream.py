@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from kcap.errors import Corrupt, LimitExceeded, Truncated
 from kcap.format import sections as sec
+from kcap.format.accel import speedups
 from kcap.format.cursor import Cursor
 from kcap.format.handles import decode_prefixed_handle, is_short_snapshot
 from kcap.format.header import HEADER_SIZE, MAGIC_BE, MAGIC_LE, Header, parse_header
@@ -130,15 +131,21 @@ class RecordStream:
             self.pos = start + size
         self.short_handles = is_short_snapshot([e - s for _, s, e, _ in raw])
         handles: list[Handle] = []
+        fast = speedups.decode_handles if speedups is not None else None
+        little = prefix == "<"
         for buf, start, end, base in raw:
             try:
                 if self.short_handles:
                     cur = Cursor(buf, start, end, prefix, "handle record")
                     handles.append(Handle(cur.u64("value"), cur.u64("object"), cur.u32("pid")))
                 else:
-                    # decode_prefixed_handle re-reads the u16 length in front of the record.
-                    handle, _ = decode_prefixed_handle(buf, start - 2, end, prefix)
-                    handles.append(handle)
+                    # Both decoders re-read the u16 length in front of the record.
+                    got = fast(buf, start - 2, end, 1, little) if fast is not None else None
+                    if got is not None:
+                        handles.append(got[0][0])
+                    else:
+                        handle, _ = decode_prefixed_handle(buf, start - 2, end, prefix)
+                        handles.append(handle)
             except Corrupt as exc:
                 raise exc.located(path=self.path, base=base) from None
         self.handles = handles

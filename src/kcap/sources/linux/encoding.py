@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from kcap.errors import EncodeError
 from kcap.format import sections as sec
 from kcap.format.encode import EventEncoder
 from kcap.model import Event, Param, Params
@@ -28,7 +29,7 @@ class SharedParamEncoder(EventEncoder):
         self._fixed: dict[tuple[bytes, int, str, str, str, str], bytes] = {}
         self._blocks: dict[int, tuple[Params, bytes]] = {}
         self._ts_len = struct.Struct(prefix + "H").pack
-        self._tail = self._u16(0) + self._empty_process  # no metadata, empty process section
+        self._fixed_tail = self._u16(0) + self._empty_process  # no metadata, empty process section
 
     def _param(self, p: Param) -> bytes | None:
         hit = self._by_param.get(id(p))
@@ -45,6 +46,12 @@ class SharedParamEncoder(EventEncoder):
         return data
 
     def encode(self, ev: Event) -> bytes:
+        try:
+            return self._encode_live(ev)
+        except (struct.error, OverflowError, TypeError, ValueError) as exc:
+            raise EncodeError(f"event seq {ev.seq!r}: a header field does not fit: {exc}") from None
+
+    def _encode_live(self, ev: Event) -> bytes:
         # Only events built by the live source take the fast path: fully decoded, 18-byte id,
         # no metadata, no process section, no duplicate parameter names.
         if (
@@ -59,7 +66,7 @@ class SharedParamEncoder(EventEncoder):
         key = (ev.type, ev.cpu, ev.name, ev.category, ev.description, ev.host)
         fixed = self._fixed.get(key)
         if fixed is None:
-            fixed = ev.type + bytes((ev.cpu & 0xFF,)) + self._head_strings(ev)
+            fixed = ev.type + bytes((ev.cpu,)) + self._head_strings(ev)
             if len(self._fixed) >= 4096:
                 self._fixed.clear()
             self._fixed[key] = fixed
@@ -69,12 +76,12 @@ class SharedParamEncoder(EventEncoder):
         ts = ev.timestamp.text.encode()
         body = b"".join(
             (
-                self._head(ev.seq, ev.pid & 0xFFFFFFFF, ev.tid & 0xFFFFFFFF),
+                self._head(ev.seq, ev.pid, ev.tid),
                 fixed,
                 self._ts_len(len(ts)),
                 ts,
                 block,
-                self._tail,
+                self._fixed_tail,
             )
         )
         return self._section(sec.EVENT, sec.EVENT_V2, 0, len(body)) + body

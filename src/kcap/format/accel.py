@@ -1,0 +1,34 @@
+"""The optional C accelerator (`_speedups.c`), loaded once and bound to the model classes.
+
+`speedups` is None when the extension was not built (no compiler at install time) or when the
+environment variable ``KCAP_PURE_PYTHON`` is set; every caller then uses its pure-Python path,
+which gives the same results. The accelerator only ever handles well-formed input: at any
+anomaly it hands back to Python, which reports the precise error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import os
+from typing import Any
+
+from kcap.model.event import Event
+from kcap.model.params import Param, Params
+from kcap.model.process import AlpcInfo, FileInfo, Handle, MutantInfo, UnknownInfo
+from kcap.model.timestamp import Timestamp
+
+speedups: Any
+try:
+    if os.environ.get("KCAP_PURE_PYTHON"):
+        raise ImportError("disabled by KCAP_PURE_PYTHON")
+    speedups = importlib.import_module("kcap.format._speedups")
+    speedups.configure(
+        Event, Param, Timestamp, Params, ipaddress.IPv4Address, ipaddress.IPv6Address
+    )
+    speedups.configure_handles(Handle, AlpcInfo, MutantInfo, FileInfo, UnknownInfo)
+except ImportError:
+    speedups = None
+
+#: True when the C accelerator is in use.
+ACCELERATED = speedups is not None
