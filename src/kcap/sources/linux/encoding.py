@@ -15,11 +15,15 @@ import struct
 from typing import Any
 
 from kcap.errors import EncodeError
+from kcap.format import encode as _encode_mod
 from kcap.format import sections as sec
 from kcap.format.encode import EventEncoder
 from kcap.model import Event, Param, Params
 
 _LIMIT = 65536
+# The format layer's C tail encoder, when it was built (None otherwise, or in older layouts).
+_C_TAIL = getattr(_encode_mod, "_c_encode_tail", None)
+_C_WIRE = getattr(_encode_mod, "_C_WIRE", None)
 
 
 class SharedParamEncoder(EventEncoder):
@@ -29,7 +33,7 @@ class SharedParamEncoder(EventEncoder):
         self._fixed: dict[tuple[bytes, int, str, str, str, str], bytes] = {}
         self._blocks: dict[int, tuple[Params, bytes]] = {}
         self._ts_len = struct.Struct(prefix + "H").pack
-        self._fixed_tail = self._u16(0) + self._empty_process  # no metadata, empty process section
+        self._fixed_tail = self._empty_process  # the metadata count ends the parameter block
 
     def _param(self, p: Param) -> bytes | None:
         hit = self._by_param.get(id(p))
@@ -87,21 +91,31 @@ class SharedParamEncoder(EventEncoder):
         return self._section(sec.EVENT, sec.EVENT_V2, 0, len(body)) + body
 
     def _params_block(self, params: Params) -> bytes:
-        """The count and the encoded parameters; cached per `Params` object when it is safe."""
-        notes = self.notes
-        before = (notes.converted_params, notes.dropped_params)
-        by_param = self._by_param
-        parts = []
-        for p in params._by_name.values():
-            hit = by_param.get(id(p))
-            data = hit[1] if hit is not None and hit[0] is p else self._param(p)
-            if data is not None:
-                parts.append(data)
-        block = self._u16(len(parts)) + b"".join(parts)
-        if (notes.converted_params, notes.dropped_params) == before:
-            if len(self._blocks) >= _LIMIT:
-                self._blocks.clear()
-            self._blocks[id(params)] = (params, block)
+        """Parameter count, parameters and an empty metadata count; cached per `Params` object.
+
+        Built by the format layer's C accelerator when it is there (fastest for parameter sets
+        seen once), else from the per-parameter cache.
+        """
+        plist = list(params._by_name.values())
+        block = None
+        if _C_TAIL is not None:
+            block = _C_TAIL(plist, [], _C_WIRE, self.prefix == "<")
+        if block is None:
+            notes = self.notes
+            before = (notes.converted_params, notes.dropped_params)
+            parts = []
+            by_param = self._by_param
+            for p in plist:
+                hit = by_param.get(id(p))
+                data = hit[1] if hit is not None and hit[0] is p else self._param(p)
+                if data is not None:
+                    parts.append(data)
+            block = self._u16(len(parts)) + b"".join(parts) + self._u16(0)
+            if (notes.converted_params, notes.dropped_params) != before:
+                return block  # adapted values are counted each time, as the base encoder does
+        if len(self._blocks) >= _LIMIT:
+            self._blocks.clear()
+        self._blocks[id(params)] = (params, block)
         return block
 
 
