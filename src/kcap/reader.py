@@ -193,22 +193,38 @@ class Reader:
     def set_filter(self, flt: Predicate | str | None) -> None:
         """Keep only events for which ``flt`` is true; a string is a filter expression."""
         if isinstance(flt, str):
-            from kcap.filter import compile as compile_filter  # type: ignore[attr-defined]
+            from kcap.filter import compile as compile_filter
 
             flt = compile_filter(flt) if flt.strip() else None
         self._filter = flt
 
     # ------------------------------------------------------------------ reading
 
-    def _raw_events(self) -> Iterator[RawEvent]:
+    def _decoded(self, decode: Callable[..., Event]) -> Iterator[Event | FormatError]:
+        """Events in file order, or the error that one event's body raised instead.
+
+        The events the generation trial already decoded are handed over, not decoded again.
+        """
         if self._consumed:
             raise KcapError("a capture can be read once per Reader; open it again to re-read")
         self._consumed = True
-        yield from self._trial
+        assert self._detection is not None
+        pre = self._detection.events
+        yield from pre
+        for buf, start, end, version, base in self._trial[len(pre) :]:
+            try:
+                yield decode(buf, start, end, version, base)
+            except FormatError as exc:
+                yield exc
         self._trial = []
+        self._detection.events.clear()
         if self._trial_error is not None:
             raise self._trial_error
-        yield from self._raw_iter
+        for buf, start, end, version, base in self._raw_iter:
+            try:
+                yield decode(buf, start, end, version, base)
+            except FormatError as exc:
+                yield exc
 
     def _info(self, type_id: bytes) -> _TypeInfo:
         info = self._type_info.get(type_id)
@@ -238,23 +254,28 @@ class Reader:
         """
         self._prepare()
         _, psnap = self.recover_snapshotters()
-        decode = self._decoders.lazy if lazy else self._decoders.full
+        flt = self._filter
+        # With a filter, an event's tail is decoded only after the filter passed (pushdown): a
+        # filter on header fields never decodes the events it drops, unless state needs them.
+        defer = lazy or flt is not None
+        decode = self._decoders.lazy if defer else self._decoders.full
         find = psnap.find
         info_of = self._info
         type_info = self._type_info
         report = self._report
         stats = self.stats
-        flt = self._filter
         read = emitted = state_only_count = 0
         try:
-            for buf, start, end, version, base in self._raw_events():
+            for ev in self._decoded(decode):
+                if type(ev) is not Event:
+                    report(ev)  # type: ignore[arg-type]
+                    continue
                 try:
-                    ev = decode(buf, start, end, version, base)
                     read += 1
                     handlers, state_only, carries_process = type_info.get(ev.type) or info_of(
                         ev.type
                     )
-                    if lazy and (handlers or carries_process):
+                    if defer and (handlers or carries_process):
                         ev.decode()
                     for handler in handlers:
                         handler(ev)
@@ -267,9 +288,16 @@ class Reader:
                         continue
                 embedded = ev._process
                 ev.ps = embedded if embedded is not None else find(ev.pid)
-                if flt is not None and not flt(ev):
-                    stats.dropped_by_filter += 1
-                    continue
+                if flt is not None:
+                    try:
+                        if not flt(ev):
+                            stats.dropped_by_filter += 1
+                            continue
+                        if not lazy:
+                            ev.decode()
+                    except FormatError as exc:
+                        report(exc)
+                        continue
                 emitted += 1
                 yield ev
         finally:

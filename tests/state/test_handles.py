@@ -115,3 +115,12 @@ def test_add_find_remove_and_handles_of():
     assert list(snap) == [a, b]
     assert snap.remove(0x10) is a and snap.remove(0x10) is None
     assert len(snap) == 1
+
+
+def test_2022_handle_type_parameter_name():
+    snap = HandleSnapshotter()
+    snap.update(
+        ev("CreateHandle", width=17, handle_object=0x10, handle_type="File", handle_name="C:")
+    )
+    h = snap.find(0x10)
+    assert h is not None and (h.type, h.name) == ("File", "C:")

@@ -627,3 +627,117 @@ def test_custom_warning_sink_replaces_the_default_log():
     assert snap.warnings is None
     snap.update(ev("LoadImage", file_path="x.dll"))
     assert len(messages) == 1
+
+
+# --------------------------------------------------------------------------- older writers
+
+
+def test_2022_parameter_names_are_understood():
+    # 2020-2022 writers: command line in `comm`, thread start in `entrypoint`, image path in
+    # `file_name`, no `exe`/`flags`, account text in a wbem-sid parameter (as in the live fixture)
+    snap = ProcessSnapshotter()
+    snap.update(rundown(6540, 4708, width=17, recorded="N/A"))
+    event = ev(
+        "CreateProcess",
+        width=17,
+        hpid=6540,
+        process=embedded(6540, 4708),
+        pid=6568,
+        ppid=6540,
+        name="wsl.exe",
+        comm="wsl -u root -e ls",
+        sid="fv-az140-576\\runneradmin",
+        session_id=1,
+    )
+    snap.update(event)
+    p = snap.find(6568)
+    assert p is not None
+    assert p.cmdline == "wsl -u root -e ls" and p.args == ["wsl", "-u", "root", "-e", "ls"]
+    assert p.sid == "fv-az140-576\\runneradmin" and p.exe == ""
+    snap.update(ev("CreateThread", width=17, pid=6568, tid=1, entrypoint=0x7FFA))
+    assert p.threads[1].start_address == 0x7FFA
+    snap.update(ev("CreateThread", pid=6568, tid=2, start_address=1, entrypoint=2))
+    assert p.threads[2].start_address == 1  # the newest name wins
+    snap.update(
+        ev("LoadImage", width=17, pid=6568, base_address=0x1000, file_name="C:\\Windows\\wsl.exe")
+    )
+    assert p.exe == "C:\\Windows\\wsl.exe" and p.modules[0].path == "C:\\Windows\\wsl.exe"
+
+
+# --------------------------------------------------------------------------- placeholder states
+
+PLACEHOLDER = 0xFFFFFFFF
+
+
+def placeholder_rundown(pid: int, ppid: int, **params: object) -> Event:
+    """A 2020-2022 rundown of a process the writer could not open (stand-in body, name '.')."""
+    return ev(
+        "ProcessRundown",
+        width=17,
+        hpid=PLACEHOLDER,
+        recorded="N/A",
+        process=embedded(PLACEHOLDER, PLACEHOLDER, name="."),
+        pid=pid,
+        ppid=ppid,
+        **params,
+    )
+
+
+def test_placeholder_rundown_builds_the_state_from_parameters():
+    snap = ProcessSnapshotter()
+    snap.update(rundown(644, 4, name="wininit.exe"))
+    event = placeholder_rundown(
+        796,
+        644,
+        name="lsass.exe",
+        exe="C:\\Windows\\system32\\lsass.exe",
+        comm="C:\\Windows\\system32\\lsass.exe",
+        sid="NT AUTHORITY\\SYSTEM",
+        session_id=0,
+        start_time=START,
+    )
+    snap.update(event)
+    p = snap.find(796)
+    assert p is not None and p is not event.process
+    assert (p.pid, p.ppid, p.name, p.exe) == (796, 644, "lsass.exe", p.cmdline)
+    assert p.sid == "NT AUTHORITY\\SYSTEM" and p.uuid == derive_uuid(796, START)
+    assert p.parent is snap.find(644)
+    # rundowns miss flags; that is no reason to warn (upstream does not read them there)
+    assert snap.warnings is not None and snap.warnings.count == 0
+
+
+def test_placeholder_rundown_never_replaces_a_known_state():
+    snap = ProcessSnapshotter()
+    full = rundown(6540, 4708, name="provjobd.exe", cwd="C:\\", envs=[("A", "1")])
+    snap.update(full)
+    snap.update(placeholder_rundown(6540, 4708, name="provjobd.exe"))
+    assert snap.find(6540) is full.process
+
+
+def test_placeholder_rundowns_are_dropped_when_reproducing_upstream():
+    snap = ProcessSnapshotter(rebuild_placeholders=False)
+    snap.update(placeholder_rundown(796, 644, name="lsass.exe"))
+    assert len(snap) == 0
+    # a CreateProcess whose creator could not be opened registers no child upstream
+    event = ev(
+        "CreateProcess",
+        hpid=9,
+        process=embedded(PLACEHOLDER, PLACEHOLDER, name="."),
+        pid=10,
+        ppid=9,
+        sid=b"",
+        session_id=0,
+        flags=0,
+    )
+    snap.update(event)
+    assert len(snap) == 0
+    rebuilt = ProcessSnapshotter()
+    rebuilt.update(event)
+    assert rebuilt.find(10) is not None
+
+
+def test_placeholder_rundown_of_idle_like_pid_is_ignored():
+    snap = ProcessSnapshotter()
+    snap.update(placeholder_rundown(0, 0))
+    snap.update(placeholder_rundown(PLACEHOLDER, 4))
+    assert len(snap) == 0

@@ -9,12 +9,13 @@ event; a wrong table fails at the first parameter whose id means something else.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kcap.errors import FormatError
 from kcap.format.events import Layout, make_event_decoder
 from kcap.format.header import Header
 from kcap.format.stream import RawEvent
+from kcap.model.event import Event
 
 TRIAL_EVENTS = 2000
 
@@ -38,6 +39,8 @@ class Detection:
     generation: str
     decoded: int  # events of the trial that decoded strictly
     trial: int  # events in the trial
+    # The leading trial events, fully decoded under ``layout`` (reused so none decodes twice).
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
 
 def candidates(header: Header, first_version: int | None) -> list[tuple[int, str]]:
@@ -50,17 +53,19 @@ def candidates(header: Header, first_version: int | None) -> list[tuple[int, str
     return _MAJOR2_EV1
 
 
-def _strict_count(layout: Layout, trial: Sequence[RawEvent]) -> int:
-    """How many leading events decode completely and plausibly under ``layout``."""
+def _strict_decode(layout: Layout, trial: Sequence[RawEvent]) -> list[Event]:
+    """The leading events that decode completely and plausibly under ``layout``."""
     decode = make_event_decoder(layout).full
-    for i, (buf, start, end, version, base) in enumerate(trial):
+    out: list[Event] = []
+    for buf, start, end, version, base in trial:
         try:
             ev = decode(buf, start, end, version, base)
-            if not ev.timestamp.valid:
-                return i
         except FormatError:
-            return i
-    return len(trial)
+            break
+        if not ev.timestamp.valid:
+            break
+        out.append(ev)
+    return out
 
 
 def detect(header: Header, trial: Sequence[RawEvent], short_handles: bool = False) -> Detection:
@@ -69,8 +74,9 @@ def detect(header: Header, trial: Sequence[RawEvent], short_handles: bool = Fals
     best: Detection | None = None
     for width, table in candidates(header, first_version):
         layout = Layout(header.prefix, table, width, short_handles, header.headerless)
-        n = _strict_count(layout, trial)
-        det = Detection(layout, GENERATION_NAMES[(width, table)], n, len(trial))
+        decoded = _strict_decode(layout, trial)
+        n = len(decoded)
+        det = Detection(layout, GENERATION_NAMES[(width, table)], n, len(trial), decoded)
         if n == len(trial):
             return det
         if best is None or n > best.decoded:

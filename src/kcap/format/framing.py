@@ -6,7 +6,7 @@ writer died before closing it (no final block: every flushed block is still retu
 
 Memory is bounded whatever the file says: compressed input is fed in small pieces, so even a
 decompression bomb produces at most ``FEED_SIZE`` x (zstd's maximum ratio, about 32 768) bytes
-per step, and callers consume the output as it comes.
+per step (16 MiB), and callers consume the output as it comes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import zstandard
 from kcap.errors import BadMagic, Corrupt
 
 #: Compressed bytes fed to the decompressor per step (bounds the output of one step).
-FEED_SIZE = 2048
+FEED_SIZE = 512
 #: Decompressed bytes gathered before handing a chunk to the parser.
 CHUNK_SIZE = 1 << 20
 

@@ -17,24 +17,25 @@ from kcap.model import Event, lookup
 Handler = Callable[[Event], None]
 
 
-class HandlerCache:
-    """Map raw type ids to handlers chosen by canonical event name."""
+class HandlerCache(dict[bytes, Handler | None]):
+    """Raw type id -> handler chosen by canonical event name (None: the type changes nothing).
 
-    __slots__ = ("_by_name", "_cache")
+    A dict whose misses are resolved through the catalogue, so that ``cache[type_id]`` (and the
+    bound ``cache.__getitem__`` the snapshotters hand out as ``handler``) costs one C-level
+    lookup once an id has been seen.
+    """
+
+    __slots__ = ("_by_name",)
 
     def __init__(self, by_name: Mapping[str, Handler]) -> None:
+        super().__init__()
         self._by_name = dict(by_name)
-        self._cache: dict[bytes, Handler | None] = {}
 
-    def get(self, type_id: bytes) -> Handler | None:
-        try:
-            return self._cache[type_id]
-        except KeyError:
-            pass
-        et = lookup(type_id)
+    def __missing__(self, type_id: bytes) -> Handler | None:
+        et = lookup(type_id) if isinstance(type_id, bytes | bytearray) else None
         found = None if et is None else self._by_name.get(et.name)
         # Only ids of real type-id width are cached: a garbage id from a damaged file must not
         # make the cache grow without bound (there are few distinct valid ids).
-        if len(type_id) in (17, 18):
-            self._cache[bytes(type_id)] = found
+        if isinstance(type_id, bytes) and len(type_id) in (17, 18):
+            self[type_id] = found
         return found

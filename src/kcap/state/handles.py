@@ -11,6 +11,7 @@ Deviations from upstream (also in docs/state.md):
 * CreateHandle fills the handle value from the ``handle_id`` parameter and the owner pid from
   the event header, where upstream leaves both 0. Upstream never reads these fields in replay,
   so nothing it shows changes; a capture written from this state records real values.
+* The type name is read from ``type_id`` or, in 2020-2022 captures, ``handle_type``.
 * A missing ``handle_object`` is reported through ``on_warning`` (upstream logs the
   parameter-not-found error); the event changes nothing.
 * Handle events do not change any process's handle list, as upstream (the process snapshotter's
@@ -19,11 +20,18 @@ Deviations from upstream (also in docs/state.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from kcap.model import Event, Handle
 from kcap.state.dispatch import Handler, HandlerCache
-from kcap.state.values import param_int, param_int_or_zero, param_text
+from kcap.state.values import (
+    HANDLE_TYPE,
+    ParamMap,
+    param_int,
+    param_int_or_zero,
+    param_text,
+    params_of,
+)
 from kcap.state.warnings import WarningLog, WarningSink
 
 
@@ -45,42 +53,43 @@ class HandleSnapshotter:
         self._handlers = HandlerCache(
             {"CreateHandle": self._on_create_handle, "CloseHandle": self._on_close_handle}
         )
+        #: ``handler(type_id)``: the update function for events of a raw type id (17 or 18
+        #: bytes), or None when they change nothing. Cached per id; it is the cache's own
+        #: C-level lookup, so the reader skips an irrelevant event with one cheap call.
+        self.handler: Callable[[bytes], Handler | None] = self._handlers.__getitem__
 
     # ------------------------------------------------------------------ event-driven updates
 
-    def handler(self, type_id: bytes) -> Handler | None:
-        """The update function for events of ``type_id``, or None when they change nothing."""
-        return self._handlers.get(type_id)
-
     def update(self, event: Event) -> None:
         """Apply one event (convenience form of `handler`)."""
-        h = self._handlers.get(event.type)
+        h = self._handlers[event.type]
         if h is not None:
             h(event)
 
-    def _object(self, event: Event) -> int | None:
-        obj = param_int(event, "handle_object")
+    def _object(self, what: str, event: Event, params: ParamMap) -> int | None:
+        obj = param_int(params, "handle_object")
         if obj is None:
             self._warn(
-                f"{event.name or 'handle event'} (seq {event.seq}, pid {event.pid}): "
+                f"{what} (seq {event.seq}, pid {event.pid}): "
                 "parameter 'handle_object' missing or not an integer; state unchanged"
             )
         return obj
 
     def _on_create_handle(self, event: Event) -> None:
-        obj = self._object(event)
+        params = params_of(event)
+        obj = self._object("CreateHandle", event, params)
         if obj is None:
             return
         self._by_object[obj] = Handle(
-            num=param_int_or_zero(event, "handle_id"),
+            num=param_int_or_zero(params, "handle_id"),
             object=obj,
             pid=event.pid,
-            type=param_text(event, "type_id"),
-            name=param_text(event, "handle_name"),
+            type=param_text(params, *HANDLE_TYPE),
+            name=param_text(params, "handle_name"),
         )
 
     def _on_close_handle(self, event: Event) -> None:
-        obj = self._object(event)
+        obj = self._object("CloseHandle", event, params_of(event))
         if obj is not None:
             self._by_object.pop(obj, None)
 

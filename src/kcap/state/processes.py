@@ -19,9 +19,19 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
 * **uuid for states built from CreateProcess parameters.** Upstream computes one lazily from the
   *replaying* machine's boot id; here it is derived deterministically from the pid and the
   start time (`derive_uuid`), so the same capture gives the same uuids everywhere.
+* **Placeholder process states.** Writers of 2020-2022 embed a stand-in state (pid and ppid
+  0xFFFFFFFF, name ``.``) in the rundown of every process they could not open -- 121 of the 232
+  rundowns in the live 2022 fixture, lsass and explorer among them. Upstream's "pid = ppid"
+  test drops those processes from replay, so their events get no state. Here such a rundown
+  for a pid not yet known builds the state from the event parameters, as a CreateProcess does
+  (a known pid keeps its state, as upstream), and a CreateProcess whose creator state is a
+  placeholder still registers the child; ``rebuild_placeholders=False`` restores upstream.
 * **Thread owner pid.** Upstream leaves a thread's pid 0; here it is the owning process's pid.
-* **Image path parameter names.** ``file_path`` (December 2024 on) or, for older captures,
-  ``file_name``.
+* **Parameter names of older writers.** Where a parameter was renamed, the newest name is
+  tried first, then the older one: image path ``file_path``/``file_name``, command line
+  ``cmdline``/``comm``, thread start ``start_address``/``entrypoint`` (`kcap.state.values`).
+  Upstream reads only the newest names, so it replays 2022 captures with empty command lines
+  and module paths.
 * **Attach and lazily decoded events.** Only CreateProcess and ProcessRundown events carry a
   process section in any capture (§3.2); for other types an embedded state is honoured when the
   event is already decoded (events built in code), but a lazily decoded event is not decoded
@@ -40,11 +50,16 @@ from kcap.state.dispatch import Handler, HandlerCache
 from kcap.state.handles import HandleSnapshotter
 from kcap.state.sid import sid_to_text
 from kcap.state.values import (
-    is_wbem_sid,
-    param_int,
+    CMDLINE,
+    IMAGE_PATH,
+    THREAD_START,
+    ParamMap,
+    int_value,
     param_int_or_zero,
+    param_sid,
     param_text,
     param_time,
+    params_of,
 )
 from kcap.state.warnings import WarningLog, WarningSink
 
@@ -61,9 +76,6 @@ _SYSTEM_PID = 4
 #: Types whose events carry a process section in every writer generation.
 _PROCESS_CARRIERS = frozenset({"CreateProcess", "ProcessRundown"})
 
-#: Image path parameter names, newest first.
-_IMAGE_PATH_NAMES = ("file_path", "file_name")
-
 
 def derive_uuid(pid: int, start_time: Timestamp) -> int:
     """A deterministic, non-zero u64 process uuid from the pid and the start time.
@@ -77,6 +89,17 @@ def derive_uuid(pid: int, start_time: Timestamp) -> int:
     return value or 1
 
 
+class _ModuleIndex:
+    """Base addresses of one process's modules (see `ProcessSnapshotter._module_index`)."""
+
+    __slots__ = ("bases", "length", "owner")
+
+    def __init__(self, owner: Process) -> None:
+        self.owner = owner
+        self.bases = {m.base_address for m in owner.modules}
+        self.length = len(owner.modules)
+
+
 class ProcessSnapshotter:
     """State: pid -> `Process`, with parent links, threads and modules."""
 
@@ -85,8 +108,12 @@ class ProcessSnapshotter:
         handle_snapshotter: HandleSnapshotter | None = None,
         *,
         on_warning: WarningSink | None = None,
+        rebuild_placeholders: bool = True,
     ) -> None:
         self._procs: dict[int, Process] = {}
+        #: Build states from the parameters of process events whose embedded state is a
+        #: placeholder (pid = ppid = 0xFFFFFFFF); False reproduces upstream, which drops them.
+        self.rebuild_placeholders = rebuild_placeholders
         #: Kept for API parity with upstream; replay never routes handle events to processes.
         self.handle_snapshotter = handle_snapshotter
         #: The default warning sink when no ``on_warning`` was given (None otherwise).
@@ -108,20 +135,18 @@ class ProcessSnapshotter:
                 "TerminateProcess": self._on_terminate_process,
             }
         )
+        #: ``handler(type_id)``: the update function for events of a raw type id (17 or 18
+        #: bytes), or None when they change nothing. Cached per id; it is the cache's own
+        #: C-level lookup, so the reader skips an irrelevant event with one cheap call.
+        self.handler: Callable[[bytes], Handler | None] = self._handlers.__getitem__
         self._carriers: dict[bytes, bool] = {}
+        self._indexes: dict[int, _ModuleIndex] = {}
 
     # ------------------------------------------------------------------ dispatch
 
-    def handler(self, type_id: bytes) -> Handler | None:
-        """The update function for events of ``type_id``, or None when they change nothing.
-
-        Cached per raw type id, so the reader can skip irrelevant events with one lookup.
-        """
-        return self._handlers.get(type_id)
-
     def update(self, event: Event) -> None:
         """Apply the state transition of ``event`` (§3.4); never raises on bad parameters."""
-        h = self._handlers.get(event.type)
+        h = self._handlers[event.type]
         if h is not None:
             h(event)
 
@@ -153,16 +178,13 @@ class ProcessSnapshotter:
     def _skip(self, what: str, event: Event, problem: str) -> None:
         self._warn(f"{what} (seq {event.seq}, pid {event.pid}): {problem}; state unchanged")
 
-    def _required(self, what: str, event: Event, *names: str) -> list[int] | None:
-        """The integer values of ``names``, or None (with a warning) if one is missing."""
-        values = []
-        for name in names:
-            value = param_int(event, name)
-            if value is None:
-                self._skip(what, event, f"parameter {name!r} missing or not an integer")
-                return None
-            values.append(value)
-        return values
+    def _pid(self, what: str, event: Event, params: ParamMap, name: str = "pid") -> int | None:
+        """The integer parameter ``name``, or None with a warning when missing."""
+        p = params.get(name)
+        value = None if p is None else int_value(p.value)
+        if value is None:
+            self._skip(what, event, f"parameter {name!r} missing or not an integer")
+        return value
 
     # ------------------------------------------------------------------ processes
 
@@ -170,13 +192,13 @@ class ProcessSnapshotter:
         embedded = event.process
         if embedded is None:
             return
-        ids = self._required("CreateProcess", event, "pid", "ppid")
-        if ids is None:
+        params = params_of(event)
+        pid = self._pid("CreateProcess", event, params)
+        ppid = None if pid is None else self._pid("CreateProcess", event, params, "ppid")
+        if pid is None or ppid is None:
             return
-        pid, ppid = ids
-        if embedded.pid == embedded.ppid:
+        if embedded.pid == embedded.ppid and not self._is_placeholder(embedded):
             return
-        params = event.params
         for name in ("sid", "session_id", "flags"):
             if name not in params:
                 # Upstream panics here; treat the value as empty/zero.
@@ -184,77 +206,97 @@ class ProcessSnapshotter:
                     f"CreateProcess (seq {event.seq}, pid {event.pid}): parameter {name!r} "
                     "missing; treated as empty"
                 )
-        flags = param_int_or_zero(event, "flags")
-        cmdline = param_text(event, "cmdline")
-        start_time = param_time(event, "start_time")
-        proc = Process(
+        self._procs[pid] = self._from_params(params, pid, ppid)
+
+    def _from_params(self, params: ParamMap, pid: int, ppid: int) -> Process:
+        """A new state described by the parameters of a process event (§3.4 CreateProcess)."""
+        flags = param_int_or_zero(params, "flags")
+        cmdline = param_text(params, *CMDLINE)
+        start_time = param_time(params, "start_time")
+        sid, wbem = param_sid(params, "sid")
+        return Process(
             pid=pid,
             ppid=ppid,
-            name=param_text(event, "name"),
+            name=param_text(params, "name"),
             cmdline=cmdline,
-            exe=param_text(event, "exe"),
-            sid=sid_to_text(event.param("sid"), wbem=is_wbem_sid(event, "sid")),
+            exe=param_text(params, "exe"),
+            sid=sid_to_text(sid, wbem=wbem),
             args=split_cmdline(cmdline),
-            session_id=param_int_or_zero(event, "session_id"),
+            session_id=param_int_or_zero(params, "session_id"),
             start_time=start_time,
             uuid=derive_uuid(pid, start_time),
-            username=param_text(event, "username"),
-            domain=param_text(event, "domain"),
+            username=param_text(params, "username"),
+            domain=param_text(params, "domain"),
             is_wow64=bool(flags & FLAG_WOW64),
             is_protected=bool(flags & FLAG_PROTECTED),
             is_packaged=bool(flags & FLAG_PACKAGED),
             parent=self._procs.get(ppid),
         )
-        self._procs[pid] = proc
+
+    def _is_placeholder(self, embedded: Process) -> bool:
+        """True for the stand-in state old writers embedded for processes they could not open."""
+        return (
+            self.rebuild_placeholders
+            and embedded.pid == _INVALID_PID
+            and embedded.ppid == _INVALID_PID
+        )
 
     def _on_process_rundown(self, event: Event) -> None:
         embedded = event.process
         if embedded is None:
             return
-        ids = self._required("ProcessRundown", event, "pid", "ppid")
-        if ids is None:
+        params = params_of(event)
+        pid = self._pid("ProcessRundown", event, params)
+        ppid = None if pid is None else self._pid("ProcessRundown", event, params, "ppid")
+        if pid is None or ppid is None or pid == _INVALID_PID:
             return
-        pid, ppid = ids
-        if embedded.pid == embedded.ppid or pid == _INVALID_PID:
+        if self._is_placeholder(embedded):
+            # Only fill a gap: a known state (often a full one from an earlier rundown pass)
+            # stays, exactly as upstream keeps it.
+            if pid != ppid and pid not in self._procs:
+                self._procs[pid] = self._from_params(params, pid, ppid)
+            return
+        if embedded.pid == embedded.ppid:
             return
         # The embedded state itself becomes the process state (same object as event.ps).
         embedded.parent = self._procs.get(ppid)
         self._procs[pid] = embedded
 
     def _on_terminate_process(self, event: Event) -> None:
-        ids = self._required("TerminateProcess", event, "pid")
-        if ids is None:
-            return
-        self.remove(ids[0])
+        pid = self._pid("TerminateProcess", event, params_of(event))
+        if pid is not None:
+            self.remove(pid)
 
     # ------------------------------------------------------------------ threads
 
     def _on_thread(self, event: Event) -> None:
-        ids = self._required("thread event", event, "pid", "tid")
-        if ids is None:
+        params = params_of(event)
+        pid = self._pid("thread event", event, params)
+        tid = None if pid is None else self._pid("thread event", event, params, "tid")
+        if pid is None or tid is None:
             return
-        pid, tid = ids
         proc = self._procs.get(pid)
         if proc is None:
             return
         proc.threads[tid] = Thread(
             tid=tid,
             pid=pid,
-            io_prio=param_int_or_zero(event, "io_prio"),
-            base_prio=param_int_or_zero(event, "base_prio"),
-            page_prio=param_int_or_zero(event, "page_prio"),
-            ustack_base=param_int_or_zero(event, "ustack"),
-            ustack_limit=param_int_or_zero(event, "ustack_limit"),
-            kstack_base=param_int_or_zero(event, "kstack"),
-            kstack_limit=param_int_or_zero(event, "kstack_limit"),
-            start_address=param_int_or_zero(event, "start_address"),
+            io_prio=param_int_or_zero(params, "io_prio"),
+            base_prio=param_int_or_zero(params, "base_prio"),
+            page_prio=param_int_or_zero(params, "page_prio"),
+            ustack_base=param_int_or_zero(params, "ustack"),
+            ustack_limit=param_int_or_zero(params, "ustack_limit"),
+            kstack_base=param_int_or_zero(params, "kstack"),
+            kstack_limit=param_int_or_zero(params, "kstack_limit"),
+            start_address=param_int_or_zero(params, *THREAD_START),
         )
 
     def _on_terminate_thread(self, event: Event) -> None:
-        ids = self._required("TerminateThread", event, "pid", "tid")
-        if ids is None:
+        params = params_of(event)
+        pid = self._pid("TerminateThread", event, params)
+        tid = None if pid is None else self._pid("TerminateThread", event, params, "tid")
+        if pid is None or tid is None:
             return
-        pid, tid = ids
         proc = self._procs.get(pid)
         if proc is not None:
             proc.threads.pop(tid, None)
@@ -262,52 +304,78 @@ class ProcessSnapshotter:
     # ------------------------------------------------------------------ modules
 
     def _on_load_image(self, event: Event) -> None:
-        ids = self._required("LoadImage", event, "pid")
-        if ids is not None:
-            self._load_module(event, ids[0])
+        params = params_of(event)
+        pid = self._pid("LoadImage", event, params)
+        if pid is not None:
+            self._load_module(params, pid)
 
     def _on_image_rundown(self, event: Event) -> None:
-        ids = self._required("ImageRundown", event, "pid")
-        if ids is not None:
-            self._load_module(event, ids[0] or _SYSTEM_PID)
+        params = params_of(event)
+        pid = self._pid("ImageRundown", event, params)
+        if pid is not None:
+            self._load_module(params, pid or _SYSTEM_PID)
 
-    def _load_module(self, event: Event, pid: int) -> None:
+    def _load_module(self, params: ParamMap, pid: int) -> None:
         proc = self._procs.get(pid)
         if proc is None:
             return
-        path = param_text(event, *_IMAGE_PATH_NAMES)
-        base = param_int_or_zero(event, "base_address")
+        path = param_text(params, *IMAGE_PATH)
+        base = param_int_or_zero(params, "base_address")
         # The exe of a state built from parameters can be empty or a short form; the image of
         # the main module is the better value. Applied even when the module is a duplicate.
         if len(path) > len(proc.exe) and path[-4:].lower() == ".exe":
             proc.exe = path
-        for m in proc.modules:
-            if m.base_address == base:
-                return
+        index = self._module_index(pid, proc)
+        if base in index.bases:
+            return
+        index.bases.add(base)
+        index.length += 1
         proc.modules.append(
             Module(
                 path=path,
                 base_address=base,
-                size=param_int_or_zero(event, "image_size"),
-                checksum=param_int_or_zero(event, "checksum"),
-                default_base_address=param_int_or_zero(event, "default_address"),
-                signature_level=param_int_or_zero(event, "signature_level"),
-                signature_type=param_int_or_zero(event, "signature_type"),
+                size=param_int_or_zero(params, "image_size"),
+                checksum=param_int_or_zero(params, "checksum"),
+                default_base_address=param_int_or_zero(params, "default_address"),
+                signature_level=param_int_or_zero(params, "signature_level"),
+                signature_type=param_int_or_zero(params, "signature_type"),
             )
         )
 
     def _on_unload_image(self, event: Event) -> None:
-        ids = self._required("UnloadImage", event, "pid")
-        if ids is None:
+        params = params_of(event)
+        pid = self._pid("UnloadImage", event, params)
+        if pid is None:
             return
-        proc = self._procs.get(ids[0])
+        proc = self._procs.get(pid)
         if proc is None:
             return
-        base = param_int_or_zero(event, "base_address")
-        for i, m in enumerate(proc.modules):
+        base = param_int_or_zero(params, "base_address")
+        index = self._module_index(pid, proc)
+        if base not in index.bases:
+            return
+        mods = proc.modules
+        for i, m in enumerate(mods):
             if m.base_address == base:
-                del proc.modules[i]
-                return
+                del mods[i]
+                index.length -= 1
+                break
+        if all(m.base_address != base for m in mods):
+            index.bases.discard(base)
+
+    def _module_index(self, pid: int, proc: Process) -> _ModuleIndex:
+        """The set of ``proc``'s module base addresses, kept beside its module list.
+
+        Image rundowns load dozens of modules per process, each checked against the bases
+        already loaded; a set makes that O(1) instead of a scan of the list. The set is rebuilt
+        when it no longer describes the list (another state object under the pid, or a list
+        whose length changed behind the snapshotter's back).
+        """
+        index = self._indexes.get(pid)
+        if index is None or index.owner is not proc or index.length != len(proc.modules):
+            index = _ModuleIndex(proc)
+            self._indexes[pid] = index
+        return index
 
     # ------------------------------------------------------------------ direct access
 
@@ -327,6 +395,7 @@ class ProcessSnapshotter:
         or not ``pid`` was known. Returns the removed state.
         """
         gone = self._procs.pop(pid, None)
+        self._indexes.pop(pid, None)
         for proc in self._procs.values():
             if proc.ppid == pid:
                 proc.parent = None

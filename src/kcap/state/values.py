@@ -5,12 +5,41 @@ but an address was ``hex int64`` in 2020 and ``address`` from 2023) and so did a
 (``file_name`` became ``file_path`` in December 2024). The snapshotters only care about the
 value, so these helpers accept any integer-valued parameter where upstream demands one exact
 type, and look a value up under each of its historical names.
+
+Handlers call `params_of` once per event and pass the mapping around: the state update of an
+image event reads eight parameters, and this keeps each read a plain dict lookup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from kcap.model import Event, Param, ParamType, Timestamp
 from kcap.model.timestamp import ZERO
+
+ParamMap = Mapping[str, Param]
+
+# Parameter names that changed between writer generations, newest first. The 2022 names were
+# checked against the live 2022 fixture (kcap-format.md §15).
+#: Image path: ``file_name`` until the December 2024 rename.
+IMAGE_PATH = ("file_path", "file_name")
+#: Process command line: ``comm`` in 2020-2022 captures.
+CMDLINE = ("cmdline", "comm")
+#: Thread start address: ``entrypoint`` in 2020-2022 captures.
+THREAD_START = ("start_address", "entrypoint")
+#: Handle object type name: ``handle_type`` in 2020-2022 captures.
+HANDLE_TYPE = ("type_id", "handle_type")
+
+
+def params_of(event: Event) -> ParamMap:
+    """The event's parameters by name (first occurrence wins, as `Params` defines).
+
+    The model's `Params` keeps a plain dict; reading it directly saves a Python-level call per
+    parameter on the replay hot path. Any other mapping is used as it is.
+    """
+    params = event.params
+    by_name: ParamMap | None = getattr(params, "_by_name", None)
+    return params if by_name is None else by_name
 
 
 def int_value(value: object) -> int | None:
@@ -19,21 +48,27 @@ def int_value(value: object) -> int | None:
     ``bool`` is rejected (a flag is not a pid); text is not parsed (no writer stores numbers as
     text for the parameters the snapshotters read).
     """
-    if isinstance(value, int) and not isinstance(value, bool):
+    if value.__class__ is int:  # the common case, checked first for speed
         return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
     return None
 
 
-def param_int(event: Event, name: str) -> int | None:
+def param_int(params: ParamMap, name: str) -> int | None:
     """The integer value of parameter ``name``, or None when absent or not an integer."""
-    p: Param | None = event.params.get(name)
+    p = params.get(name)
     return None if p is None else int_value(p.value)
 
 
-def param_int_or_zero(event: Event, name: str) -> int:
-    """Like `param_int` with upstream's default for optional numbers: 0."""
-    value = param_int(event, name)
-    return 0 if value is None else value
+def param_int_or_zero(params: ParamMap, *names: str) -> int:
+    """The integer value of the first of ``names`` present, else upstream's default 0."""
+    for name in names:
+        p = params.get(name)
+        if p is not None:
+            value = int_value(p.value)
+            return 0 if value is None else value
+    return 0
 
 
 def text_value(value: object) -> str:
@@ -47,9 +82,8 @@ def text_value(value: object) -> str:
     return str(value)
 
 
-def param_text(event: Event, *names: str) -> str:
-    """The text of the first of ``names`` the event has, or '' when it has none of them."""
-    params = event.params
+def param_text(params: ParamMap, *names: str) -> str:
+    """The text of the first of ``names`` present, or '' when none is."""
     for name in names:
         p = params.get(name)
         if p is not None:
@@ -57,12 +91,15 @@ def param_text(event: Event, *names: str) -> str:
     return ""
 
 
-def param_time(event: Event, name: str) -> Timestamp:
+def param_time(params: ParamMap, name: str) -> Timestamp:
     """A time parameter, or Go's zero time when absent or not a time."""
-    value = event.param(name)
-    return value if isinstance(value, Timestamp) else ZERO
+    p = params.get(name)
+    return p.value if p is not None and isinstance(p.value, Timestamp) else ZERO
 
 
-def is_wbem_sid(event: Event, name: str) -> bool:
-    p = event.params.get(name)
-    return p is not None and p.type is ParamType.WBEM_SID
+def param_sid(params: ParamMap, name: str) -> tuple[object, bool]:
+    """The raw value of SID parameter ``name`` and whether it is a wbem SID."""
+    p = params.get(name)
+    if p is None:
+        return None, False
+    return p.value, p.type is ParamType.WBEM_SID

@@ -1,0 +1,1 @@
+"""The ``kcap`` command line (entry point `kcap.cli.main.main`)."""

@@ -1,0 +1,145 @@
+"""``kcap capture``: record live kernel events of this Linux machine into a capture file."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+
+import click
+
+from kcap.errors import KcapError
+from kcap.model import Event
+from kcap.sources.linux.probes import EVENT_KINDS
+
+
+def _parse_kinds(text: str) -> frozenset[str]:
+    kinds = {k.strip().lower() for k in text.split(",") if k.strip()}
+    if "all" in kinds:
+        return frozenset(EVENT_KINDS)
+    unknown = kinds - set(EVENT_KINDS)
+    if unknown or not kinds:
+        raise click.BadParameter(
+            f"unknown kind(s) {', '.join(sorted(unknown)) or '(none)'}; "
+            f"choose from {', '.join(EVENT_KINDS)}",
+            param_hint="--events",
+        )
+    return frozenset(kinds)
+
+
+def _compile_filter(expr: str) -> Callable[[Event], bool]:
+    """Compile EXPR with the filter language (a predicate over events, as the reader uses)."""
+    try:
+        kfilter = importlib.import_module("kcap.filter")
+    except ImportError:
+        raise click.UsageError(
+            "this build of kcap has no filter language; capture without an expression"
+        ) from None
+    compiled: Callable[[Event], bool] = kfilter.compile(expr)
+    return compiled
+
+
+@click.command("capture")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Capture file to write ('.kcap' is added when the name has no extension).",
+)
+@click.argument("expr", nargs=-1)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop after this many seconds (default: until Ctrl-C or SIGTERM).",
+)
+@click.option(
+    "--events",
+    "events",
+    default="all",
+    show_default=True,
+    help=f"Comma-separated event kinds: {','.join(EVENT_KINDS)}.",
+)
+@click.option(
+    "--buffer-mb",
+    type=click.IntRange(min=1, max=1024),
+    default=32,
+    show_default=True,
+    help="Kernel ring-buffer size in MiB (rounded up to a power of two).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No live line, only the final statistics.")
+def capture(
+    output: str,
+    expr: tuple[str, ...],
+    duration: float | None,
+    events: str,
+    buffer_mb: int,
+    quiet: bool,
+) -> None:
+    """Capture kernel events (process, thread, image, file, net, handle) into OUTPUT.
+
+    Needs root. The optional filter EXPR applies at capture time; process, thread, image and
+    handle events are always kept because replay needs them to rebuild process state.
+    """
+    from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
+
+    kinds = _parse_kinds(events)
+    keep = _compile_filter(" ".join(expr)) if expr else None
+    ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
+    err = sys.stderr
+    live = not quiet and err.isatty()
+
+    def show(p: Progress) -> None:
+        line = (
+            f"\r{p.elapsed:7.1f}s  {p.rate:10,.0f} events/s  {p.written:12,} written  "
+            f"{p.lost:8,} lost"
+        )
+        err.write(line)
+        err.flush()
+
+    def ready() -> None:
+        limit = f" for {duration:g}s" if duration else " (Ctrl-C to stop)"
+        click.echo(f"capturing to {output}{limit}", err=True)
+
+    try:
+        config = CaptureConfig(kinds=kinds, ring_size=ring, keep=keep)
+        result = capture_to_file(
+            output, config, duration=duration, progress=show if live else None, ready=ready
+        )
+    except KcapError as exc:
+        click.echo(f"kcap capture: error: {exc}", err=True)
+        sys.exit(2)
+    if live:
+        err.write("\n")
+    rows = list(result.stats.rows()) if result.stats is not None else []
+    rows = [r for r in rows if r[0] != "Events lost"]
+    rows += [
+        ("Kernel records read", f"{result.records:,}"),
+        ("Events lost (kernel buffers)", f"{result.lost:,}"),
+        ("Filtered out", f"{result.filtered:,}"),
+        ("Duration", f"{result.duration:.2f} s"),
+        ("Capture CPU", f"{result.cpu_seconds:.2f} s"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    click.echo("Capture Statistics")
+    for k, v in rows:
+        click.echo(f"  {k:<{width}}  {v}")
+    if result.lost:
+        click.echo(
+            f"warning: the kernel dropped {result.lost:,} events (recorded in the capture as "
+            "EventsLost); try a larger --buffer-mb or fewer --events",
+            err=True,
+        )
+    if result.error:
+        click.echo(
+            f"kcap capture: error: {result.error}; what was captured before the failure is "
+            f"in {result.path}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    capture()

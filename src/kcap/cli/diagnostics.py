@@ -1,0 +1,139 @@
+"""Messages on stderr and exit codes, the same for every ``kcap`` command.
+
+* A fatal error is ONE line, ``kcap: error: <file>: <what>``, and the exit code says what kind:
+  `EXIT_ERROR` (1) for a file that cannot be read (or is damaged part-way), `EXIT_USAGE` (2) for
+  a bad command line or filter expression, as click itself uses for usage errors.
+* A non-fatal error (one event that does not decode) is a warning line; the first
+  ``limit`` are shown, then a count of the rest, so a badly damaged file cannot flood the
+  terminal.
+* Nothing ever prints a Python traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import BinaryIO, NoReturn
+
+import click
+
+from kcap.errors import FilterError, FormatError, KcapError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+#: sysexits' EX_SOFTWARE: kcap itself failed (a bug), not the input.
+EXIT_INTERNAL = 70
+
+DEFAULT_WARNING_LIMIT = 20
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n")).strip()
+
+
+def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) -> str:
+    """``kcap: error: <file>: <what>``; the file is named once, whoever put it in the message."""
+    if isinstance(exc, FilterError):
+        return _filter_message(exc)
+    msg = _one_line(str(exc))
+    name = None if file is None else os.fspath(file)
+    located = isinstance(exc, FormatError) and exc.path
+    if name and not located and name not in msg:
+        return f"kcap: error: {name}: {msg}"
+    return f"kcap: error: {msg}"
+
+
+def _filter_message(exc: FilterError) -> str:
+    """One complete line first; the compiler's caret drawing, if any, indented below it.
+
+    A syntax error from `kcap.filter` carries ``position`` and ``expected`` and a message that
+    is upstream's caret box (expression, box, ``expected ...``) with an optional hint line
+    ("unknown field ...; did you mean ...") after it. The hint or the expectation, with the
+    column, makes the one-line summary.
+    """
+    text = str(exc).rstrip("\n")
+    lines = text.split("\n")
+    position = getattr(exc, "position", None)
+    expected = getattr(exc, "expected", None)
+    box_end = next((i for i, line in enumerate(lines) if line.startswith("╰")), None)
+    if not isinstance(position, int) or not isinstance(expected, str) or box_end is None:
+        head, rest = lines[0], lines[1:]
+        return "\n".join([f"kcap: error: filter: {head}", *("  " + line for line in rest)])
+    hint = " ".join(line.strip() for line in lines[box_end + 1 :] if line.strip())
+    if hint:
+        summary = hint
+    elif lines[box_end].rstrip().endswith(" expected " + expected):
+        summary = "expected " + expected
+    else:
+        summary = expected
+    head = f"kcap: error: filter: {summary} (column {position + 1})"
+    return "\n".join([head, *("  " + line for line in lines[: box_end + 1])])
+
+
+def exit_code(exc: KcapError) -> int:
+    return EXIT_USAGE if isinstance(exc, FilterError) else EXIT_ERROR
+
+
+def fail(exc: KcapError, file: str | os.PathLike[str] | None = None) -> NoReturn:
+    """Print the error line and leave with the matching exit code."""
+    click.echo(error_message(exc, file), err=True)
+    raise click.exceptions.Exit(exit_code(exc))
+
+
+def fail_usage(message: str) -> NoReturn:
+    click.echo(f"kcap: error: {message}", err=True)
+    raise click.exceptions.Exit(EXIT_USAGE)
+
+
+class WarningPrinter:
+    """Prints non-fatal errors as warnings on stderr, the first ``limit`` of them, counts all."""
+
+    def __init__(self, limit: int = DEFAULT_WARNING_LIMIT) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def __call__(self, exc: KcapError) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            click.echo(f"kcap: warning: {_one_line(str(exc))}", err=True)
+
+    def finish(self) -> None:
+        """Print how many were not shown (and the total), if any were held back."""
+        if self.count > self.limit:
+            hidden = self.count - self.limit
+            click.echo(
+                f"kcap: warning: {hidden} more non-fatal error(s) not shown "
+                f"({self.count} events could not be decoded and were skipped)",
+                err=True,
+            )
+
+
+def stdout_bytes() -> BinaryIO:
+    """The binary side of stdout (looked up per call: test runners replace sys.stdout)."""
+    return sys.stdout.buffer
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit-time flush cannot complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (tests); nothing will be flushed to a pipe
+
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "WarningPrinter",
+    "error_message",
+    "exit_code",
+    "fail",
+    "fail_usage",
+    "silence_stdout",
+    "stdout_bytes",
+]

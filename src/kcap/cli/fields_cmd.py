@@ -1,0 +1,33 @@
+"""`kcap fields [--json]`: every filter field with its type, description and an example."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kcap.filter.catalog import field_catalog
+
+
+@click.command("fields")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option(
+    "--all/--available",
+    "show_all",
+    default=True,
+    help="Include fields a capture cannot provide (they are rejected in filters).",
+)
+def fields(as_json: bool, show_all: bool) -> None:
+    """List the fields filter expressions can use (``evt.`` is an alias of ``kevt.``)."""
+    rows = [f for f in field_catalog() if show_all or f.available]
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in rows], indent=2, ensure_ascii=False))
+        return
+    for f in rows:
+        click.echo(f"{f.name}  ({f.type})")
+        desc = f.description or "(extension)"
+        if not f.available:
+            desc += f" [not available in replay: {f.unavailable_reason}]"
+        click.echo(f"    {desc}")
+        if f.example:
+            click.echo(f"    e.g. {f.example}")

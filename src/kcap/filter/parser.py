@@ -1,0 +1,270 @@
+"""Recursive-descent parser with standard precedence.
+
+Grammar (lowest to highest precedence)::
+
+    filter     = expr EOF                         (* trailing text is an error *)
+    expr       = and_expr { "or" and_expr }
+    and_expr   = not_expr { "and" not_expr }
+    not_expr   = "not" not_expr | rel_expr
+    rel_expr   = set_expr { ["not"] REL_OP set_expr }     REL_OP: = != <> ~= < <= > >=
+    set_expr   = operand { ["not"] SET_OP operand }       SET_OP: in iin contains ... intersects
+    operand    = "(" list ")" | "(" expr ")" | call | field | literal
+    list       = literal { "," literal }
+    call       = IDENT "(" [ expr { "," expr } ] ")"      (* no space before "(" *)
+
+Upstream differs on purpose-worthy points (docs/filter.md lists them): there, a prefix ``not``
+after ``and``/``or`` swallows the whole rest of the expression, a leading ``not`` is a syntax error,
+text after ``)`` / ``,`` at top level is ignored and non-literal list items silently drop the
+items before them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn
+
+from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logical, Node, Not
+from kcap.filter.diagnostics import syntax_error
+from kcap.filter.lexer import Lexer, Tok, Token
+
+#: Deepest nesting of parentheses, calls and prefix ``not`` accepted (keeps the recursive parser,
+#: compiler and evaluator far from Python's recursion limit on hostile input).
+MAX_DEPTH = 100
+
+REL_OPS = frozenset({"=", "!=", "~=", "<", "<=", ">", ">="})
+OPERAND = "field, string, number, bool, ip, function"
+AFTER_OPERAND = "operator, 'and', 'or', ')' or end of expression"
+
+_LITERAL_KINDS = {
+    Tok.STRING: "str",
+    Tok.INTEGER: "int",
+    Tok.DECIMAL: "float",
+    Tok.IP: "ip",
+    Tok.CIDR: "cidr",
+    Tok.TRUE: "bool",
+    Tok.FALSE: "bool",
+}
+_LIST_ITEM_TOKENS = frozenset({Tok.STRING, Tok.INTEGER, Tok.DECIMAL, Tok.IP, Tok.CIDR})
+
+
+class Parser:
+    """Parses one expression. ``resolve_field`` maps a spelling to its canonical field name
+    (or None); ``unknown_field_hint`` explains an identifier that is not a field."""
+
+    def __init__(
+        self,
+        expr: str,
+        resolve_field: Callable[[str], str | None],
+        unknown_field_hint: Callable[[str], str],
+    ) -> None:
+        lexer = Lexer(expr)
+        self.src = lexer.src
+        self.toks = lexer.tokens()
+        self.i = 0
+        self.depth = 0
+        self.resolve_field = resolve_field
+        self.unknown_field_hint = unknown_field_hint
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def tok(self) -> Token:
+        return self.toks[self.i]
+
+    def _peek(self, k: int = 1) -> Token:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def _next(self) -> Token:
+        t = self.toks[self.i]
+        if t.kind is not Tok.EOF:
+            self.i += 1
+        return t
+
+    def _fail(self, tok: Token, expected: str, hint: str | None = None) -> NoReturn:
+        raise syntax_error(self.src, tok.pos, expected, hint)
+
+    def _expect(self, kind: Tok, expected: str) -> Token:
+        if self.tok.kind is not kind:
+            self._fail(self.tok, expected)
+        return self._next()
+
+    # ------------------------------------------------------------------ grammar
+
+    def parse(self) -> Node:
+        if self.tok.kind is Tok.EOF:
+            self._fail(self.tok, OPERAND, "the expression is empty")
+        node = self._or()
+        if self.tok.kind is not Tok.EOF:
+            hint = None
+            if self.tok.kind is Tok.RPAREN:
+                hint = "this ')' has no matching '('"
+            self._fail(self.tok, AFTER_OPERAND, hint)
+        return node
+
+    def _or(self) -> Node:
+        first = self._and()
+        operands = [first]
+        while self.tok.kind is Tok.OR:
+            self._next()
+            operands.append(self._and())
+        return first if len(operands) == 1 else Logical(first.pos, "or", tuple(operands))
+
+    def _and(self) -> Node:
+        first = self._not()
+        operands = [first]
+        while self.tok.kind is Tok.AND:
+            self._next()
+            operands.append(self._not())
+        return first if len(operands) == 1 else Logical(first.pos, "and", tuple(operands))
+
+    def _enter(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self._fail(tok, "a shallower expression", f"nesting is limited to {MAX_DEPTH} levels")
+
+    def _not(self) -> Node:
+        if self.tok.kind is Tok.NOT:
+            t = self._next()
+            self._enter(t)
+            node = Not(t.pos, self._not())
+            self.depth -= 1
+            return node
+        return self._rel()
+
+    def _infix_op(self, ops_wanted: Callable[[str], bool]) -> tuple[str, bool] | None:
+        """The next (operator, negated) pair if it belongs to this precedence level."""
+        t = self.tok
+        if t.kind is Tok.OP and ops_wanted(t.text):
+            self._next()
+            return t.text, False
+        if t.kind is Tok.NOT:
+            nxt = self._peek()
+            if nxt.kind is Tok.OP and ops_wanted(nxt.text):
+                self._next()
+                self._next()
+                return nxt.text, True
+            if nxt.kind is not Tok.OP:
+                self._fail(nxt, "operator", "an infix 'not' must be followed by an operator")
+        return None
+
+    def _rel(self) -> Node:
+        left = self._set()
+        chained = 0
+        while (found := self._infix_op(lambda op: op in REL_OPS)) is not None:
+            op, neg = found
+            right = self._set()
+            left = Compare(left.pos, op, left, right, neg)
+            chained += 1
+            if chained > MAX_DEPTH:
+                self._fail(self.tok, "'and' or 'or'", "too many chained comparisons")
+        return left
+
+    def _set(self) -> Node:
+        left = self._operand()
+        chained = 0
+        while (found := self._infix_op(lambda op: op not in REL_OPS)) is not None:
+            op, neg = found
+            right = self._operand()
+            left = Compare(left.pos, op, left, right, neg)
+            chained += 1
+            if chained > MAX_DEPTH:
+                self._fail(self.tok, "'and' or 'or'", "too many chained comparisons")
+        return left
+
+    def _operand(self) -> Node:
+        t = self.tok
+        kind = t.kind
+        if kind is Tok.LPAREN:
+            return self._paren()
+        if kind in _LITERAL_KINDS:
+            self._next()
+            return Literal(
+                t.pos, t.value if kind is not Tok.STRING else t.text, _LITERAL_KINDS[kind], t.text
+            )
+        if kind is Tok.IDENT:
+            if t.adjacent_paren:
+                return self._call()
+            canonical = self.resolve_field(t.text)
+            if canonical is None:
+                self._fail(t, OPERAND, self.unknown_field_hint(t.text))
+            self._next()
+            return FieldRef(t.pos, canonical, t.text)
+        if kind is Tok.NOT:
+            return self._not()
+        hint = None
+        if kind is Tok.EOF:
+            hint = "the expression ends where an operand is needed"
+        self._fail(t, OPERAND, hint)
+        raise AssertionError  # unreachable
+
+    def _paren(self) -> Node:
+        open_tok = self._next()
+        self._enter(open_tok)
+        node = self._paren_body(open_tok)
+        self.depth -= 1
+        return node
+
+    def _paren_body(self, open_tok: Token) -> Node:
+        t, after = self.tok, self._peek()
+        if t.kind in _LIST_ITEM_TOKENS and after.kind in (Tok.COMMA, Tok.RPAREN):
+            items: list[Literal] = []
+            while True:
+                it = self.tok
+                if it.kind not in _LIST_ITEM_TOKENS:
+                    self._fail(it, "a list item: string, number or ip", "lists hold literals only")
+                self._next()
+                items.append(
+                    Literal(
+                        it.pos,
+                        it.value if it.kind is not Tok.STRING else it.text,
+                        _LITERAL_KINDS[it.kind],
+                        it.text,
+                    )
+                )
+                if self.tok.kind is Tok.COMMA:
+                    self._next()
+                    continue
+                self._expect(Tok.RPAREN, "')'")
+                return ListLiteral(open_tok.pos, tuple(items))
+        if t.kind is Tok.RPAREN:
+            self._fail(t, OPERAND, "empty parentheses")
+        inner = self._or()
+        if self.tok.kind is not Tok.RPAREN:
+            expected = "')'" if self.tok.kind is Tok.EOF else "operator, 'and', 'or', ')'"
+            self._fail(self.tok, expected)
+        self._next()
+        return inner
+
+    def _call(self) -> Node:
+        name_tok = self.tok
+        self._enter(name_tok)
+        node = self._call_body()
+        self.depth -= 1
+        return node
+
+    def _call_body(self) -> Node:
+        name_tok = self._next()
+        self._next()  # "("
+        args: list[Node] = []
+        if self.tok.kind is Tok.RPAREN:
+            self._next()
+            return Call(name_tok.pos, name_tok.text.lower(), ())
+        while True:
+            args.append(self._or())
+            if self.tok.kind is Tok.COMMA:
+                self._next()
+                continue
+            if self.tok.kind is not Tok.RPAREN:
+                self._fail(self.tok, "')' or ','")
+            self._next()
+            return Call(name_tok.pos, name_tok.text.lower(), tuple(args))
+
+
+def parse(
+    expr: str,
+    resolve_field: Callable[[str], str | None],
+    unknown_field_hint: Callable[[str], str],
+) -> tuple[str, Node]:
+    """Parse ``expr``; returns the normalised source text and the tree."""
+    p = Parser(expr, resolve_field, unknown_field_hint)
+    return p.src, p.parse()

@@ -1,0 +1,1041 @@
+"""From kernel records to events: pairing syscall entries with exits and keeping the state.
+
+The eBPF programs (`probes.py`) send raw records: syscall arguments at entry, the return value
+at exit, strings and socket addresses read from user memory. This module pairs each exit with
+the entry of the same thread, keeps per-process state (image, cwd, descriptor table), turns
+relative paths absolute, and emits events of the shared taxonomy.
+
+Conventions (documented in docs/linux-capture.md):
+
+* A fork emits ``CreateProcess`` from the parent (its state is the embedded "creator" state);
+  an exec emits ``CreateProcess`` again for the same pid with the new image, embedding the state
+  before the exec. Replay keeps the latest, so the process tree and names come out right.
+* Descriptors are handles: ``handle_id`` = fd, ``handle_object`` = ``pid << 32 | fd``.
+* Network events carry ``sip``/``sport`` = local end and ``dip``/``dport`` = remote end.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import posixpath
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kcap.model import Event, Param, ParamType, Process
+from kcap.sources.linux import probes as K
+from kcap.sources.linux.procfs import (
+    FD_FILE,
+    FD_PIPE,
+    FD_SOCKET,
+    FdInfo,
+    ProcInfo,
+    describe_fd,
+    handle_key,
+    read_process,
+    socket_table,
+    unix_sid,
+)
+from kcap.sources.linux.taxonomy import (
+    ADDR,
+    I32,
+    KINDS,
+    PATH,
+    PID,
+    PORT,
+    SID,
+    STR,
+    TID,
+    TIME,
+    U32,
+    U64,
+    Clock,
+    Kind,
+    make_event,
+)
+
+_HDR = struct.Struct("<IIQQ")  # kind, cpu, pid_tgid, ts
+_W = [struct.Struct("<" + "Q" * n) for n in range(9)]
+_I32 = struct.Struct("<i")
+AT_FDCWD = -100
+CLONE_THREAD = 0x10000
+CLONE_PARENT = 0x8000
+O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC, O_DIRECTORY = 0o100, 0o200, 0o1000, 0o2000000, 0o200000
+O_ACCMODE = 3
+PROT_EXEC = 4
+F_DUPFD, F_DUPFD_CLOEXEC = 0, 1030
+_FAMILY_NAMES: dict[int, str] = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", 1: "unix"}
+_TYPE_NAMES: dict[int, str] = {socket.SOCK_STREAM: "stream", socket.SOCK_DGRAM: "dgram"}
+TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV = 1, 2, 3
+AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
+EINPROGRESS = errno.EINPROGRESS
+
+Endpoint = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
+
+
+_PCACHE: dict[tuple[str, ParamType, object], Param] = {}
+
+
+def P(name: str, type: ParamType, value: object) -> Param:
+    """A parameter, shared with every event that has the same one.
+
+    Parameters are never mutated once built, and at high rates most of them repeat (the same
+    pid, path, fd, status), so sharing saves both building them and, with
+    `kcap.sources.linux.encoding`, encoding them.
+    """
+    key = (name, type, value)
+    p = _PCACHE.get(key)
+    if p is None:
+        if len(_PCACHE) >= 65536:
+            _PCACHE.clear()
+        p = _PCACHE[key] = Param(name, type, value)
+    return p
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _s64(v: int) -> int:
+    return v - (1 << 64) if v & (1 << 63) else v
+
+
+def _cstr(buf: memoryview, off: int, n: int) -> str:
+    """A NUL-terminated string of n bytes (n includes the NUL, as the helper returns)."""
+    if n <= 0:
+        return ""
+    raw = bytes(buf[off : off + n - 1])
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def parse_sockaddr(raw: bytes) -> tuple[int, Endpoint | None]:
+    """Family and (address, port) of a ``struct sockaddr`` (None for non-IP families)."""
+    if len(raw) < 2:
+        return 0, None
+    family = struct.unpack_from("<H", raw, 0)[0]
+    if family == AF_INET and len(raw) >= 8:
+        port = struct.unpack_from(">H", raw, 2)[0]
+        return family, (ipaddress.IPv4Address(raw[4:8]), port)
+    if family == AF_INET6 and len(raw) >= 24:
+        port = struct.unpack_from(">H", raw, 2)[0]
+        ip6 = ipaddress.IPv6Address(raw[8:24])
+        if ip6.ipv4_mapped is not None:
+            return AF_INET, (ip6.ipv4_mapped, port)
+        return family, (ip6, port)
+    return family, None
+
+
+def disposition(flags: int) -> str:
+    """The Windows create-disposition name closest to open(2) flags."""
+    if flags & O_CREAT:
+        if flags & O_EXCL:
+            return "CREATE"
+        return "OVERWRITE_IF" if flags & O_TRUNC else "OPEN_IF"
+    return "OVERWRITE" if flags & O_TRUNC else "OPEN"
+
+
+def status_text(ret: int) -> str:
+    return "Success" if ret >= 0 else os.strerror(-ret)
+
+
+@dataclass
+class MapperStats:
+    records: int = 0
+    events: int = 0
+    filtered: int = 0
+    unpaired: int = 0
+
+
+class Mapper:
+    """Consumes ring-buffer records, emits `Event`s through ``sink``."""
+
+    def __init__(
+        self,
+        *,
+        procs: dict[int, ProcInfo],
+        clock: Clock,
+        host: str,
+        kinds: frozenset[str],
+        sink: Callable[[Event], None],
+        keep: Callable[[Event], bool] | None = None,
+    ) -> None:
+        self.procs = procs
+        self.clock = clock
+        self.host = host
+        self.kinds = kinds
+        self.sink = sink
+        self.keep = keep
+        self.stats = MapperStats()
+        #: records stamped after this monotonic time are ignored (set when the capture stops,
+        #: because the programs are detached one by one and a late one would see half a story)
+        self.cutoff_ns = 1 << 64
+        self.pending: dict[int, tuple[int, tuple[object, ...]]] = {}
+        self.exit_codes: dict[int, int] = {}
+        # TCP tuples seen going ESTABLISHED, for filling in the local end of connect/accept
+        self._client_local: dict[Endpoint, Endpoint] = {}
+        self._server_local: dict[Endpoint, Endpoint] = {}
+        self._want_process = True
+        self._want_thread = "thread" in kinds
+        self._want_image = "image" in kinds
+        self._want_file = "file" in kinds
+        self._want_net = "net" in kinds
+        self._want_handle = "handle" in kinds
+        self._dispatch: dict[int, Callable[[memoryview, int, int, int, int, int], None]] = {
+            K.K_NEWTASK: self._newtask,
+            K.K_EXIT: self._exit,
+            K.K_EXECVE: self._enter,
+            K.K_EXECVEAT: self._enter,
+            K.K_CREAT: self._enter,
+            K.K_DUP1: self._enter,
+            K.K_FCNTL: self._fcntl,
+            K.K_EXECVE_RET: self._execve_ret,
+            K.K_EXIT_GROUP: self._exit_group,
+            K.K_CHDIR: self._enter,
+            K.K_FCHDIR: self._enter,
+            K.K_CHDIR_RET: self._chdir_ret,
+            K.K_OPENAT: self._enter,
+            K.K_OPEN: self._enter,
+            K.K_OPEN_RET: self._open_ret,
+            K.K_CLOSE: self._close,
+            K.K_DUP: self._enter,
+            K.K_DUP_RET: self._dup_ret,
+            K.K_SOCKET: self._enter,
+            K.K_SOCKET_RET: self._socket_ret,
+            K.K_MMAP: self._enter,
+            K.K_MMAP_RET: self._mmap_ret,
+            K.K_READ: self._enter,
+            K.K_READ_RET: self._io_ret,
+            K.K_WRITE: self._enter,
+            K.K_WRITE_RET: self._io_ret,
+            K.K_UNLINK: self._enter,
+            K.K_UNLINKAT: self._enter,
+            K.K_RMDIR: self._enter,
+            K.K_UNLINK_RET: self._unlink_ret,
+            K.K_RENAME: self._enter,
+            K.K_RENAMEAT: self._enter,
+            K.K_RENAME_RET: self._rename_ret,
+            K.K_CONNECT: self._enter,
+            K.K_CONNECT_RET: self._connect_ret,
+            K.K_BIND: self._bind,
+            K.K_ACCEPT: self._enter,
+            K.K_ACCEPT_RET: self._accept_ret,
+            K.K_SENDTO: self._enter,
+            K.K_SENDMSG: self._enter,
+            K.K_SEND_RET: self._net_io_ret,
+            K.K_RECVFROM: self._enter,
+            K.K_RECVMSG: self._enter,
+            K.K_RECV_RET: self._net_io_ret,
+            K.K_RECVMSG_RET: self._net_io_ret,
+            K.K_TCP_STATE: self._tcp_state,
+        }
+        # tracepoints that share a kind share a record layout (checked by the tests)
+        self._layouts: dict[int, K.Probe] = {}
+        for probe in K.probe_table():
+            self._layouts.setdefault(probe.kind, probe)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def handle(self, buf: memoryview, off: int, length: int) -> None:
+        """Ring-buffer callback: one record at ``buf[off:off+length]``."""
+        kind, cpu, pid_tgid, ts = _HDR.unpack_from(buf, off)
+        self.stats.records += 1
+        if ts > self.cutoff_ns:
+            return
+        fn = self._dispatch.get(kind)
+        if fn is not None:
+            fn(buf, off, pid_tgid >> 32, pid_tgid & 0xFFFFFFFF, cpu, ts)
+
+    def _emit(self, ev: Event, state: bool = False) -> None:
+        if not state and self.keep is not None and not self.keep(ev):
+            self.stats.filtered += 1
+            return
+        self.stats.events += 1
+        self.sink(ev)
+
+    def _ev(
+        self,
+        kind: Kind,
+        pid: int,
+        tid: int,
+        cpu: int,
+        ts: int,
+        params: list[Param],
+        process: Process | None = None,
+        meta: list[tuple[str, str]] | None = None,
+        state: bool = False,
+    ) -> None:
+        info = self.procs.get(pid)
+        ev = make_event(kind, pid, tid, cpu, self.clock.stamp(ts), self.host, params, process, meta)
+        if process is None and info is not None:
+            ev.ps = info.process
+        self._emit(ev, state)
+
+    def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo:
+        """State of ``pid``; a process first seen now is read from /proc and announced with a
+        ProcessRundown, so every event written has its process on replay."""
+        info = self.procs.get(pid)
+        if info is not None:
+            return info
+        info = read_process(pid, socket_table()) or ProcInfo(Process(pid=pid, name=""))
+        self.procs[pid] = info
+        p = info.process
+        self._ev(
+            KINDS["ProcessRundown"],
+            pid,
+            pid,
+            cpu,
+            ts,
+            [
+                P("pid", PID, pid),
+                P("ppid", PID, p.ppid),
+                P("name", STR, p.name),
+                P("exe", STR, p.exe),
+                P("cmdline", STR, p.cmdline),
+            ],
+            process=p,
+            state=True,
+        )
+        return info
+
+    def _words(self, buf: memoryview, off: int, kind: int, n: int) -> tuple[int, ...]:
+        return _W[n].unpack_from(buf, off + K.HEADER_SIZE)
+
+    def _slot_str(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> str:
+        n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+        soff, size = probe.slot_offsets()[i]
+        return _cstr(buf, off + soff, min(n, size))
+
+    def _slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes:
+        n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+        soff, size = probe.slot_offsets()[i]
+        return bytes(buf[off + soff : off + soff + min(max(n, 0), size)])
+
+    # ------------------------------------------------------------------ entries
+
+    def _enter(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        """Remember the entry of a syscall whose exit decides what happened."""
+        kind = _HDR.unpack_from(buf, off)[0]
+        probe = self._layouts[kind]
+        words = _W[probe.nwords].unpack_from(buf, off + K.HEADER_SIZE)
+        extra: tuple[object, ...]
+        if kind == K.K_OPENAT:
+            extra = (_s32(words[0]), self._slot_str(buf, off, probe, 0), words[2])
+        elif kind == K.K_OPEN:
+            extra = (AT_FDCWD, self._slot_str(buf, off, probe, 0), words[1])
+        elif kind == K.K_CREAT:
+            extra = (AT_FDCWD, self._slot_str(buf, off, probe, 0), O_CREAT | O_TRUNC | 1)
+        elif kind in (K.K_READ, K.K_WRITE):
+            extra = (_s32(words[0]),)
+        elif kind in (K.K_UNLINK, K.K_RMDIR):
+            extra = (AT_FDCWD, self._slot_str(buf, off, probe, 0), kind == K.K_RMDIR)
+        elif kind == K.K_UNLINKAT:
+            extra = (_s32(words[0]), self._slot_str(buf, off, probe, 0), bool(words[2] & 0x200))
+        elif kind == K.K_RENAME:
+            extra = (
+                AT_FDCWD,
+                self._slot_str(buf, off, probe, 0),
+                AT_FDCWD,
+                self._slot_str(buf, off, probe, 1),
+            )
+        elif kind == K.K_RENAMEAT:
+            extra = (
+                _s32(words[0]),
+                self._slot_str(buf, off, probe, 0),
+                _s32(words[2]),
+                self._slot_str(buf, off, probe, 1),
+            )
+        elif kind in (K.K_EXECVE, K.K_EXECVEAT):
+            # execve(path, argv) has the path in word 0; execveat(dfd, path, argv) in word 1
+            dfd = AT_FDCWD if kind == K.K_EXECVE else _s32(words[0])
+            filename = self._slot_str(buf, off, probe, 0)
+            argv: list[str] = []
+            for i in range(1, 1 + K.ARGV_MAX):
+                n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+                if n <= 0:
+                    break
+                argv.append(self._slot_str(buf, off, probe, i))
+            extra = (dfd, filename, argv)
+            kind = K.K_EXECVE
+        elif kind == K.K_CHDIR:
+            extra = (self._slot_str(buf, off, probe, 0),)
+        elif kind == K.K_FCHDIR:
+            extra = (None, _s32(words[0]))
+        elif kind in (K.K_DUP, K.K_DUP1):
+            extra = (_s32(words[0]),)
+            kind = K.K_DUP
+        elif kind == K.K_SOCKET:
+            extra = (words[0], words[1] & 0xF, words[2])
+        elif kind == K.K_MMAP:
+            extra = (words[1], words[2], _s32(words[4]))
+        elif kind == K.K_CONNECT or kind == K.K_SENDTO:
+            extra = (_s32(words[0]), self._slot_bytes(buf, off, probe, 0))
+        else:  # accept, sendmsg, recvfrom, recvmsg: the fd is enough
+            extra = (_s32(words[0]),)
+        self.pending[tid] = (kind, extra)
+
+    def _take(self, tid: int, *kinds: int) -> tuple[object, ...] | None:
+        entry = self.pending.pop(tid, None)
+        if entry is None or entry[0] not in kinds:
+            self.stats.unpaired += 1
+            return None
+        return entry[1]
+
+    def _ret(self, buf: memoryview, off: int) -> int:
+        return _s64(_W[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
+
+    # ------------------------------------------------------------------ paths
+
+    def abspath(self, info: ProcInfo, dirfd: int, path: str) -> str:
+        if path.startswith("/"):
+            return posixpath.normpath(path)
+        if dirfd == AT_FDCWD:
+            base = info.process.cwd
+        else:
+            fdi = info.fds.get(dirfd)
+            base = fdi.path if fdi is not None and fdi.kind == FD_FILE else ""
+        if not base:
+            return path
+        return posixpath.normpath(posixpath.join(base, path)) if path else base
+
+    # ------------------------------------------------------------------ processes and threads
+
+    def _newtask(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        w = _W[4].unpack_from(buf, off + K.HEADER_SIZE)
+        new = _s32(w[0])
+        flags = w[3]
+        parent = self.proc(pid, cpu, ts)
+        if flags & CLONE_THREAD:
+            if self._want_thread:
+                self._ev(
+                    KINDS["CreateThread"],
+                    pid,
+                    tid,
+                    cpu,
+                    ts,
+                    [P("pid", PID, pid), P("tid", TID, new)],
+                    state=True,
+                )
+            return
+        ppid = parent.process.ppid if flags & CLONE_PARENT else pid
+        pp = parent.process
+        child = Process(
+            pid=new,
+            ppid=ppid,
+            name=pp.name,
+            cmdline=pp.cmdline,
+            exe=pp.exe,
+            cwd=pp.cwd,
+            sid=pp.sid,
+            args=pp.args,
+            session_id=pp.session_id,
+            envs=pp.envs,
+            start_time=self.clock.stamp(ts),
+            username=pp.username,
+        )
+        info = ProcInfo(child, dict(parent.fds), parent.uid)
+        self.procs[new] = info
+        self._create_process(info, pid, tid, cpu, ts, pp, "fork")
+
+    def _create_process(
+        self,
+        info: ProcInfo,
+        pid: int,
+        tid: int,
+        cpu: int,
+        ts: int,
+        creator: Process,
+        origin: str,
+    ) -> None:
+        p = info.process
+        self._ev(
+            KINDS["CreateProcess"],
+            pid,
+            tid,
+            cpu,
+            ts,
+            [
+                P("pid", PID, p.pid),
+                P("ppid", PID, p.ppid),
+                P("name", STR, p.name),
+                P("cmdline", STR, p.cmdline),
+                P("exe", STR, p.exe),
+                P("start_time", TIME, p.start_time),
+                P("sid", SID, unix_sid(info.uid) or unix_sid(0)),
+                P("username", STR, p.username),
+                P("session_id", U32, p.session_id),
+                P("flags", U32, 0),
+            ],
+            process=creator,
+            meta=[("linux.origin", origin)],
+            state=True,
+        )
+
+    def _execve_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_EXECVE)
+        if entry is None or self._ret(buf, off) != 0:
+            return
+        dfd, filename, argv = entry
+        assert isinstance(dfd, int) and isinstance(filename, str) and isinstance(argv, list)
+        info = self.proc(pid, cpu, ts)
+        old = info.process
+        exe = self.abspath(info, dfd, filename)
+        new = Process(
+            pid=pid,
+            ppid=old.ppid,
+            name=posixpath.basename(exe),
+            cmdline=" ".join(argv),
+            exe=exe,
+            cwd=old.cwd,
+            sid=old.sid,
+            args=list(argv),
+            session_id=old.session_id,
+            start_time=old.start_time,
+            username=old.username,
+        )
+        info.process = new
+        self._create_process(info, pid, tid, cpu, ts, old, "exec")
+        # descriptors opened with O_CLOEXEC are closed by the exec
+        for fd in [fd for fd, f in info.fds.items() if f.flags & O_CLOEXEC]:
+            self._drop_fd(info, pid, tid, cpu, ts, fd)
+        if self._want_image:
+            self._ev(
+                KINDS["LoadImage"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, exe),
+                    P("base_address", ADDR, 0),
+                    P("image_size", U64, 0),
+                ],
+                state=True,
+            )
+
+    def _exit_group(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        self.exit_codes[pid] = _W[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
+
+    def _exit(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        w = _W[4].unpack_from(buf, off + K.HEADER_SIZE)
+        group_dead = w[3] & 0xFF
+        self.pending.pop(tid, None)
+        if not group_dead:
+            if self._want_thread:
+                self._ev(
+                    KINDS["TerminateThread"],
+                    pid,
+                    tid,
+                    cpu,
+                    ts,
+                    [P("pid", PID, pid), P("tid", TID, tid)],
+                    state=True,
+                )
+            return
+        info = self.procs.get(pid)
+        if info is None:
+            return
+        for fd in list(info.fds):
+            self._drop_fd(info, pid, tid, cpu, ts, fd)
+        p = info.process
+        params = [
+            P("pid", PID, pid),
+            P("ppid", PID, p.ppid),
+            P("name", STR, p.name),
+            P("exe", STR, p.exe),
+            P("cmdline", STR, p.cmdline),
+        ]
+        code = self.exit_codes.pop(pid, None)
+        if code is not None:
+            params.append(P("exit_status", U32, code))
+        self._ev(KINDS["TerminateProcess"], pid, tid, cpu, ts, params, state=True)
+        del self.procs[pid]
+
+    def _chdir_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_CHDIR, K.K_FCHDIR)
+        if entry is None or self._ret(buf, off) != 0:
+            return
+        info = self.proc(pid, cpu, ts)
+        if entry[0] is None:
+            fdi = info.fds.get(int(entry[1]))  # type: ignore[call-overload]
+            if fdi is not None:
+                info.process.cwd = fdi.path
+        else:
+            info.process.cwd = self.abspath(info, AT_FDCWD, str(entry[0]))
+
+    # ------------------------------------------------------------------ descriptors
+
+    def _add_fd(
+        self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
+    ) -> None:
+        if fd in info.fds:
+            self._drop_fd(info, pid, tid, cpu, ts, fd)
+        info.fds[fd] = fdi
+        if self._want_handle:
+            self._ev(
+                KINDS["CreateHandle"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("handle_id", U32, fd),
+                    P("handle_object", U64, handle_key(pid, fd)),
+                    P("handle_name", STR, fdi.path),
+                    P("type_id", STR, fdi.kind),
+                ],
+                state=True,
+            )
+
+    def _drop_fd(self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int) -> None:
+        fdi = info.fds.pop(fd, None)
+        if fdi is None or not self._want_handle:
+            return
+        self._ev(
+            KINDS["CloseHandle"],
+            pid,
+            tid,
+            cpu,
+            ts,
+            [
+                P("pid", PID, pid),
+                P("handle_id", U32, fd),
+                P("handle_object", U64, handle_key(pid, fd)),
+                P("handle_name", STR, fdi.path),
+                P("type_id", STR, fdi.kind),
+            ],
+            state=True,
+        )
+
+    def _open_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_OPENAT, K.K_OPEN, K.K_CREAT)
+        if entry is None:
+            return
+        dfd, path, flags = entry
+        assert isinstance(dfd, int) and isinstance(path, str) and isinstance(flags, int)
+        ret = self._ret(buf, off)
+        info = self.proc(pid, cpu, ts)
+        full = self.abspath(info, dfd, path)
+        if self._want_file:
+            self._ev(
+                KINDS["CreateFile"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, full),
+                    P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
+                    P("fd", I32, ret if ret >= 0 else -1),
+                    P("flags", U32, flags & 0xFFFFFFFF),
+                    P("create_disposition", STR, disposition(flags)),
+                    P("status", STR, status_text(ret)),
+                ],
+            )
+        if ret >= 0:
+            self._add_fd(info, pid, tid, cpu, ts, ret, FdInfo(FD_FILE, full, flags))
+
+    def _close(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        fd = _s32(_W[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
+        info = self.procs.get(pid)
+        if info is None:
+            return
+        fdi = info.fds.get(fd)
+        if fdi is None:
+            return
+        if self._want_file and fdi.kind == FD_FILE:
+            self._ev(
+                KINDS["CloseFile"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, fdi.path),
+                    P("file_object", U64, handle_key(pid, fd)),
+                    P("fd", I32, fd),
+                ],
+            )
+        self._drop_fd(info, pid, tid, cpu, ts, fd)
+
+    def _fcntl(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        fd, cmd = _W[2].unpack_from(buf, off + K.HEADER_SIZE)
+        if cmd & 0xFFFFFFFF in (F_DUPFD, F_DUPFD_CLOEXEC):
+            self.pending[tid] = (K.K_DUP, (_s32(fd),))
+        else:
+            self.pending.pop(tid, None)
+
+    def _dup_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_DUP)
+        ret = self._ret(buf, off)
+        if entry is None or ret < 0:
+            return
+        info = self.proc(pid, cpu, ts)
+        src = info.fds.get(int(entry[0]))  # type: ignore[call-overload]
+        if src is None:
+            return
+        copy = FdInfo(
+            src.kind,
+            src.path,
+            src.flags & ~O_CLOEXEC,
+            src.family,
+            src.sock_type,
+            src.local,
+            src.remote,
+            src.inode,
+        )
+        self._add_fd(info, pid, tid, cpu, ts, ret, copy)
+
+    def _socket_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_SOCKET)
+        ret = self._ret(buf, off)
+        if entry is None or ret < 0:
+            return
+        family, stype, _proto = entry
+        assert isinstance(family, int) and isinstance(stype, int)
+        info = self.proc(pid, cpu, ts)
+        name = _FAMILY_NAMES.get(family, "socket")
+        proto = _TYPE_NAMES.get(stype, "raw")
+        fdi = FdInfo(FD_SOCKET, f"{name} {proto}", 0, family, stype)
+        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
+
+    def _mmap_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_MMAP)
+        if entry is None:
+            return
+        length, prot, fd = entry
+        assert isinstance(length, int) and isinstance(prot, int) and isinstance(fd, int)
+        ret = self._ret(buf, off)
+        if not prot & PROT_EXEC or fd < 0 or -4096 < ret < 0:
+            return
+        info = self.proc(pid, cpu, ts)
+        fdi = info.fds.get(fd)
+        path = fdi.path if fdi is not None else ""
+        if self._want_image:
+            self._ev(
+                KINDS["LoadImage"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, path),
+                    P("base_address", ADDR, ret & 0xFFFFFFFFFFFFFFFF),
+                    P("image_size", U64, length),
+                ],
+                state=True,
+            )
+
+    # ------------------------------------------------------------------ file I/O and names
+
+    def _io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self.pending.pop(tid, None)
+        if entry is None:
+            self.stats.unpaired += 1
+            return
+        kind, extra = entry
+        ret = self._ret(buf, off)
+        fd = extra[0]
+        assert isinstance(fd, int)
+        info = self.procs.get(pid)
+        if info is None:
+            info = self.proc(pid, cpu, ts)
+        fdi = info.fds.get(fd)
+        if fdi is not None and fdi.kind == FD_SOCKET:
+            if ret >= 0 and self._want_net:
+                self._net_event(info, pid, tid, cpu, ts, fd, fdi, kind == K.K_WRITE, ret, None)
+            return
+        if ret < 0 or not self._want_file:
+            return
+        write = kind == K.K_WRITE
+        self._ev(
+            KINDS["WriteFile" if write else "ReadFile"],
+            pid,
+            tid,
+            cpu,
+            ts,
+            [
+                P("pid", PID, pid),
+                P("file_path", PATH, fdi.path if fdi is not None else ""),
+                P("file_object", U64, handle_key(pid, fd)),
+                P("fd", I32, fd),
+                P("io_size", U32, ret & 0xFFFFFFFF),
+                P("type", STR, fdi.kind if fdi is not None else ""),
+            ],
+        )
+
+    def _unlink_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_UNLINK, K.K_UNLINKAT, K.K_RMDIR)
+        if entry is None:
+            return
+        dfd, path, is_dir = entry
+        assert isinstance(dfd, int) and isinstance(path, str)
+        ret = self._ret(buf, off)
+        info = self.proc(pid, cpu, ts)
+        if self._want_file:
+            self._ev(
+                KINDS["DeleteFile"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, self.abspath(info, dfd, path)),
+                    P("type", STR, "Directory" if is_dir else "File"),
+                    P("status", STR, status_text(ret)),
+                ],
+            )
+
+    def _rename_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self._take(tid, K.K_RENAME, K.K_RENAMEAT)
+        if entry is None:
+            return
+        odfd, old, ndfd, new = entry
+        assert isinstance(odfd, int) and isinstance(ndfd, int)
+        ret = self._ret(buf, off)
+        info = self.proc(pid, cpu, ts)
+        if self._want_file:
+            self._ev(
+                KINDS["RenameFile"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, self.abspath(info, odfd, str(old))),
+                    P("new_file_path", PATH, self.abspath(info, ndfd, str(new))),
+                    P("status", STR, status_text(ret)),
+                ],
+            )
+
+    # ------------------------------------------------------------------ network
+
+    def _tcp_state(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        base = off + K.HEADER_SIZE
+        old, new = struct.unpack_from("<ii", buf, base + 8)
+        sport, dport, family = struct.unpack_from("<HHH", buf, base + 16)
+        if new != TCP_ESTABLISHED:
+            return
+        if family == AF_INET:
+            sip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
+                bytes(buf[base + 24 : base + 28])
+            )
+            dip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
+                bytes(buf[base + 28 : base + 32])
+            )
+        else:
+            sip = ipaddress.IPv6Address(bytes(buf[base + 32 : base + 48]))
+            dip = ipaddress.IPv6Address(bytes(buf[base + 48 : base + 64]))
+            if sip.ipv4_mapped is not None and dip.ipv4_mapped is not None:
+                sip, dip = sip.ipv4_mapped, dip.ipv4_mapped
+        table = self._client_local if old == TCP_SYN_SENT else self._server_local
+        if len(table) > 4096:
+            table.clear()
+        table[(dip, dport)] = (sip, sport)
+
+    def _bind(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        probe = self._layouts[K.K_BIND]
+        fd = _s32(_W[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
+        _fam, ep = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+        info = self.procs.get(pid)
+        if info is None or ep is None:
+            return
+        fdi = info.fds.get(fd)
+        if fdi is not None and ep[1] != 0:
+            fdi.local = ep
+
+    def _resolve_local(self, pid: int, fd: int, fdi: FdInfo) -> None:
+        """Ask /proc for a socket's local end (auto-bound UDP sockets, unmatched connects)."""
+        if fdi.inode < 0:
+            return
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            fdi.inode = -1
+            return
+        known = describe_fd(target, socket_table())
+        fdi.inode = -1  # one try per descriptor: /proc/net is expensive to read
+        if known.local is not None and known.local[1] != 0:
+            fdi.local = known.local
+            if fdi.remote is None and known.remote is not None and known.remote[1] != 0:
+                fdi.remote = known.remote
+
+    def _net_event(
+        self,
+        info: ProcInfo,
+        pid: int,
+        tid: int,
+        cpu: int,
+        ts: int,
+        fd: int,
+        fdi: FdInfo,
+        send: bool,
+        size: int,
+        peer: Endpoint | None,
+        what: str | None = None,
+    ) -> None:
+        remote = peer if peer is not None else fdi.remote
+        if fdi.local is None:
+            self._resolve_local(pid, fd, fdi)
+        local = fdi.local
+        family = fdi.family or (AF_INET6 if remote and remote[0].version == 6 else AF_INET)
+        if family not in (AF_INET, AF_INET6) and remote is None:
+            return  # unix sockets have no place in the TCP/UDP taxonomy
+        tcp = fdi.sock_type == socket.SOCK_STREAM
+        v6 = (remote is not None and remote[0].version == 6) or (
+            remote is None and family == AF_INET6
+        )
+        op = what or ("Send" if send else "Recv")
+        key = f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"
+        zero: ipaddress.IPv4Address | ipaddress.IPv6Address = (
+            ipaddress.IPv6Address(0) if v6 else ipaddress.IPv4Address(0)
+        )
+        iptype = ADDR_IPV6 if v6 else ADDR_IPV4
+        lip, lport = local if local is not None and local[0].version == zero.version else (zero, 0)
+        rip, rport = remote if remote is not None else (zero, 0)
+        params = [
+            P("pid", PID, pid),
+            P("sip", iptype, lip),
+            P("sport", PORT, lport),
+            P("dip", iptype, rip),
+            P("dport", PORT, rport),
+        ]
+        if what is None:
+            params.append(P("size", U32, size & 0xFFFFFFFF))
+        params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
+        params.append(P("fd", I32, fd))
+        self._ev(KINDS[key], pid, tid, cpu, ts, params)
+
+    def _connect_ret(
+        self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int
+    ) -> None:
+        entry = self._take(tid, K.K_CONNECT)
+        if entry is None:
+            return
+        fd, raw = entry
+        assert isinstance(fd, int) and isinstance(raw, bytes)
+        ret = self._ret(buf, off)
+        if ret != 0 and ret != -EINPROGRESS:
+            return
+        family, ep = parse_sockaddr(raw)
+        info = self.proc(pid, cpu, ts)
+        fdi = info.fds.get(fd)
+        if fdi is None or ep is None:
+            return
+        fdi.remote = ep
+        if not fdi.family:
+            fdi.family = family
+        if fdi.sock_type == socket.SOCK_STREAM:
+            local = self._client_local.pop(ep, None)
+            if local is not None:
+                fdi.local = local
+        fdi.path = _describe_socket(fdi)
+        if self._want_net and fdi.sock_type == socket.SOCK_STREAM:
+            self._net_event(info, pid, tid, cpu, ts, fd, fdi, True, 0, None, "Connect")
+
+    def _accept_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        # A server usually sits in accept() long before the capture starts, so an exit without
+        # its entry is normal here: the new socket's ends then come from /proc.
+        entry = self.pending.pop(tid, None)
+        lfd = int(entry[1][0]) if entry is not None and entry[0] == K.K_ACCEPT else -1  # type: ignore[call-overload]
+        ret = self._ret(buf, off)
+        if ret < 0:
+            return
+        probe = self._layouts[K.K_ACCEPT_RET]
+        family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+        info = self.proc(pid, cpu, ts)
+        listener = info.fds.get(lfd)
+        fdi = FdInfo(
+            FD_SOCKET, "", 0, family or (listener.family if listener else 0), socket.SOCK_STREAM
+        )
+        if peer is not None:
+            fdi.remote = peer
+            local = self._server_local.pop(peer, None)
+            if local is None and listener is not None:
+                local = listener.local
+            fdi.local = local
+        else:
+            self._resolve_local(pid, ret, fdi)
+            peer = fdi.remote
+            if peer is not None and not fdi.family:
+                fdi.family = AF_INET6 if peer[0].version == 6 else AF_INET
+        fdi.path = _describe_socket(fdi)
+        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
+        if self._want_net and peer is not None:
+            self._net_event(info, pid, tid, cpu, ts, ret, fdi, False, 0, peer, "Accept")
+
+    def _net_io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self.pending.pop(tid, None)
+        if entry is None:
+            self.stats.unpaired += 1
+            return
+        kind, extra = entry
+        ret = self._ret(buf, off)
+        if ret < 0 or not self._want_net:
+            return
+        fd = extra[0]
+        assert isinstance(fd, int)
+        info = self.proc(pid, cpu, ts)
+        fdi = info.fds.get(fd)
+        if fdi is None:
+            fdi = FdInfo(FD_SOCKET)
+        peer: Endpoint | None = None
+        if kind == K.K_SENDTO and len(extra) > 1:
+            fam, peer = parse_sockaddr(extra[1])  # type: ignore[arg-type]
+            if peer is not None and not fdi.family:
+                fdi.family = fam
+        elif kind == K.K_RECVFROM:
+            probe = self._layouts[K.K_RECV_RET]
+            fam, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+        send = kind in (K.K_SENDTO, K.K_SENDMSG)
+        if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
+            return
+        self._net_event(info, pid, tid, cpu, ts, fd, fdi, send, ret, peer)
+
+    # ------------------------------------------------------------------ loss
+
+    def lost(self, count: int, total: int) -> None:
+        """Record that the kernel dropped ``count`` records (``total`` so far)."""
+        self._ev(
+            KINDS["EventsLost"],
+            0,
+            0,
+            0,
+            self.clock_now(),
+            [P("count", U64, count), P("total", U64, total)],
+            state=True,
+        )
+
+    def clock_now(self) -> int:
+        import time
+
+        return time.monotonic_ns()
+
+
+def _describe_socket(fdi: FdInfo) -> str:
+    proto = "tcp" if fdi.sock_type == socket.SOCK_STREAM else "udp"
+    if fdi.family == AF_INET6:
+        proto += "6"
+
+    def ep(e: Endpoint | None) -> str:
+        if e is None:
+            return "?"
+        return f"[{e[0]}]:{e[1]}" if e[0].version == 6 else f"{e[0]}:{e[1]}"
+
+    return f"{proto} {ep(fdi.local)} -> {ep(fdi.remote)}"
+
+
+from kcap.model import ParamType as _PT  # noqa: E402
+
+ADDR_IPV4 = _PT.IPV4
+ADDR_IPV6 = _PT.IPV6

@@ -1,0 +1,324 @@
+"""A live capture session: kernel probes + /proc snapshot + mapper + writer, cleaned up always.
+
+Order matters: the probes are attached *before* the /proc walk, so nothing that happens during
+the walk is missed, and the records that pile up meanwhile are applied on top of the snapshot.
+Every kernel object is a descriptor owned by this process and closed in `LiveSource.close`,
+which runs on every exit path (end of duration, SIGINT, SIGTERM, errors); the tracefs mount
+used to look up tracepoint ids is undone during start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from kcap.errors import CaptureError, KcapError, PermissionDenied, Unsupported
+from kcap.model import Event, Handle, Param
+from kcap.sources.linux import sysapi
+from kcap.sources.linux.bpf_loader import KernelProbes
+from kcap.sources.linux.encoding import share_param_encoding
+from kcap.sources.linux.mapper import Mapper
+from kcap.sources.linux.probes import EVENT_KINDS, KIND_GROUPS, probe_table
+from kcap.sources.linux.procfs import ProcInfo, snapshot
+from kcap.sources.linux.taxonomy import KINDS, PID, STR, Clock, make_event
+
+
+@dataclass
+class CaptureConfig:
+    """What to capture and how."""
+
+    kinds: frozenset[str] = frozenset(EVENT_KINDS)
+    ring_size: int = 32 << 20  # bytes; a power of two
+    poll_interval: float = 0.005  # seconds between ring-buffer polls when it is empty
+    keep: Callable[[Event], bool] | None = None  # capture-time filter (state events bypass it)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(EVENT_KINDS)
+        if unknown:
+            raise CaptureError(
+                f"unknown event kind(s) {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(EVENT_KINDS)}"
+            )
+        if self.ring_size & (self.ring_size - 1) or self.ring_size < 4096:
+            raise CaptureError("the ring buffer size must be a power of two of at least 4096")
+
+
+def check_privileges() -> None:
+    """Raise the error a user can act on when this machine or user cannot capture."""
+    try:
+        sysapi.check_platform()
+    except OSError as exc:
+        raise Unsupported(str(exc.strerror)) from None
+    if os.geteuid() != 0:
+        raise PermissionDenied(
+            "kcap capture needs root (it loads eBPF programs and reads every process's "
+            "/proc entries): run it with sudo"
+        )
+
+
+class LiveSource:
+    """Kernel events of the whole machine as `Event`s, with the initial process state."""
+
+    def __init__(self, config: CaptureConfig | None = None, *, host: str | None = None) -> None:
+        self.config = config or CaptureConfig()
+        self.host = host if host is not None else socket.gethostname()
+        self.self_pid = os.getpid()
+        self.clock = Clock()
+        self.probes: KernelProbes | None = None
+        self.procs: dict[int, ProcInfo] = {}
+        self.mapper: Mapper | None = None
+        self._sink: Callable[[Event], None] = lambda ev: None
+        self._lost_seen = 0
+
+    # ------------------------------------------------------------------ life cycle
+
+    def open(self) -> LiveSource:
+        check_privileges()
+        groups: set[str] = set()
+        for kind in self.config.kinds:
+            groups |= KIND_GROUPS[kind]
+        groups.add("process")
+        wanted = [p for p in probe_table() if p.group in groups]
+        self.probes = KernelProbes(wanted, ring_size=self.config.ring_size, self_pid=self.self_pid)
+        self.probes.open()
+        try:
+            self.procs = snapshot()
+            self.procs.pop(self.self_pid, None)
+            self.mapper = Mapper(
+                procs=self.procs,
+                clock=self.clock,
+                host=self.host,
+                kinds=self.config.kinds,
+                sink=self._forward,
+                keep=self.config.keep,
+            )
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self.probes is not None:
+            self.probes.close()
+            self.probes = None
+
+    def __enter__(self) -> LiveSource:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ state at start
+
+    def rundown(self) -> list[Event]:
+        """One ProcessRundown per process of the snapshot, parents first where possible."""
+        now = self.clock.now()
+        out = []
+        for info in sorted(self.procs.values(), key=lambda i: i.process.pid):
+            p = info.process
+            out.append(
+                make_event(
+                    KINDS["ProcessRundown"],
+                    p.pid,
+                    p.pid,
+                    0,
+                    now,
+                    self.host,
+                    [
+                        Param("pid", PID, p.pid),
+                        Param("ppid", PID, p.ppid),
+                        Param("name", STR, p.name),
+                        Param("exe", STR, p.exe),
+                        Param("cmdline", STR, p.cmdline),
+                    ],
+                    process=p,
+                )
+            )
+        return out
+
+    def handles(self) -> list[Handle]:
+        """Every open descriptor of the snapshot (the capture's handle section)."""
+        return [h for info in self.procs.values() for h in info.process.handles]
+
+    # ------------------------------------------------------------------ streaming
+
+    def _forward(self, ev: Event) -> None:
+        self._sink(ev)
+
+    def set_sink(self, sink: Callable[[Event], None]) -> None:
+        self._sink = sink
+
+    def poll(self, limit: int = 4 << 20) -> int:
+        """Turn the records waiting in the ring buffer into events; returns records read."""
+        assert self.probes is not None and self.probes.ring is not None and self.mapper is not None
+        n = self.probes.ring.drain(self.mapper.handle, limit)
+        self._check_lost()
+        return n
+
+    def _check_lost(self) -> None:
+        assert self.probes is not None and self.mapper is not None
+        total = self.probes.lost()
+        if total > self._lost_seen:
+            self.mapper.lost(total - self._lost_seen, total)
+            self._lost_seen = total
+
+    @property
+    def lost(self) -> int:
+        return self._lost_seen
+
+    def stop(self) -> None:
+        """Detach the programs and turn what is still buffered into events."""
+        assert self.probes is not None and self.mapper is not None
+        self.mapper.cutoff_ns = time.monotonic_ns()
+        self.probes.detach()
+        while self.poll():
+            pass
+
+
+# --------------------------------------------------------------------------- signals
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM set ``stop`` instead of killing the process."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+# --------------------------------------------------------------------------- to a file
+
+
+@dataclass
+class Progress:
+    elapsed: float
+    rate: float  # events/s over the last interval
+    written: int
+    lost: int
+
+
+@dataclass
+class CaptureResult:
+    path: str
+    events: int = 0  # events handed to the writer (state events included)
+    records: int = 0  # kernel records read
+    lost: int = 0
+    duration: float = 0.0
+    cpu_seconds: float = 0.0
+    filtered: int = 0
+    stats: Any = None  # kcap.writer.WriterStats
+    error: str | None = None
+    stopped_by: str = "duration"
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def capture_to_file(
+    path: str,
+    config: CaptureConfig | None = None,
+    *,
+    duration: float | None = None,
+    stop: threading.Event | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    progress_interval: float = 0.5,
+    ready: Callable[[], None] | None = None,
+) -> CaptureResult:
+    """Capture into ``path`` until ``duration`` elapses, ``stop`` is set, SIGINT or SIGTERM.
+
+    Raises `CaptureError` (with what is missing and what to do) when the capture cannot start.
+    A failure while writing (disk full) ends the capture: what was written still replays, and
+    the result's ``error`` says what happened.
+    """
+    from kcap.writer import Config, new_writer
+
+    stop = stop or threading.Event()
+    config = config or CaptureConfig()
+    result = CaptureResult(path=path)
+    fatal: list[KcapError] = []
+
+    def on_error(exc: KcapError) -> None:
+        if isinstance(exc, CaptureError) and not fatal:
+            fatal.append(exc)
+            stop.set()
+
+    with stop_on_signals(stop):
+        source = LiveSource(config)
+        source.open()
+        writer = None
+        try:
+            writer = new_writer(
+                path, handles=source.handles(), config=Config(flush_period=1.0), on_error=on_error
+            )
+            result.path = str(writer.path)
+            share_param_encoding(writer)
+            seq = 0
+            write = writer.write
+
+            def sink(ev: Event) -> None:
+                nonlocal seq
+                seq += 1
+                ev.seq = seq
+                write(ev)
+
+            for ev in source.rundown():
+                sink(ev)
+            source.set_sink(sink)
+            if ready is not None:
+                ready()
+            cpu0 = time.process_time()
+            t0 = time.monotonic()
+            deadline = t0 + duration if duration is not None else None
+            last_t, last_seq = t0, seq
+            while not stop.is_set():
+                n = source.poll()
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                if progress is not None and now - last_t >= progress_interval:
+                    progress(
+                        Progress(now - t0, (seq - last_seq) / (now - last_t), seq, source.lost)
+                    )
+                    last_t, last_seq = now, seq
+                if n == 0:
+                    stop.wait(config.poll_interval)
+            if stop.is_set() and not fatal:
+                result.stopped_by = "signal"
+            result.duration = time.monotonic() - t0
+            source.stop()
+            result.cpu_seconds = time.process_time() - cpu0
+            result.events = seq
+            assert source.mapper is not None
+            result.records = source.mapper.stats.records
+            result.filtered = source.mapper.stats.filtered
+            result.lost = source.lost
+        finally:
+            source.close()
+            if writer is not None:
+                try:
+                    stats = writer.close()
+                except OSError as exc:  # the file's last buffered bytes did not fit
+                    on_error(CaptureError(f"couldn't finish {writer.path}: {exc}"))
+                    stats = writer.stats
+                stats.lost_events = source.lost
+                result.stats = stats
+    if fatal:
+        result.error = str(fatal[0])
+        result.stopped_by = "error"
+    return result

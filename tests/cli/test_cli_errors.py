@@ -1,0 +1,214 @@
+"""Error paths: one line on stderr, the right exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zstandard
+
+import kcap
+from kcap.cli.diagnostics import error_message, exit_code
+from kcap.errors import FilterError, Truncated
+
+from .captures import REPO, demo_capture, rewrite, run, run_process, truncated
+
+
+def _one_error_line(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("kcap: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_missing_file_is_named(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "nowhere.kcap"
+    result = run(command, str(missing))
+    assert result.exit_code == 1
+    line = _one_error_line(result.stderr)
+    assert str(missing) in line and "does not exist" in line
+    assert result.stdout == ""
+
+
+def test_name_without_extension_gets_kcap(tmp_path: Path) -> None:
+    demo_capture(tmp_path)
+    result = run("replay", str(tmp_path / "demo"), "--limit", "1")
+    assert result.exit_code == 0 and "CreateProcess" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_not_zstd(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "text.kcap"
+    path.write_text("just some text\n")
+    result = run(command, str(path))
+    assert result.exit_code == 1
+    line = _one_error_line(result.stderr)
+    assert line.startswith(f"kcap: error: {path}: ") and "zstd" in line
+    assert line.count(str(path)) == 1
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_bad_magic(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "magic.kcap"
+    path.write_bytes(zstandard.ZstdCompressor().compress(b"notakcap" + bytes(64)))
+    result = run(command, str(path))
+    assert result.exit_code == 1
+    line = _one_error_line(result.stderr)
+    assert line.startswith(f"kcap: error: {path}: ") and "magic" in line
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_directory(tmp_path: Path, command: str) -> None:
+    result = run(command, str(tmp_path))
+    assert result.exit_code == 1
+    line = _one_error_line(result.stderr)
+    assert str(tmp_path) in line and "directory" in line
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "text"])
+def test_truncated_prints_events_then_error(live2022: Path, tmp_path: Path, fmt: str) -> None:
+    cut = truncated(live2022, tmp_path / "cut.kcap", 1_000_000)
+    expected: list[int] = []
+    with kcap.open(cut) as reader, pytest.raises(Truncated):
+        for ev in reader.read():
+            expected.append(ev.seq)
+    assert expected
+    result = run_process("replay", str(cut), "--format", fmt)
+    assert result.returncode == 1
+    line = _one_error_line(result.stderr.decode())
+    assert line.startswith(f"kcap: error: {cut}: ")
+    out = result.stdout.decode("utf-8")
+    if fmt == "jsonl":
+        seqs = [json.loads(x)["seq"] for x in out.splitlines()]
+    elif fmt == "json":
+        seqs = [o["seq"] for o in json.loads(out)]  # still a complete JSON array
+    else:
+        seqs = [int(x.split(" ", 1)[0]) for x in out.splitlines()]
+    assert seqs == expected
+
+
+def test_damaged_event_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    good = demo_capture(tmp_path)
+    # Give the first TerminateProcess's exit_status parameter an unknown type id.
+    bad = rewrite(
+        good, tmp_path / "bad.kcap", b"\x08\x00\x0b\x00exit_status", b"\xee\xee\x0b\x00exit_status"
+    )
+    result = run("replay", str(bad), "--format", "jsonl")
+    assert result.exit_code == 0
+    assert "Traceback" not in result.stderr
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("kcap: warning: ")
+    assert str(bad) in warnings[0]
+    names = [json.loads(x)["name"] for x in result.stdout.splitlines()]
+    assert len(names) == 22 and names.count("TerminateProcess") == 1
+    info = json.loads(run("info", str(bad), "--json").stdout)
+    assert info["errors"] == 1 and len(info["error_messages"]) == 1
+
+
+def test_damaged_tail_decoded_late_is_skipped_too(tmp_path: Path) -> None:
+    good = demo_capture(tmp_path)
+    # Connect has no state handler: its tail is first decoded when rendered.
+    bad = rewrite(
+        good, tmp_path / "bad.kcap", b"\x01\x00\x08\x00l4_proto", b"\xee\xee\x08\x00l4_proto"
+    )
+    result = run("replay", str(bad), "--format", "jsonl")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("kcap: warning: ") and "Traceback" not in result.stderr
+    names = [json.loads(x)["name"] for x in result.stdout.splitlines()]
+    assert len(names) == 22 and "Connect" not in names
+
+
+def test_expression_without_filter_package_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes "import kcap.filter" fail, as in a build without it.
+    monkeypatch.setitem(sys.modules, "kcap.filter", None)
+    result = run("replay", str(demo_capture(tmp_path)), "kevt.name", "=", "'x'")
+    assert result.exit_code == 2
+    line = _one_error_line(result.stderr)
+    assert "filter" in line
+
+
+def test_usage_errors_exit_2(cap1: Path) -> None:
+    assert run("replay").exit_code == 2
+    assert run("replay", str(cap1), "--format", "xml").exit_code == 2
+    assert run("replay", str(cap1), "--limit", "-1").exit_code == 2
+    assert run("info").exit_code == 2
+    assert run("nosuchcommand").exit_code == 2
+
+
+def test_broken_pipe_is_quiet(live2022: Path) -> None:
+    env_cmd = [sys.executable, "-m", "kcap", "replay", str(live2022), "--format", "jsonl"]
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.Popen(env_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read()
+    rc = proc.wait(timeout=120)
+    assert json.loads(first)["seq"] == 0
+    assert stderr == b""
+    assert rc == 0
+
+
+def test_help_and_version() -> None:
+    top = run("--help")
+    assert top.exit_code == 0 and "Examples:" in top.stdout
+    assert "info" in top.stdout and "replay" in top.stdout
+    for command in ("info", "replay"):
+        result = run(command, "--help")
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout and f"kcap {command} incident.kcap" in result.stdout
+    version = run("--version")
+    assert version.exit_code == 0 and version.stdout.strip() == f"kcap {kcap.__version__}"
+
+
+class _CaretError(FilterError):
+    """Shaped like kcap.filter's syntax errors: a caret box message plus position/expected."""
+
+    def __init__(self, box: str, position: int, expected: str) -> None:
+        super().__init__(box)
+        self.position = position
+        self.expected = expected
+
+
+def test_filter_errors_lead_with_one_complete_line() -> None:
+    box = "ps.name =\n╭─────────^\n|\n|\n╰─────────────────── expected field, string"
+    msg = error_message(_CaretError(box, 9, "field, string"))
+    lines = msg.split("\n")
+    assert lines[0] == "kcap: error: filter: expected field, string (column 10)"
+    assert lines[1:] == ["  " + line for line in box.split("\n")]
+    hinted = error_message(_CaretError(box + "\nunknown field 'ps.nme'", 0, "field, string"))
+    assert hinted.split("\n")[0] == "kcap: error: filter: unknown field 'ps.nme' (column 1)"
+    plain = error_message(FilterError("bad filter"))
+    assert plain == "kcap: error: filter: bad filter"
+    assert exit_code(FilterError("x")) == 2 and exit_code(Truncated("x")) == 1
+
+
+def test_capture_still_being_written(tmp_path: Path) -> None:
+    from kcap.demo import demo_events
+    from kcap.writer import Config
+
+    path = tmp_path / "growing.kcap"
+    writer = kcap.new_writer(path, config=Config(flush_period=0))
+    try:
+        writer.write_all(demo_events())
+        writer.flush()  # everything is in the file, but the zstd frame is not ended
+        info = run("info", str(path), "--json")
+        assert info.exit_code == 0
+        d = json.loads(info.stdout)
+        assert d["terminated"] is False and d["events"] == 35
+        replay = run("replay", str(path))
+        assert replay.exit_code == 0 and len(replay.stdout.splitlines()) == 23
+        assert replay.stderr.startswith("kcap: warning: ") and "not closed" in replay.stderr
+        assert run("replay", str(path), "--limit", "3").stderr == ""  # did not read to the end
+    finally:
+        writer.close()
+    assert run("replay", str(path)).stderr == ""

@@ -1,0 +1,57 @@
+"""`kcap fields`: every field of the specification, with type, description and example."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from kcap.cli.fields_cmd import fields
+from kcap.filter import FilterError, compile
+from kcap.filter.fields import FIELDS
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(fields, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_json_lists_every_field_with_type_description_and_example() -> None:
+    rows = json.loads(run("--json"))
+    names = {r["field"] for r in rows}
+    assert set(FIELDS) <= names
+    assert (
+        "ps.ancestor[<N|root|any>].<pid|name|cmdline|exe|args|cwd|sid|sessionid|username|domain>"
+        in names
+    )
+    by_name = {r["field"]: r for r in rows}
+    assert by_name["ps.name"]["type"] == "string"
+    assert by_name["ps.name"]["description"]
+    assert by_name["pe.is_modified"]["available"] is False
+    assert "live host" in by_name["pe.is_modified"]["unavailable_reason"]
+
+
+def test_every_example_compiles_and_unavailable_fields_have_none() -> None:
+    for row in json.loads(run("--json")):
+        if row["available"] and row["example"]:
+            compile(row["example"])
+        if not row["available"]:
+            assert row["unavailable_reason"]
+            assert row["example"] == "" or _rejected(row["example"])
+
+
+def _rejected(expr: str) -> bool:
+    try:
+        compile(expr)
+    except FilterError:
+        return True
+    return False
+
+
+def test_text_output_and_available_only() -> None:
+    text = run()
+    assert "kevt.name  (string)" in text
+    assert "e.g. kevt.name = 'CreateFile'" in text
+    assert "not available in replay" in text
+    assert "not available in replay" not in run("--available")

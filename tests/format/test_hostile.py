@@ -1,0 +1,285 @@
+"""Hostile input: the reader raises only KcapError subclasses, never hangs, never over-allocates.
+
+Truncation tests cut the *decompressed* stream and recompress it, then check not only the error
+type but that exactly the events complete before the cut were yielded; boundaries are computed
+here by walking the section sizes, independently of the reader.
+"""
+
+from __future__ import annotations
+
+import io
+import resource
+import struct
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kcap
+from kcap.errors import BadMagic, Corrupt, KcapError, LimitExceeded, Truncated
+
+from .legacy import Legacy
+from .samples import events as sample_events
+
+
+def decompress(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return b"".join(zstandard.ZstdDecompressor().read_to_iter(fh))
+
+
+def compress(raw: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=1).compress(raw)
+
+
+def replay(data: bytes, lazy: bool = False) -> tuple[int, KcapError | None, int]:
+    """(events yielded, fatal error or None, non-fatal error count). Anything else propagates."""
+    n = 0
+    try:
+        with kcap.open(io.BytesIO(data)) as reader:
+            try:
+                for _ in reader.read(include_state=True, lazy=lazy):
+                    n += 1
+            finally:
+                nonfatal = reader.errors.count
+    except KcapError as exc:
+        return n, exc, 0
+    return n, None, nonfatal
+
+
+def event_ends(raw: bytes) -> list[int]:
+    """Offsets just past each event record of a little-endian 1.x/2.x stream."""
+    (count,) = struct.unpack_from("<I", raw, 20)
+    p = 28
+    for _ in range(count):
+        (size,) = struct.unpack_from("<H", raw, p)
+        p += 2 + size
+    ends = []
+    while p < len(raw):
+        (size,) = struct.unpack_from("<I", raw, p + 6)
+        p += 10 + size
+        ends.append(p)
+    assert p == len(raw)
+    return ends
+
+
+def check_cut(args: tuple[bytes, int, list[int]]) -> str | None:
+    """Replay ``raw[:cut]``; return a description of any wrong behaviour, None when right."""
+    raw, cut, ends = args
+    try:
+        n, err, nonfatal = replay(compress(raw[:cut]))
+    except Exception as exc:  # anything but KcapError is a bug
+        return f"cut {cut}: {type(exc).__name__}: {exc}"
+    complete = sum(1 for e in ends if e <= cut)
+    if cut < 8:
+        ok = isinstance(err, BadMagic) and n == 0
+    elif cut in ends or ((ends and cut == ends[0] - (ends[0] - ends[0])) and cut >= ends[-1]):
+        ok = err is None and n == complete
+    else:
+        first_event = ends[0] - struct.unpack_from("<I", raw, ends[0] - 0)[0] if False else None
+        del first_event
+        boundary = cut in ends or cut == _events_start(raw)
+        ok = (err is None if boundary else isinstance(err, Truncated)) and n == complete
+    if nonfatal:
+        ok = False
+    return None if ok else f"cut {cut}: {n} events (want {complete}), error {err!r}"
+
+
+def _events_start(raw: bytes) -> int:
+    (count,) = struct.unpack_from("<I", raw, 20)
+    p = 28
+    for _ in range(count):
+        (size,) = struct.unpack_from("<H", raw, p)
+        p += 2 + size
+    return p
+
+
+def run_cuts(raw: bytes, cuts: list[int]) -> list[str]:
+    ends = event_ends(raw)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = pool.map(check_cut, [(raw, c, ends) for c in cuts], chunksize=64)
+        return [r for r in results if r is not None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture", ["cap1", "cap2"])
+def test_every_truncation_offset(request, fixture: str) -> None:
+    raw = decompress(request.getfixturevalue(fixture))
+    failures = run_cuts(raw, list(range(len(raw) + 1)))
+    assert failures == [], failures[:5]
+
+
+@pytest.mark.slow
+def test_sampled_truncations_of_the_live_capture(live2022: Path) -> None:
+    raw = decompress(live2022)
+    start = _events_start(raw)
+    # Dense in the header and handle snapshot, then spread over the events.
+    cuts = sorted(
+        {*range(0, 64), *range(start - 40, start + 200)}
+        | {int(start + (len(raw) - start) * k / 220) for k in range(221)}
+        | {int(start * k / 40) for k in range(40)}
+    )
+    assert len(cuts) >= 300
+    failures = run_cuts(raw, cuts)
+    assert failures == [], failures[:5]
+
+
+@settings(max_examples=200, deadline=5000)
+@given(data=st.data())
+def test_random_byte_flips_never_escape(data: st.DataObject) -> None:
+    raw = _SMALL_RAW[data.draw(st.sampled_from(sorted(_SMALL_RAW)))]
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(1, 255)), max_size=8)
+    )
+    mutated = bytearray(raw)
+    for pos, xor in flips:
+        mutated[pos] ^= xor
+    n, _err, _nonfatal = replay(compress(bytes(mutated)))
+    assert n <= 100
+
+
+def _small_streams() -> dict[str, bytes]:
+    out = {}
+    from tests.conftest import FIBRATUS, NEWEST
+
+    for path in (FIBRATUS / "cap1.kcap", FIBRATUS / "cap2.kcap", NEWEST / "synth-newest-le.kcap"):
+        if path.exists():
+            out[path.name] = decompress(path)
+    out["legacy-2023b"] = Legacy(major=2, width=18, table="2023b", proc_version=3).stream(
+        sample_events("2023b")
+    )
+    return out
+
+
+_SMALL_RAW = _small_streams()
+
+# --------------------------------------------------------------------------- lying lengths
+
+HEADER = b"sutarbif\x02\x00" + bytes(8)
+NO_HANDLES = struct.pack("<BBII", 2, 1, 0, 0)
+
+
+def newest_body(**over: object) -> bytes:
+    """One newest-layout event body; ``over`` replaces raw pieces to make it lie."""
+    body = struct.pack("<QII", 1, 2, 3) + bytes(18) + b"\x00"
+    for s in (b"CreateFile", b"file", b"", b"host", b"2024-01-01T00:00:00Z"):
+        body += struct.pack("<H", len(s)) + s
+    body += over.get("params", struct.pack("<H", 0))  # type: ignore[operator]
+    body += struct.pack("<H", 0)  # metadata
+    body += over.get("process", struct.pack("<BBII", 1, 4, 0, 0))  # type: ignore[operator]
+    return body
+
+
+def section(body: bytes, size: int | None = None) -> bytes:
+    return struct.pack("<BBII", 3, 2, 0, len(body) if size is None else size) + body
+
+
+def test_a_4gb_section_size_in_a_1kb_file() -> None:
+    data = compress(HEADER + NO_HANDLES + section(newest_body(), 0xFFFFFFFF))
+    n, err, _ = replay(data)
+    assert n == 0 and isinstance(err, LimitExceeded)
+    assert "4294967295" in str(err) and "byte 28" in str(err)
+
+
+def test_a_section_size_past_the_end_under_the_limit_is_truncation() -> None:
+    data = compress(HEADER + NO_HANDLES + section(newest_body(), 50_000))
+    n, err, _ = replay(data)
+    assert n == 0 and isinstance(err, Truncated)
+
+
+def test_a_handle_count_of_four_billion() -> None:
+    data = compress(HEADER + struct.pack("<BBII", 2, 1, 0xFFFFFFFF, 0))
+    n, err, _ = replay(data)
+    assert n == 0 and isinstance(err, Truncated)
+    assert "4294967295" in str(err)
+
+
+@pytest.mark.parametrize(
+    "lie",
+    [
+        {"params": struct.pack("<H", 0xFFFF)},  # 65535 parameters in a tiny body
+        {"params": struct.pack("<HHH", 1, 1, 0xFFFF) + b"x"},  # name of 65535 bytes
+        {"params": struct.pack("<HHH", 1, 14, 1) + b"b" + struct.pack("<I", 0xFFFFFFFF)},
+        {"params": struct.pack("<HHH", 1, 26, 1) + b"s8" + struct.pack("<H", 0xFFFF)},
+        {"params": struct.pack("<HHH", 1, 26, 1) + b"s" + b"\x73" + struct.pack("<H", 0xFFFF)},
+        {"params": struct.pack("<HHH", 1, 15, 1) + b"g"},  # guid: no value encoding
+        {"params": struct.pack("<HHH", 1, 999, 1) + b"z"},  # unknown type id
+        {"process": struct.pack("<BBII", 1, 4, 0, 0xFFFFFFF0)},
+        {"process": struct.pack("<BBII", 1, 9, 0, 4) + b"abcd"},  # unknown process version
+        {"process": struct.pack("<BBII", 7, 4, 0, 0)},  # not a process section
+    ],
+)
+def test_lying_lengths_inside_an_event_are_skipped_and_reported(lie: dict[str, bytes]) -> None:
+    good = section(newest_body())
+    data = compress(HEADER + NO_HANDLES + good + section(newest_body(**lie)) + good)
+    errors: list[KcapError] = []
+    with kcap.open(io.BytesIO(data), on_error=errors.append) as reader:
+        got = list(reader.read())
+    assert len(got) == 2  # the damaged event alone is left out
+    assert len(errors) == 1 and isinstance(errors[0], Corrupt)
+    assert errors[0].offset is not None and errors[0].offset >= 28 + len(good)
+
+
+def test_unknown_section_type_is_fatal_after_the_good_events() -> None:
+    good = section(newest_body())
+    data = compress(HEADER + NO_HANDLES + good + struct.pack("<BBII", 9, 1, 0, 4) + b"abcd")
+    n, err, _ = replay(data)
+    assert n == 1 and isinstance(err, Corrupt) and "section type 9" in str(err)
+
+
+# --------------------------------------------------------------------------- not captures
+
+
+def test_zero_length_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.kcap"
+    path.write_bytes(b"")
+    with pytest.raises(BadMagic, match="invalid kcap file magic number") as info:
+        kcap.open(path)
+    assert str(path) in str(info.value)
+
+
+def test_not_zstd_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "notes.kcap"
+    path.write_text("these are my notes, not a capture\n" * 50)
+    with pytest.raises(BadMagic, match="not zstd-compressed"):
+        kcap.open(path)
+
+
+def test_zstd_but_not_a_capture(tmp_path: Path) -> None:
+    path = tmp_path / "other.kcap"
+    path.write_bytes(compress(b"PK\x03\x04 a zip file perhaps" * 10))
+    with pytest.raises(BadMagic, match="invalid kcap file magic number"):
+        kcap.open(path)
+
+
+def _bomb(prefix: bytes, zeros: int) -> bytes:
+    cobj = zstandard.ZstdCompressor(level=3).compressobj()
+    out = [cobj.compress(prefix)]
+    block = bytes(1 << 20)
+    for _ in range(zeros >> 20):
+        out.append(cobj.compress(block))
+    out.append(cobj.flush())
+    return b"".join(out)
+
+
+def test_decompression_bombs_stay_bounded() -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # 1 GiB of zeros: not a capture, noticed after the first bytes.
+    n, err, _ = replay(_bomb(b"", 1 << 30))
+    assert n == 0 and isinstance(err, BadMagic)
+    # A valid header, then 512 MiB of zeros where events should be.
+    n, err, _ = replay(_bomb(HEADER + NO_HANDLES, 512 << 20))
+    assert n == 0 and isinstance(err, Corrupt)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 150, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+def test_unterminated_frame_cut_between_events_is_clean(cap2: Path) -> None:
+    raw = decompress(cap2)
+    cobj = zstandard.ZstdCompressor().compressobj()
+    data = cobj.compress(raw) + cobj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    with kcap.open(io.BytesIO(data)) as reader:
+        assert len(list(reader.read())) == 100
+        assert not reader.terminated
