@@ -172,3 +172,17 @@ def test_process_state_is_embedded_from_the_snapshotter(tmp_path: Path) -> None:
     with kcap.open(w.path) as reader:
         (got,) = list(reader.read(include_state=True))
     assert got.process is not None and got.process.name == "bash"
+
+
+@pytest.mark.parametrize("field", [{"seq": -1}, {"pid": 2**32}, {"tid": -5}, {"cpu": 256}])
+def test_header_fields_out_of_range_are_write_errors_not_silent_truncation(
+    tmp_path: Path, field: dict
+) -> None:
+    errors: list[kcap.KcapError] = []
+    w = kcap.new_writer(tmp_path / "r.kcap", on_error=errors.append)
+    e = ev(1)
+    for k, v in field.items():
+        setattr(e, k, v)
+    assert not w.write(e)
+    w.close()
+    assert len(errors) == 1 and isinstance(errors[0], EncodeError)

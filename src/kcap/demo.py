@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from kcap.errors import KcapError
 from kcap.model import Event, Handle, Param, ParamType, Process, Timestamp
 from kcap.model.catalogue import by_name
 from kcap.state import HandleSnapshotter, ProcessSnapshotter
@@ -340,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         start = Timestamp.from_ns(time.time_ns(), offset)
     try:
         stats = write_demo_capture(Path(args.output), start)
-    except OSError as exc:
+    except (OSError, KcapError) as exc:
         print(f"kcap.demo: error: {exc}", file=sys.stderr)
         return 1
     print(

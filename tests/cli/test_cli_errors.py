@@ -102,8 +102,9 @@ def test_damaged_event_is_skipped_with_a_warning(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "Traceback" not in result.stderr
     warnings = result.stderr.strip().splitlines()
-    assert len(warnings) == 1 and warnings[0].startswith("kcap: warning: ")
+    assert len(warnings) == 2 and all(w.startswith("kcap: warning: ") for w in warnings)
     assert str(bad) in warnings[0]
+    assert warnings[1] == "kcap: warning: 1 event could not be decoded and was skipped"
     names = [json.loads(x)["name"] for x in result.stdout.splitlines()]
     assert len(names) == 22 and names.count("TerminateProcess") == 1
     info = json.loads(run("info", str(bad), "--json").stdout)
@@ -212,3 +213,18 @@ def test_capture_still_being_written(tmp_path: Path) -> None:
     finally:
         writer.close()
     assert run("replay", str(path)).stderr == ""
+
+
+def test_warnings_are_bounded_with_a_final_count(capsys: pytest.CaptureFixture[str]) -> None:
+    from kcap.cli.diagnostics import WarningPrinter
+    from kcap.errors import Corrupt
+
+    printer = WarningPrinter(limit=3)
+    for i in range(10):
+        printer(Corrupt(f"event {i} is damaged", path="x.kcap", offset=i))
+    printer.finish()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:3] == [f"kcap: warning: x.kcap: byte {i}: event {i} is damaged" for i in range(3)]
+    assert lines[3:] == [
+        "kcap: warning: 10 events could not be decoded and were skipped (7 warning(s) not shown)"
+    ]

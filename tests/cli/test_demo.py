@@ -48,3 +48,13 @@ def test_demo_script_generated_path(tmp_path: Path) -> None:
     assert "Compressed size" in out and "Events by recorded name" in out
     assert " - CreateProcess (" in out and "curl" in out
     assert "Traceback" not in result.stderr
+
+
+def test_demo_module_reports_an_unwritable_path(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    target = tmp_path / "missing-dir" / "d.kcap"
+    result = subprocess.run(
+        [sys.executable, "-m", "kcap.demo", str(target)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("kcap.demo: error: ") and "Traceback" not in result.stderr

@@ -6,6 +6,8 @@ import ipaddress
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kcap import Event, Param, Params, ParamType, Process, Timestamp
 from kcap.cli.render import event_dict, event_text, json_bytes, json_value, text_escape
@@ -119,3 +121,30 @@ def test_event_json_same_bytes_with_or_without_orjson(monkeypatch: pytest.Monkey
     assert with_fast == without
     assert with_fast[0] == json_bytes(event_dict(good))
     assert json.loads(with_fast[1])["params"]["value"] == INVALID
+
+
+def test_repeated_parameter_name_keeps_the_first_value() -> None:
+    ev = _event()
+    ev.params = Params(
+        [
+            Param("a", ParamType.UINT32, 1),
+            Param("b", ParamType.UINT32, 2),
+            Param("a", ParamType.UINT32, 3),
+        ]
+    )
+    assert event_dict(ev)["params"] == {"a": 1, "b": 2}
+
+
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",))
+        | st.sampled_from([chr(c) for c in range(0xDC80, 0xDD00)])
+    )
+)
+def test_any_stored_string_round_trips_through_json_and_stays_utf8(s: str) -> None:
+    data = json_bytes({"v": s})
+    data.decode("utf-8")
+    assert json.loads(data)["v"] == s
+    line = text_escape(s)
+    assert "\n" not in line and "\r" not in line
+    line.encode("utf-8")  # printable text only: no lone surrogates left

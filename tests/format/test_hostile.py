@@ -283,3 +283,20 @@ def test_unterminated_frame_cut_between_events_is_clean(cap2: Path) -> None:
     with kcap.open(io.BytesIO(data)) as reader:
         assert len(list(reader.read())) == 100
         assert not reader.terminated
+
+
+def test_a_different_type_id_in_every_event_does_not_grow_caches() -> None:
+    import sys
+
+    cat = sys.modules["kcap.model.catalogue"]
+
+    bodies = []
+    for i in range(6000):
+        body = bytearray(newest_body())
+        body[16:34] = i.to_bytes(18, "big")
+        bodies.append(section(bytes(body)))
+    data = compress(HEADER + NO_HANDLES + b"".join(bodies))
+    with kcap.open(io.BytesIO(data)) as reader:
+        assert sum(1 for _ in reader.read()) == 6000
+        assert len(reader._type_info) <= 4096
+    assert len(cat._LOOKUP_CACHE) <= 4096 + len(cat.catalogue()) * 2

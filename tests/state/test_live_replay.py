@@ -126,6 +126,7 @@ def replay() -> tuple[Facts, HandleSnapshotter, ProcessSnapshotter, dict[str, in
                 if ev.pid in facts.alive:
                     assert ev.ps is not None and ev.ps.pid == ev.pid
                     checks["attached"] += 1
+                    checks[f"events of {ev.ps.name}"] += 1
                 else:
                     assert ev.ps is None
                     checks["unattached"] += 1
@@ -176,6 +177,12 @@ def test_unreadable_processes_are_described_by_their_parameters(replay):
         assert state.cmdline == (ev.param("comm") or "")
     names = {ps.find(pid).name for pid in rebuilt}
     assert {"lsass.exe", "explorer.exe"} <= names
+
+
+def test_events_of_processes_known_only_from_placeholders_get_a_state(replay):
+    # notepad.exe has only placeholder rundowns; upstream attaches nothing to its events
+    _, _, _, checks = replay
+    assert checks["events of notepad.exe"] > 100
 
 
 def test_modules_come_from_image_rundowns(replay):
@@ -235,3 +242,20 @@ def test_handle_state_follows_create_and_close(replay):
     facts, hs, _, _ = replay
     assert {h.object for h in hs.handles()} == facts.objects
     assert len(hs) > 20000
+
+
+def test_attach_does_not_decode_lazy_events_that_cannot_carry_a_process(live2022):
+    # the reader decodes lazily the events no snapshotter handler needs; attach must not force
+    # their decoding (only CreateProcess and ProcessRundown carry process sections)
+    procs = ProcessSnapshotter()
+    seen = 0
+    with kcap.open(live2022) as reader:
+        for ev in reader.read(include_state=True, lazy=True):
+            procs.update(ev)
+            lazy = ev._tail is not None
+            procs.attach(ev)
+            if lazy and KIND.get(ev.type) not in ("CreateProcess", "ProcessRundown"):
+                assert ev._tail is not None
+                assert ev.ps is procs.find(ev.pid)
+                seen += 1
+    assert seen > 1000

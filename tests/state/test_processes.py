@@ -741,3 +741,19 @@ def test_placeholder_rundown_of_idle_like_pid_is_ignored():
     snap.update(placeholder_rundown(0, 0))
     snap.update(placeholder_rundown(PLACEHOLDER, 4))
     assert len(snap) == 0
+
+
+def test_garbage_type_ids_do_not_grow_the_caches_without_bound():
+    from kcap.state.dispatch import MAX_CACHED
+
+    snap = ProcessSnapshotter()
+    for i in range(MAX_CACHED + 500):
+        event = ev("CreateFile", hpid=1)
+        event.type = i.to_bytes(18, "big")
+        snap.update(event)
+        snap.attach(event)
+    assert len(snap._handlers) <= MAX_CACHED
+    assert len(snap._carriers) <= MAX_CACHED
+    # known ids are still cached once the limit is reached
+    assert snap.handler(type_id("LoadImage")) is snap._handlers[type_id("LoadImage")]
+    assert type_id("LoadImage") in snap._handlers

@@ -99,14 +99,17 @@ class WarningPrinter:
             click.echo(f"kcap: warning: {_one_line(str(exc))}", err=True)
 
     def finish(self) -> None:
-        """Print how many were not shown (and the total), if any were held back."""
-        if self.count > self.limit:
-            hidden = self.count - self.limit
-            click.echo(
-                f"kcap: warning: {hidden} more non-fatal error(s) not shown "
-                f"({self.count} events could not be decoded and were skipped)",
-                err=True,
-            )
+        """Print the final count (and how many warnings were held back), if there were any."""
+        if not self.count:
+            return
+        skipped = "1 event" if self.count == 1 else f"{self.count:,} events"
+        hidden = self.count - self.limit
+        more = f" ({hidden:,} warning(s) not shown)" if hidden > 0 else ""
+        click.echo(
+            f"kcap: warning: {skipped} could not be decoded and "
+            f"{'was' if self.count == 1 else 'were'} skipped{more}",
+            err=True,
+        )
 
 
 def stdout_bytes() -> BinaryIO:

@@ -36,7 +36,7 @@ class KcapGroup(click.Group):
 Examples:
   kcap info incident.kcap
   kcap replay incident.kcap --limit 20
-  kcap replay incident.kcap kevt.name = 'CreateProcess' --format jsonl
+  kcap replay incident.kcap "kevt.name = 'CreateProcess'" --format jsonl
 
 Run "kcap COMMAND --help" for the options of a command.""",
 )

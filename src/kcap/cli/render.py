@@ -3,11 +3,12 @@
 JSON object keys: ``seq pid tid cpu name category description host timestamp params meta ps``.
 
 * ``timestamp`` is the RFC 3339 text exactly as the capture stores it.
-* ``params`` maps each parameter name, as stored, to its value: integers (every integer type,
-  enums, flags, addresses, pids, ports) as numbers, floats as numbers (non-finite ones, which
-  JSON cannot express, as the strings ``"nan"``, ``"inf"``, ``"-inf"``), booleans as booleans,
-  strings and paths as strings, IP addresses in their usual text, binary values (and raw SIDs)
-  as lower-case hex, times as their stored text, slices as lists.
+* ``params`` maps each parameter name, as stored, to its value (the first, should a damaged
+  file repeat a name): integers (every integer type, enums, flags, addresses, pids, ports) as
+  numbers, floats as numbers (non-finite ones, which JSON cannot express, as the strings
+  ``"nan"``, ``"inf"``, ``"-inf"``), booleans as booleans, strings and paths as strings, IP
+  addresses in their usual text, binary values (and raw SIDs) as lower-case hex, times as
+  their stored text, slices as lists.
 * ``meta`` maps each metadata key to its value. A capture may repeat a key; the *last* value
   wins, as in upstream's decoder, which stores metadata in a map.
 * ``ps`` is the process state attached on replay (``pid ppid name exe cmdline cwd sid args
@@ -91,6 +92,9 @@ def process_dict(ps: Process | None) -> dict[str, Any] | None:
 
 def event_dict(ev: Event) -> dict[str, Any]:
     """The JSON object of one replayed event."""
+    params = ev.params
+    # A repeated name keeps its first value, as `Params` does (rare: hostile files only).
+    stored = params.all() if not params.duplicates else [params[n] for n in params]
     return {
         "seq": ev.seq,
         "pid": ev.pid,
@@ -101,8 +105,7 @@ def event_dict(ev: Event) -> dict[str, Any]:
         "description": ev.description,
         "host": ev.host,
         "timestamp": ev.timestamp.text,
-        # Params (a mapping) keeps the first of a repeated name; values() is stored order.
-        "params": {p.name: json_value(p.value) for p in ev.params.values()},
+        "params": {p.name: json_value(p.value) for p in stored},
         "meta": dict(ev.meta),
         "ps": process_dict(ev.ps),
     }

@@ -66,7 +66,7 @@ EPILOG = """\b
 Examples:
   kcap replay incident.kcap
   kcap replay incident.kcap --limit 20
-  kcap replay incident.kcap kevt.name = 'CreateProcess' --format jsonl
+  kcap replay incident.kcap "kevt.name = 'CreateProcess'" --format jsonl
   kcap replay incident.kcap "ps.name = 'bash' and kevt.category = 'file'" --format json
   kcap replay incident.kcap --format jsonl | jq -r .name | sort | uniq -c
 
@@ -103,8 +103,9 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
 
     Process and handle state is rebuilt from the capture and attached to every event (the
     "ps" of the JSON output); state-only events (rundowns) feed that state and are not
-    printed. Words after FILE form a filter expression (joined with single spaces, so quoting
-    the whole expression is optional): only events for which it is true are printed.
+    printed. Words after FILE are joined with single spaces into a filter expression, and
+    only events for which it is true are printed; quote the expression as one word so that
+    the shell keeps the quotes of its strings.
 
     JSON objects have the keys seq, pid, tid, cpu, name, category, description, host,
     timestamp (RFC 3339 as stored), params (name -> value), meta (key -> value; the last of a

@@ -20,6 +20,7 @@ from typing import Any
 
 from kcap.errors import EncodeError
 from kcap.format import sections as sec
+from kcap.format.events import _speedups
 from kcap.format.handles import encode_str16
 from kcap.format.params import NEWEST_WIRE, Codec
 from kcap.format.process import EncodeNotes, encode_process
@@ -27,6 +28,15 @@ from kcap.model.catalogue import to_id18
 from kcap.model.event import Event
 from kcap.model.params import Param, ParamType
 from kcap.model.timestamp import Timestamp
+
+# The C accelerator encodes parameters of these types straight away; anything else (SIDs,
+# floats, values that need converting or rejecting) goes through `EventEncoder._param`.
+_C_WIRE = {
+    t: (wire, int(codec))
+    for t, (wire, codec) in NEWEST_WIRE.items()
+    if t not in (ParamType.SID, ParamType.WBEM_SID)
+}
+_c_encode_tail = _speedups.encode_tail if _speedups is not None else None
 
 MAX_BODY = 0xFFFFFFFF
 _CACHE_LIMIT = 4096
@@ -156,29 +166,44 @@ class EventEncoder:
 
     # ------------------------------------------------------------------ events
 
-    def encode(self, ev: Event) -> bytes:
-        """Section header and body of one event."""
-        type_id = to_id18(ev.type)
-        if len(type_id) != 18:
-            raise EncodeError(f"event type id must be 17 or 18 bytes, got {len(ev.type)}")
-        params = ev.params.all()
+    def _tail(self, params: list[Param], meta: list[tuple[str, str]]) -> bytes:
+        """Parameter count, parameters, metadata count and pairs (the Python way)."""
         encoded = [b for b in (self._param(p) for p in params) if b is not None]
         if len(encoded) > 0xFFFF:
             raise EncodeError(f"an event holds at most 65535 parameters, got {len(encoded)}")
-        meta = ev.meta
-        parts = [
-            self._head(ev.seq, ev.pid & 0xFFFFFFFF, ev.tid & 0xFFFFFFFF),
-            type_id,
-            bytes((ev.cpu & 0xFF,)),
-            self._head_strings(ev),
-            self._s16(ev.timestamp.text, "timestamp"),
-            self._u16(len(encoded)),
-            *encoded,
-            self._u16(len(meta)),
-        ]
+        if len(meta) > 0xFFFF:
+            raise EncodeError(f"an event holds at most 65535 metadata pairs, got {len(meta)}")
+        parts = [self._u16(len(encoded)), *encoded, self._u16(len(meta))]
         for k, v in meta:
             parts.append(self._s16(k, "metadata key"))
             parts.append(self._s16(v, "metadata value"))
+        return b"".join(parts)
+
+    def encode(self, ev: Event) -> bytes:
+        """Section header and body of one event."""
+        try:
+            return self._encode(ev)
+        except (struct.error, OverflowError, TypeError, ValueError) as exc:
+            raise EncodeError(f"event seq {ev.seq!r}: a header field does not fit: {exc}") from None
+
+    def _encode(self, ev: Event) -> bytes:
+        type_id = to_id18(ev.type)
+        if len(type_id) != 18:
+            raise EncodeError(f"event type id must be 17 or 18 bytes, got {len(ev.type)}")
+        meta = ev.meta
+        tail = None
+        if _c_encode_tail is not None:
+            tail = _c_encode_tail(ev.params.all(), meta, _C_WIRE, self.prefix == "<")
+        if tail is None:  # conversions, rejections with a message, or no accelerator
+            tail = self._tail(ev.params.all(), meta)
+        parts = [
+            self._head(ev.seq, ev.pid, ev.tid),
+            type_id,
+            bytes((ev.cpu,)),
+            self._head_strings(ev),
+            self._s16(ev.timestamp.text, "timestamp"),
+            tail,
+        ]
         process = ev.process
         if process is not None:
             body = encode_process(process, self.prefix, self.notes)

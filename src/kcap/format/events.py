@@ -9,7 +9,9 @@ decoded on first access (`Event.params`), so filters on header fields never pay 
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
+import os
 import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -19,15 +21,31 @@ from kcap.format import sections as sec
 from kcap.format.params import TABLES, Codec
 from kcap.format.process import read_process
 from kcap.model.event import Event
-from kcap.model.params import Param, Params, ParamType
+from kcap.model.params import Param, Params
 from kcap.model.process import Process
 from kcap.model.timestamp import Timestamp
+
+try:
+    if os.environ.get("KCAP_PURE_PYTHON"):
+        raise ImportError("disabled by KCAP_PURE_PYTHON")
+    _speedups: Any = importlib.import_module("kcap.format._speedups")
+
+    _speedups.configure(
+        Event, Param, Timestamp, Params, ipaddress.IPv4Address, ipaddress.IPv6Address
+    )
+except ImportError:  # not built (no compiler at install time) or disabled: pure Python
+    _speedups = None
+
+#: True when the C accelerator is in use.
+ACCELERATED = _speedups is not None
 
 #: Smallest possible event body: seq, pid, tid, 17-byte id, cpu, five empty strings, two
 #: counts and the process section header.
 MIN_BODY = 8 + 4 + 4 + 17 + 1 + 5 * 2 + 2 + 2 + sec.SECTION_SIZE
 
 _CACHE_LIMIT = 4096
+#: Sections larger than this go through the Python path (which applies the reader's limit).
+MAX_C_RECORD = 64 << 20
 
 
 class Layout(NamedTuple):
@@ -44,6 +62,9 @@ class Layout(NamedTuple):
 
 
 EventDecoder = Callable[[bytes, int, int, int, int], Event]
+BatchDecoder = Callable[
+    [bytes, int, int, bool, int, "frozenset[bytes] | None"], tuple[list[Event], int, bool]
+]
 
 
 class EventDecoders(NamedTuple):
@@ -52,6 +73,10 @@ class EventDecoders(NamedTuple):
 
     lazy: EventDecoder  # header now, the rest on first access
     full: EventDecoder  # everything now; errors raise here
+    # batch(buf, pos, base, full, limit, eager) -> (events, pos, anomaly): the C accelerator's
+    # fast path over many well-formed sections at once (``eager``: type ids decoded fully even
+    # when ``full`` is false); None when not available for this layout.
+    batch: BatchDecoder | None = None
 
 
 def make_event_decoder(layout: Layout) -> EventDecoders:
@@ -96,15 +121,38 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
     head_cache: dict[bytes, tuple[str, str, str, str]] = {}
     name_cache: dict[bytes, str] = {}
     new_event = Event.__new__
-    new_param = Param.__new__
-    SLICE = ParamType.SLICE
+    new_param = tuple.__new__
 
     def text(b: bytes) -> str:
         return b.decode("utf-8", "surrogateescape")
 
+    c_table = tuple(
+        None if (spec := table.get(wire)) is None else spec for wire in range(max(table) + 1)
+    )
+    little = prefix == "<"
+    c_tail = _speedups.decode_tail if _speedups is not None else None
+
     def decode_tail(
         buf: bytes, p: int, end: int, base: int
     ) -> tuple[Params, list[tuple[str, str]], Process | None]:
+        if c_tail is not None and not headerless:
+            got = c_tail(buf, p, end, c_table, little)
+            if got is not None:
+                params, meta, q = got
+                if q + sec.SECTION_SIZE <= end and buf[q] == sec.PROCESS:
+                    _, sver, _, size = section(buf, q)
+                    q += sec.SECTION_SIZE
+                    if q + size == end:
+                        try:
+                            proc = (
+                                read_process(buf, q, end, sver, prefix, short_handles)
+                                if size
+                                else None
+                            )
+                        except FormatError:
+                            pass  # decoded again below, which reports it with its offset
+                        else:
+                            return params, meta, proc
         try:
             return _decode_tail(buf, p, end)
         except FormatError as exc:
@@ -234,11 +282,7 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
                 )
             if p > end:
                 raise Corrupt(f"parameter {name!r} runs past the end of the event", offset=end)
-            param = new_param(Param)
-            param.name = name
-            param.type = ptype
-            param.value = value
-            param.elem = elem if ptype is SLICE else None
+            param = new_param(Param, (name, ptype, value, elem))
             if name in by_name:
                 dups.append(param)
             else:
@@ -362,4 +406,31 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             p += 2 + n
         return out[0], out[1], out[2], out[3]
 
-    return EventDecoders(decode, decode_full)
+    batch = None
+    if _speedups is not None and not headerless:
+        c_batch = _speedups.decode_batch
+        head_strings: dict[bytes, tuple[str, str, str, str]] = {}
+
+        def process_body(buf: bytes, p: int, end: int, version: int) -> Process:
+            return read_process(buf, p, end, version, prefix, short_handles)
+
+        def batch(
+            buf: bytes, pos: int, base: int, full: bool, limit: int, eager: frozenset[bytes] | None
+        ) -> tuple[list[Event], int, bool]:
+            return c_batch(
+                buf,
+                pos,
+                base,
+                MAX_C_RECORD,
+                ev1_width,
+                little,
+                c_table,
+                head_strings,
+                full,
+                decode_tail,
+                process_body,
+                limit,
+                eager,
+            )
+
+    return EventDecoders(decode, decode_full, batch)

@@ -70,54 +70,58 @@ def read_prefixed_handles(cur: Cursor, count: int, short: bool) -> list[Handle]:
     """
     if short:
         return _read_short_prefixed(cur, count)
-    buf, p, end = cur.buf, cur.off, cur.end
-    head, u16, alpc, i32 = _fast_structs(cur.prefix)
     out: list[Handle] = []
-    try:
-        for _ in range(count):
-            size, num, obj, pid, tlen = head(buf, p)  # type: ignore[operator]
-            rec_end = p + 2 + size
-            if rec_end > end or size < MIN_RECORD_SIZE:
-                raise Corrupt(
-                    f"handle record of {size} bytes does not fit its section "
-                    f"({end - p - 2} bytes remain; a record has at least {MIN_RECORD_SIZE})",
-                    offset=p,
-                )
-            q = p + 24
-            type_ = buf[q : q + tlen].decode("utf-8", "surrogateescape")
-            q += tlen
-            (nlen,) = u16(buf, q)  # type: ignore[operator]
-            name = buf[q + 2 : q + 2 + nlen].decode("utf-8", "surrogateescape")
-            q += 2 + nlen
-            tag = buf[q]
-            q += 1
-            meta: HandleMeta
-            if tag == TAG_NONE:
-                meta = None
-            elif tag == TAG_FILE:
-                meta = FileInfo(buf[q] != 0)
-                q += 1
-            elif tag == TAG_ALPC:
-                meta = AlpcInfo(*alpc(buf, q))  # type: ignore[operator]
-                q += 16
-            elif tag == TAG_MUTANT:
-                meta = MutantInfo(i32(buf, q)[0], buf[q + 4] != 0)  # type: ignore[operator]
-                q += 5
-            elif tag == TAG_UNKNOWN:
-                meta = UnknownInfo()
-            else:
-                raise Corrupt(f"handle record: unknown metadata tag {tag}", offset=q - 1)
-            if q != rec_end:
-                raise Corrupt(
-                    f"handle record declares {size} bytes but its fields take {q - p - 2}",
-                    offset=p,
-                )
-            out.append(Handle(num, obj, pid, type_, name, meta))
-            p = rec_end
-    except (struct.error, IndexError):
-        raise Corrupt("handle record runs past the end of the data", offset=p) from None
+    p = cur.off
+    for _ in range(count):
+        handle, p = decode_prefixed_handle(cur.buf, p, cur.end, cur.prefix)
+        out.append(handle)
     cur.off = p
     return out
+
+
+def decode_prefixed_handle(buf: bytes, p: int, end: int, prefix: str) -> tuple[Handle, int]:
+    """One u16-length-prefixed handle record at ``p``; returns it and the offset after it."""
+    head, u16, alpc, i32 = _fast_structs(prefix)
+    try:
+        size, num, obj, pid, tlen = head(buf, p)  # type: ignore[operator]
+        rec_end = p + 2 + size
+        if rec_end > end or size < MIN_RECORD_SIZE:
+            raise Corrupt(
+                f"handle record of {size} bytes does not fit its section "
+                f"({end - p - 2} bytes remain; a record has at least {MIN_RECORD_SIZE})",
+                offset=p,
+            )
+        q = p + 24
+        type_ = buf[q : q + tlen].decode("utf-8", "surrogateescape")
+        q += tlen
+        (nlen,) = u16(buf, q)  # type: ignore[operator]
+        name = buf[q + 2 : q + 2 + nlen].decode("utf-8", "surrogateescape")
+        q += 2 + nlen
+        tag = buf[q]
+        q += 1
+        meta: HandleMeta
+        if tag == TAG_NONE:
+            meta = None
+        elif tag == TAG_FILE:
+            meta = FileInfo(buf[q] != 0)
+            q += 1
+        elif tag == TAG_ALPC:
+            meta = AlpcInfo(*alpc(buf, q))  # type: ignore[operator]
+            q += 16
+        elif tag == TAG_MUTANT:
+            meta = MutantInfo(i32(buf, q)[0], buf[q + 4] != 0)  # type: ignore[operator]
+            q += 5
+        elif tag == TAG_UNKNOWN:
+            meta = UnknownInfo()
+        else:
+            raise Corrupt(f"handle record: unknown metadata tag {tag}", offset=q - 1)
+    except (struct.error, IndexError):
+        raise Corrupt("handle record runs past the end of the data", offset=p) from None
+    if q != rec_end:
+        raise Corrupt(
+            f"handle record declares {size} bytes but its fields take {q - p - 2}", offset=p
+        )
+    return Handle(num, obj, pid, type_, name, meta), rec_end
 
 
 def _read_short_prefixed(cur: Cursor, count: int) -> list[Handle]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from kcap.errors import Corrupt, LimitExceeded, Truncated
 from kcap.format import sections as sec
 from kcap.format.cursor import Cursor
-from kcap.format.handles import SHORT_RECORD_SIZE, is_short_snapshot, read_handle
+from kcap.format.handles import decode_prefixed_handle, is_short_snapshot
 from kcap.format.header import HEADER_SIZE, MAGIC_BE, MAGIC_LE, Header, parse_header
 from kcap.model.process import Handle
 
@@ -44,6 +44,7 @@ class RecordStream:
         self.handles: list[Handle] = []
         self.handle_count_declared = 0
         self.short_handles = False
+        self._section = struct.Struct("<BBII").unpack_from
 
     # ------------------------------------------------------------------ buffering
 
@@ -83,6 +84,7 @@ class RecordStream:
             # Either the headerless pre-release stream or not a capture; the caller decides.
             return parse_header(head, self.path)
         self.header = parse_header(head, self.path)
+        self._section = struct.Struct(self.header.prefix + "BBII").unpack_from
         self.pos += HEADER_SIZE
         return self.header
 
@@ -129,18 +131,14 @@ class RecordStream:
         self.short_handles = is_short_snapshot([e - s for _, s, e, _ in raw])
         handles: list[Handle] = []
         for buf, start, end, base in raw:
-            cur = Cursor(buf, start, end, prefix, "handle record")
             try:
                 if self.short_handles:
+                    cur = Cursor(buf, start, end, prefix, "handle record")
                     handles.append(Handle(cur.u64("value"), cur.u64("object"), cur.u32("pid")))
                 else:
-                    if end - start < SHORT_RECORD_SIZE:
-                        raise Corrupt(
-                            f"handle record of {end - start} bytes is shorter than the "
-                            "20-byte minimum",
-                            offset=start,
-                        )
-                    handles.append(read_handle(cur, end))
+                    # decode_prefixed_handle re-reads the u16 length in front of the record.
+                    handle, _ = decode_prefixed_handle(buf, start - 2, end, prefix)
+                    handles.append(handle)
             except Corrupt as exc:
                 raise exc.located(path=self.path, base=base) from None
         self.handles = handles
@@ -148,51 +146,66 @@ class RecordStream:
 
     # ------------------------------------------------------------------ events
 
-    def events(self) -> Iterator[RawEvent]:
-        """Event sections until the end of the stream (format 1.x / 2.x)."""
+    def section_ready(self) -> int | None:
+        """Size of the next event section once it is wholly in ``buf`` at ``pos``.
+
+        None at a clean end of the stream (on a record boundary). Raises `Truncated` when the
+        stream ends inside the section, `Corrupt` for a section that is not an event, and
+        `LimitExceeded` for one larger than ``max_record``.
+        """
         assert self.header is not None
-        section = struct.Struct(self.header.prefix + "BBII").unpack_from
-        max_record = self.max_record
-        while True:
-            buf, pos = self.buf, self.pos
-            if len(buf) - pos < sec.SECTION_SIZE:
-                if not self._fill(sec.SECTION_SIZE):
-                    if len(self.buf) - self.pos:
-                        raise Truncated(
-                            "the stream ends inside an event section header "
-                            f"({len(self.buf) - self.pos} of {sec.SECTION_SIZE} bytes)",
-                            path=self.path,
-                            offset=self.offset,
-                        )
-                    return
-                buf, pos = self.buf, self.pos
-            stype, version, _len, size = section(buf, pos)
-            if stype != sec.EVENT:
-                raise Corrupt(
-                    f"expected an event section, found section type {stype} "
-                    f"(version {version}, size {size})",
-                    path=self.path,
-                    offset=self.base + pos,
-                )
-            if size > max_record:
-                raise LimitExceeded(
-                    f"event section declares {size} bytes, more than the {max_record >> 20} MiB "
-                    "record limit: the file is corrupt (or raise max_record)",
-                    path=self.path,
-                    offset=self.base + pos,
-                )
-            total = sec.SECTION_SIZE + size
-            if len(buf) - pos < total:
-                if not self._fill(total):
+        buf, pos = self.buf, self.pos
+        if len(buf) - pos < sec.SECTION_SIZE:
+            if not self._fill(sec.SECTION_SIZE):
+                if len(self.buf) - self.pos:
                     raise Truncated(
-                        f"the stream ends inside an event: its section declares {size} bytes "
-                        f"but only {len(self.buf) - self.pos - sec.SECTION_SIZE} follow",
+                        "the stream ends inside an event section header "
+                        f"({len(self.buf) - self.pos} of {sec.SECTION_SIZE} bytes)",
                         path=self.path,
                         offset=self.offset,
                     )
-                buf, pos = self.buf, self.pos
-            self.pos = pos + total
-            yield buf, pos + sec.SECTION_SIZE, pos + total, version, self.base
+                return None
+            buf, pos = self.buf, self.pos
+        stype, version, _len, size = self._section(buf, pos)
+        if stype != sec.EVENT:
+            raise Corrupt(
+                f"expected an event section, found section type {stype} "
+                f"(version {version}, size {size})",
+                path=self.path,
+                offset=self.base + pos,
+            )
+        if size > self.max_record:
+            raise LimitExceeded(
+                f"event section declares {size} bytes, more than the "
+                f"{self.max_record >> 20} MiB record limit: the file is corrupt "
+                "(or raise max_record)",
+                path=self.path,
+                offset=self.base + pos,
+            )
+        total = sec.SECTION_SIZE + size
+        if len(buf) - pos < total and not self._fill(total):
+            raise Truncated(
+                f"the stream ends inside an event: its section declares {size} bytes "
+                f"but only {len(self.buf) - self.pos - sec.SECTION_SIZE} follow",
+                path=self.path,
+                offset=self.offset,
+            )
+        return size
+
+    def next_event(self) -> RawEvent | None:
+        """The next raw event section, consumed; None at the end of the stream."""
+        size = self.section_ready()
+        if size is None:
+            return None
+        buf, pos = self.buf, self.pos
+        version = buf[pos + 1]
+        self.pos = pos + sec.SECTION_SIZE + size
+        return buf, pos + sec.SECTION_SIZE, self.pos, version, self.base
+
+    def events(self) -> Iterator[RawEvent]:
+        """Event sections until the end of the stream (format 1.x / 2.x)."""
+        while (raw := self.next_event()) is not None:
+            yield raw
 
     def headerless_events(self) -> Iterator[RawEvent]:
         """Records of the §12.1 pre-release stream: u16 little-endian length + body."""

@@ -119,6 +119,9 @@ def by_name() -> dict[str, EventType]:
 
 
 _LOOKUP_CACHE: dict[bytes, EventType | None] = {}
+# A damaged or hostile file can hold a different id in every event; past this many entries
+# unknown ids are looked up each time instead of being remembered.
+_LOOKUP_CACHE_LIMIT = 4096
 
 
 def lookup(type_id: bytes) -> EventType | None:
@@ -127,7 +130,8 @@ def lookup(type_id: bytes) -> EventType | None:
         return _LOOKUP_CACHE[type_id]
     except KeyError:
         et = catalogue().get(to_id18(type_id))
-        _LOOKUP_CACHE[type_id] = et
+        if et is not None or len(_LOOKUP_CACHE) < _LOOKUP_CACHE_LIMIT:
+            _LOOKUP_CACHE[bytes(type_id)] = et
         return et
 
 

@@ -125,34 +125,44 @@ INT_TYPES = frozenset(
 BYTES_TYPES = frozenset({ParamType.BINARY, ParamType.SID, ParamType.WBEM_SID})
 
 
-class Param:
-    """One event parameter. ``elem`` is the element kind of a slice ('s' strings, '8' u64)."""
+class Param(tuple):
+    """One event parameter: ``name``, ``type`` (`ParamType`), ``value``, and for slices ``elem``
+    ('s' strings, '8' u64). Immutable; a tuple underneath so decoders can build one cheaply."""
 
-    __slots__ = ("elem", "name", "type", "value")
+    __slots__ = ()
 
-    def __init__(self, name: str, type: ParamType, value: Any, elem: str | None = None) -> None:
-        self.name = name
-        self.type = type
-        self.value = value
-        if type is ParamType.SLICE and elem is None:
-            elem = "8" if value and isinstance(value[0], int) else "s"
-        self.elem = elem
+    def __new__(cls, name: str, type: ParamType, value: Any, elem: str | None = None) -> Param:
+        if type is ParamType.SLICE:
+            if elem is None:
+                elem = "8" if value and isinstance(value[0], int) else "s"
+        else:
+            elem = None
+        return tuple.__new__(cls, (name, type, value, elem))
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Param):
-            return NotImplemented
-        return (
-            self.name == other.name
-            and self.type == other.type
-            and self.value == other.value
-            and self.elem == other.elem
-        )
+    @property
+    def name(self) -> str:
+        return self[0]
+
+    @property
+    def type(self) -> ParamType:
+        return self[1]
+
+    @property
+    def value(self) -> Any:
+        return self[2]
+
+    @property
+    def elem(self) -> str | None:
+        return self[3]
 
     def __hash__(self) -> int:
-        return hash((self.name, self.type))
+        return hash((self[0], self[1]))
 
     def __repr__(self) -> str:
-        return f"Param({self.name!r}, {self.type.name}, {self.value!r})"
+        return f"Param({self[0]!r}, {self[1].name}, {self[2]!r})"
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
 
 
 class Params(Mapping[str, Param]):

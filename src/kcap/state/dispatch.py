@@ -16,6 +16,11 @@ from kcap.model import Event, lookup
 
 Handler = Callable[[Event], None]
 
+#: Ids the catalogue does not know are cached only while the cache is smaller than this: a
+#: damaged capture can hold a different garbage id in every event, and the cache must not grow
+#: with the capture. Known ids are bounded by the catalogue (a few hundred, in two widths).
+MAX_CACHED = 4096
+
 
 class HandlerCache(dict[bytes, Handler | None]):
     """Raw type id -> handler chosen by canonical event name (None: the type changes nothing).
@@ -34,8 +39,6 @@ class HandlerCache(dict[bytes, Handler | None]):
     def __missing__(self, type_id: bytes) -> Handler | None:
         et = lookup(type_id) if isinstance(type_id, bytes | bytearray) else None
         found = None if et is None else self._by_name.get(et.name)
-        # Only ids of real type-id width are cached: a garbage id from a damaged file must not
-        # make the cache grow without bound (there are few distinct valid ids).
-        if isinstance(type_id, bytes) and len(type_id) in (17, 18):
+        if isinstance(type_id, bytes) and (et is not None or len(self) < MAX_CACHED):
             self[type_id] = found
         return found

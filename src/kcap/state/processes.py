@@ -11,6 +11,7 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
   when an UnloadImage lacks ``pid``. Here CreateProcess treats the missing value as empty/zero
   and the other two skip the update; every case is reported through ``on_warning``. Whatever
   upstream reports as a failed update (a missing ``pid``/``ppid``...) is reported the same way.
+  A thread event without ``tid`` is skipped with a warning (upstream would store thread 0).
 * **Integer parameters of any type.** Upstream requires PID-typed ``pid``/``ppid``; any
   integer-valued parameter is accepted here (every generation, 2020 included, stores them as
   PID type, so no real capture behaves differently).
@@ -20,12 +21,13 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
   *replaying* machine's boot id; here it is derived deterministically from the pid and the
   start time (`derive_uuid`), so the same capture gives the same uuids everywhere.
 * **Placeholder process states.** Writers of 2020-2022 embed a stand-in state (pid and ppid
-  0xFFFFFFFF, name ``.``) in the rundown of every process they could not open -- 121 of the 232
-  rundowns in the live 2022 fixture, lsass and explorer among them. Upstream's "pid = ppid"
-  test drops those processes from replay, so their events get no state. Here such a rundown
-  for a pid not yet known builds the state from the event parameters, as a CreateProcess does
-  (a known pid keeps its state, as upstream), and a CreateProcess whose creator state is a
-  placeholder still registers the child; ``rebuild_placeholders=False`` restores upstream.
+  0xFFFFFFFF, name ``.``) in a rundown when they could not read the process -- 121 of the 232
+  rundowns in the live 2022 fixture, and the only rundowns of five of its processes (lsass,
+  explorer, notepad...). Upstream's "pid = ppid" test ignores them, so those processes get no
+  state at all. Here such a rundown for a pid not yet known builds the state from the event
+  parameters, as a CreateProcess does (a known pid keeps its state, as upstream), and a
+  CreateProcess whose creator state is a placeholder still registers the child;
+  ``rebuild_placeholders=False`` restores upstream.
 * **Thread owner pid.** Upstream leaves a thread's pid 0; here it is the owning process's pid.
 * **Parameter names of older writers.** Where a parameter was renamed, the newest name is
   tried first, then the older one: image path ``file_path``/``file_name``, command line
@@ -46,7 +48,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 
 from kcap.model import Event, Module, Process, Thread, Timestamp, lookup, split_cmdline
-from kcap.state.dispatch import Handler, HandlerCache
+from kcap.state.dispatch import MAX_CACHED, Handler, HandlerCache
 from kcap.state.handles import HandleSnapshotter
 from kcap.state.sid import sid_to_text
 from kcap.state.values import (
@@ -169,8 +171,8 @@ class ProcessSnapshotter:
         except KeyError:
             et = lookup(type_id)
             found = et is not None and et.name in _PROCESS_CARRIERS
-            if len(type_id) in (17, 18):
-                self._carriers[bytes(type_id)] = found
+            if et is not None or len(self._carriers) < MAX_CACHED:
+                self._carriers[type_id] = found
             return found
 
     # ------------------------------------------------------------------ warnings

@@ -27,7 +27,7 @@ class SharedParamEncoder(EventEncoder):
         self._by_param: dict[int, tuple[Param, bytes | None]] = {}
         self._fixed: dict[tuple[bytes, int, str, str, str, str], bytes] = {}
         self._ts_len = struct.Struct(prefix + "H").pack
-        self._tail = self._u16(0) + self._empty_process  # no metadata, empty process section
+        self._fixed_tail = self._u16(0) + self._empty_process  # no metadata, empty process section
 
     def _param(self, p: Param) -> bytes | None:
         hit = self._by_param.get(id(p))
@@ -78,7 +78,7 @@ class SharedParamEncoder(EventEncoder):
                 ts,
                 self._u16(len(parts)),
                 *parts,
-                self._tail,
+                self._fixed_tail,
             )
         )
         return self._section(sec.EVENT, sec.EVENT_V2, 0, len(body)) + body

@@ -1,0 +1,18 @@
+"""Build the optional C accelerator; everything else is configured in pyproject.toml.
+
+``optional=True``: on a machine without a C compiler the install still succeeds and kcap runs
+on its pure-Python decoder (same results, slower).
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "kcap.format._speedups",
+            ["src/kcap/format/_speedups.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        )
+    ]
+)

@@ -1,0 +1,739 @@
+/*
+ * Optional accelerator for the hottest loop of kcap: turning event sections into Event objects.
+ *
+ * It decodes only what is well formed. At the first anomaly of any kind (unknown section type
+ * or version, a length running past its record, an unknown parameter type, a process body that
+ * does not decode, bytes left over) it stops and tells the caller where; the pure-Python decoder
+ * in events.py then decodes that one section and raises the precise error. So the messages,
+ * the error policy and the semantics live in one place, and this file is only a faster way to
+ * produce the same objects. tests/format/test_speedups.py checks both paths give equal results.
+ *
+ * Objects are built the way their classes would build them: Event, Timestamp and Params are
+ * __slots__ classes whose slots are filled by offset (taken from the classes' member
+ * descriptors at configure time), Param is a tuple subclass.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include <structmember.h> /* PyMemberDef, for slot offsets */
+
+enum {
+    C_STR16 = 1, C_I8, C_U8, C_I16, C_U16, C_I32, C_U32, C_I64, C_U64, C_F64, C_F32, C_BOOL,
+    C_BIN32, C_BIN16, C_IPV4, C_IPV6, C_TIME, C_SLICE, C_NONE
+};
+
+/* ------------------------------------------------------------------ configured classes */
+
+static PyTypeObject *EventT, *ParamT, *TimestampT, *ParamsT;
+static PyObject *IPv4Cls, *IPv6Cls;
+static Py_ssize_t o_seq, o_pid, o_tid, o_cpu, o_type, o_name, o_category, o_description,
+    o_host, o_timestamp, o_ps, o_params, o_meta, o_process, o_tail;
+static Py_ssize_t o_ts_text, o_ts_ns, o_ts_offset, o_by_name, o_duplicates;
+static PyObject *zero_int;
+
+static Py_ssize_t slot_offset(PyObject *cls, const char *name)
+{
+    PyObject *d = PyObject_GetAttrString(cls, name);
+    if (d == NULL)
+        return -1;
+    if (!PyObject_TypeCheck(d, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "%s is not a __slots__ member", name);
+        Py_DECREF(d);
+        return -1;
+    }
+    Py_ssize_t off = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    return off;
+}
+
+/* Store v (a new reference, stolen) in the slot at offset off. */
+static inline void set_slot(PyObject *o, Py_ssize_t off, PyObject *v)
+{
+    PyObject **addr = (PyObject **)((char *)o + off);
+    PyObject *old = *addr;
+    *addr = v;
+    Py_XDECREF(old);
+}
+
+static PyObject *configure(PyObject *self, PyObject *args)
+{
+    PyObject *ev, *param, *ts, *params, *v4, *v6;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &ev, &param, &ts, &params, &v4, &v6))
+        return NULL;
+    if (!PyType_Check(ev) || !PyType_Check(param) || !PyType_Check(ts) || !PyType_Check(params))
+        return PyErr_Format(PyExc_TypeError, "configure() takes classes");
+    if (!PyType_IsSubtype((PyTypeObject *)param, &PyTuple_Type))
+        return PyErr_Format(PyExc_TypeError, "Param must be a tuple subclass");
+#define OFF(var, cls, name) if ((var = slot_offset(cls, name)) < 0) return NULL;
+    OFF(o_seq, ev, "seq") OFF(o_pid, ev, "pid") OFF(o_tid, ev, "tid") OFF(o_cpu, ev, "cpu")
+    OFF(o_type, ev, "type") OFF(o_name, ev, "name") OFF(o_category, ev, "category")
+    OFF(o_description, ev, "description") OFF(o_host, ev, "host")
+    OFF(o_timestamp, ev, "timestamp") OFF(o_ps, ev, "ps") OFF(o_params, ev, "_params")
+    OFF(o_meta, ev, "_meta") OFF(o_process, ev, "_process") OFF(o_tail, ev, "_tail")
+    OFF(o_ts_text, ts, "text") OFF(o_ts_ns, ts, "_ns") OFF(o_ts_offset, ts, "_offset")
+    OFF(o_by_name, params, "_by_name") OFF(o_duplicates, params, "duplicates")
+#undef OFF
+    Py_XSETREF(EventT, (PyTypeObject *)Py_NewRef(ev));
+    Py_XSETREF(ParamT, (PyTypeObject *)Py_NewRef(param));
+    Py_XSETREF(TimestampT, (PyTypeObject *)Py_NewRef(ts));
+    Py_XSETREF(ParamsT, (PyTypeObject *)Py_NewRef(params));
+    Py_XSETREF(IPv4Cls, Py_NewRef(v4));
+    Py_XSETREF(IPv6Cls, Py_NewRef(v6));
+    if (zero_int == NULL)
+        zero_int = PyLong_FromLong(0);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ primitives */
+
+typedef struct {
+    const unsigned char *b;
+    int le;
+    PyObject *table;     /* tuple: wire id -> (ParamType, codec) or None */
+    PyObject *head_cache; /* dict: bytes of the four head strings -> 4-tuple of str */
+} Ctx;
+
+static inline uint16_t rd16(const Ctx *c, Py_ssize_t p)
+{
+    const unsigned char *b = c->b + p;
+    return c->le ? (uint16_t)(b[0] | b[1] << 8) : (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static inline uint32_t rd32(const Ctx *c, Py_ssize_t p)
+{
+    const unsigned char *b = c->b + p;
+    return c->le ? ((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24)
+                 : ((uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24);
+}
+
+static inline uint64_t rd64(const Ctx *c, Py_ssize_t p)
+{
+    uint64_t lo = rd32(c, p), hi = rd32(c, p + 4);
+    return c->le ? (hi << 32 | lo) : (lo << 32 | hi);
+}
+
+static inline PyObject *text(const Ctx *c, Py_ssize_t p, Py_ssize_t n)
+{
+    return PyUnicode_DecodeUTF8((const char *)c->b + p, n, "surrogateescape");
+}
+
+static PyObject *new_timestamp(PyObject *txt /* stolen */)
+{
+    PyObject *ts = TimestampT->tp_alloc(TimestampT, 0);
+    if (ts == NULL) {
+        Py_DECREF(txt);
+        return NULL;
+    }
+    set_slot(ts, o_ts_text, txt);
+    set_slot(ts, o_ts_ns, Py_NewRef(Py_None));
+    set_slot(ts, o_ts_offset, Py_NewRef(zero_int));
+    return ts;
+}
+
+/* Sentinel for "not well formed here": the caller falls back to Python for this section. */
+#define ANOMALY ((PyObject *)1)
+
+/* Decode one parameter value at *pp (bounded by end). New reference, NULL on error, ANOMALY. */
+static PyObject *value(const Ctx *c, int codec, Py_ssize_t *pp, Py_ssize_t end, PyObject **elem)
+{
+    Py_ssize_t p = *pp, n;
+    PyObject *v;
+#define NEED(k) if (p + (k) > end) return ANOMALY;
+    switch (codec) {
+    case C_STR16:
+        NEED(2) n = rd16(c, p);
+        NEED(2 + n) v = text(c, p + 2, n);
+        p += 2 + n;
+        break;
+    case C_U64: NEED(8) v = PyLong_FromUnsignedLongLong(rd64(c, p)); p += 8; break;
+    case C_U32: NEED(4) v = PyLong_FromUnsignedLong(rd32(c, p)); p += 4; break;
+    case C_U8: NEED(1) v = PyLong_FromLong(c->b[p]); p += 1; break;
+    case C_U16: NEED(2) v = PyLong_FromLong(rd16(c, p)); p += 2; break;
+    case C_I8: NEED(1) v = PyLong_FromLong((int8_t)c->b[p]); p += 1; break;
+    case C_I16: NEED(2) v = PyLong_FromLong((int16_t)rd16(c, p)); p += 2; break;
+    case C_I32: NEED(4) v = PyLong_FromLong((int32_t)rd32(c, p)); p += 4; break;
+    case C_I64: NEED(8) v = PyLong_FromLongLong((int64_t)rd64(c, p)); p += 8; break;
+    case C_BOOL: NEED(1) v = Py_NewRef(c->b[p] ? Py_True : Py_False); p += 1; break;
+    case C_F64: {
+        NEED(8) uint64_t bits = rd64(c, p);
+        double d;
+        memcpy(&d, &bits, 8);
+        v = PyFloat_FromDouble(d);
+        p += 8;
+        break;
+    }
+    case C_F32: {
+        NEED(4) uint32_t bits = rd32(c, p);
+        float f;
+        memcpy(&f, &bits, 4);
+        v = PyFloat_FromDouble((double)f);
+        p += 4;
+        break;
+    }
+    case C_BIN32:
+        NEED(4) n = rd32(c, p);
+        NEED(4 + n) v = PyBytes_FromStringAndSize((const char *)c->b + p + 4, n);
+        p += 4 + n;
+        break;
+    case C_BIN16:
+        NEED(2) n = rd16(c, p);
+        NEED(2 + n) v = PyBytes_FromStringAndSize((const char *)c->b + p + 2, n);
+        p += 2 + n;
+        break;
+    case C_IPV4: case C_IPV6: {
+        Py_ssize_t k = codec == C_IPV4 ? 4 : 16;
+        NEED(k) PyObject *raw = PyBytes_FromStringAndSize((const char *)c->b + p, k);
+        if (raw == NULL)
+            return NULL;
+        v = PyObject_CallOneArg(codec == C_IPV4 ? IPv4Cls : IPv6Cls, raw);
+        Py_DECREF(raw);
+        p += k;
+        break;
+    }
+    case C_TIME: {
+        NEED(2) n = rd16(c, p);
+        NEED(2 + n) PyObject *t = text(c, p + 2, n);
+        if (t == NULL)
+            return NULL;
+        v = new_timestamp(t);
+        p += 2 + n;
+        break;
+    }
+    case C_SLICE: {
+        NEED(3) unsigned char kind = c->b[p];
+        Py_ssize_t count = rd16(c, p + 1);
+        p += 3;
+        if (kind == 's') {
+            v = PyList_New(0);
+            if (v == NULL)
+                return NULL;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                if (p + 2 > end) { Py_DECREF(v); return ANOMALY; }
+                n = rd16(c, p);
+                if (p + 2 + n > end) { Py_DECREF(v); return ANOMALY; }
+                PyObject *s = text(c, p + 2, n);
+                if (s == NULL || PyList_Append(v, s) < 0) { Py_XDECREF(s); Py_DECREF(v); return NULL; }
+                Py_DECREF(s);
+                p += 2 + n;
+            }
+            *elem = PyUnicode_FromString("s");
+        } else if (kind == '8') {
+            NEED(8 * count) v = PyList_New(count);
+            if (v == NULL)
+                return NULL;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                PyObject *x = PyLong_FromUnsignedLongLong(rd64(c, p));
+                if (x == NULL) { Py_DECREF(v); return NULL; }
+                PyList_SET_ITEM(v, i, x);
+                p += 8;
+            }
+            *elem = PyUnicode_FromString("8");
+        } else {
+            return ANOMALY;
+        }
+        if (*elem == NULL) { Py_DECREF(v); return NULL; }
+        break;
+    }
+    default:
+        return ANOMALY;
+    }
+#undef NEED
+    *pp = p;
+    return v;
+}
+
+/* Parameters and metadata from *pp. Fills a new Params object and meta list; 0 ok, -1 error,
+ * 1 anomaly. */
+static int tail(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end, PyObject **params_out,
+                PyObject **meta_out)
+{
+    Py_ssize_t p = *pp;
+    PyObject *by_name = NULL, *dups = NULL, *meta = NULL, *params = NULL;
+    int rc = -1;
+    Py_ssize_t ntable = PyTuple_GET_SIZE(c->table);
+    if (p + 2 > end)
+        return 1;
+    Py_ssize_t count = rd16(c, p);
+    p += 2;
+    by_name = PyDict_New();
+    dups = PyList_New(0);
+    if (by_name == NULL || dups == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (p + 4 > end) { rc = 1; goto done; }
+        Py_ssize_t wire = rd16(c, p), nlen = rd16(c, p + 2);
+        p += 4;
+        if (p + nlen > end || wire >= ntable) { rc = 1; goto done; }
+        PyObject *spec = PyTuple_GET_ITEM(c->table, wire);
+        if (spec == Py_None) { rc = 1; goto done; }
+        PyObject *name = text(c, p, nlen);
+        if (name == NULL)
+            goto done;
+        p += nlen;
+        PyObject *elem = NULL;
+        int codec = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
+        PyObject *v = value(c, codec, &p, end, &elem);
+        if (v == NULL || v == ANOMALY) {
+            Py_DECREF(name);
+            rc = v == NULL ? -1 : 1;
+            goto done;
+        }
+        PyObject *param = ParamT->tp_alloc(ParamT, 4);
+        if (param == NULL) {
+            Py_DECREF(name); Py_DECREF(v); Py_XDECREF(elem);
+            goto done;
+        }
+        PyTuple_SET_ITEM(param, 0, name);  /* steals name */
+        PyTuple_SET_ITEM(param, 1, Py_NewRef(PyTuple_GET_ITEM(spec, 0)));
+        PyTuple_SET_ITEM(param, 2, v);
+        PyTuple_SET_ITEM(param, 3, elem ? elem : Py_NewRef(Py_None));
+        int has = PyDict_Contains(by_name, name);
+        int err = has < 0 ? -1 : has ? PyList_Append(dups, param) : PyDict_SetItem(by_name, name, param);
+        Py_DECREF(param);
+        if (err < 0)
+            goto done;
+    }
+    if (p + 2 > end) { rc = 1; goto done; }
+    Py_ssize_t mcount = rd16(c, p);
+    p += 2;
+    meta = PyList_New(0);
+    if (meta == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < mcount; i++) {
+        if (p + 2 > end) { rc = 1; goto done; }
+        Py_ssize_t kl = rd16(c, p);
+        if (p + 2 + kl + 2 > end) { rc = 1; goto done; }
+        Py_ssize_t vl = rd16(c, p + 2 + kl);
+        if (p + 4 + kl + vl > end) { rc = 1; goto done; }
+        PyObject *k = text(c, p + 2, kl), *v = k ? text(c, p + 4 + kl, vl) : NULL;
+        PyObject *pair = v ? PyTuple_Pack(2, k, v) : NULL;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (pair == NULL || PyList_Append(meta, pair) < 0) { Py_XDECREF(pair); goto done; }
+        Py_DECREF(pair);
+        p += 4 + kl + vl;
+    }
+    params = ParamsT->tp_alloc(ParamsT, 0);
+    if (params == NULL)
+        goto done;
+    set_slot(params, o_by_name, by_name);
+    set_slot(params, o_duplicates, dups);
+    by_name = dups = NULL;
+    *params_out = params;
+    *meta_out = meta;
+    meta = NULL;
+    *pp = p;
+    rc = 0;
+done:
+    Py_XDECREF(by_name);
+    Py_XDECREF(dups);
+    Py_XDECREF(meta);
+    return rc;
+}
+
+/* decode_tail(buf, p, end, table, little) -> (Params, meta, offset after meta) | None */
+static PyObject *decode_tail(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t p, end;
+    PyObject *table;
+    int le;
+    if (!PyArg_ParseTuple(args, "y*nnO!p", &view, &p, &end, &PyTuple_Type, &table, &le))
+        return NULL;
+    PyObject *result = NULL, *params = NULL, *meta = NULL;
+    if (p < 0 || end > view.len || p > end) {
+        result = Py_NewRef(Py_None);
+        goto out;
+    }
+    Ctx c = {view.buf, le, table, NULL};
+    int rc = tail(&c, &p, end, &params, &meta);
+    if (rc < 0)
+        goto out;
+    if (rc > 0) {
+        result = Py_NewRef(Py_None);
+        goto out;
+    }
+    result = Py_BuildValue("NNn", params, meta, p);
+out:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* ------------------------------------------------------------------ whole events */
+
+/* Decode one event body [off, end). Returns a new Event, NULL on error, ANOMALY. */
+static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
+                       int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
+                       PyObject *eager)
+{
+    Py_ssize_t p = off + 16 + width + 1, a, n;
+    if (p > end)
+        return ANOMALY;
+    a = p;
+    for (int i = 0; i < 4; i++) {
+        if (p + 2 > end)
+            return ANOMALY;
+        p += 2 + rd16(c, p);
+    }
+    if (p + 2 > end)
+        return ANOMALY;
+    n = rd16(c, p);
+    if (p + 2 + n > end)
+        return ANOMALY;
+    PyObject *key = PyBytes_FromStringAndSize((const char *)c->b + a, p - a);
+    if (key == NULL)
+        return NULL;
+    PyObject *strings = PyDict_GetItemWithError(c->head_cache, key);  /* borrowed */
+    if (strings == NULL) {
+        if (PyErr_Occurred()) { Py_DECREF(key); return NULL; }
+        PyObject *s[4];
+        Py_ssize_t q = a;
+        for (int i = 0; i < 4; i++) {
+            Py_ssize_t l = rd16(c, q);
+            s[i] = text(c, q + 2, l);
+            if (s[i] == NULL) {
+                for (int j = 0; j < i; j++) Py_DECREF(s[j]);
+                Py_DECREF(key);
+                return NULL;
+            }
+            q += 2 + l;
+        }
+        strings = PyTuple_Pack(4, s[0], s[1], s[2], s[3]);
+        for (int j = 0; j < 4; j++) Py_DECREF(s[j]);
+        if (strings == NULL) { Py_DECREF(key); return NULL; }
+        if (PyDict_GET_SIZE(c->head_cache) >= 4096)
+            PyDict_Clear(c->head_cache);
+        int err = PyDict_SetItem(c->head_cache, key, strings);
+        Py_DECREF(strings);  /* the dict holds it now */
+        if (err < 0) { Py_DECREF(key); return NULL; }
+    }
+    Py_INCREF(strings);
+    Py_DECREF(key);
+    PyObject *ts_text = text(c, p + 2, n);
+    if (ts_text == NULL) { Py_DECREF(strings); return NULL; }
+    PyObject *ts = new_timestamp(ts_text);
+    if (ts == NULL) { Py_DECREF(strings); return NULL; }
+    p += 2 + n;
+
+    PyObject *ev = EventT->tp_alloc(EventT, 0);
+    if (ev == NULL) { Py_DECREF(strings); Py_DECREF(ts); return NULL; }
+    set_slot(ev, o_seq, PyLong_FromUnsignedLongLong(rd64(c, off)));
+    set_slot(ev, o_pid, PyLong_FromUnsignedLong(rd32(c, off + 8)));
+    set_slot(ev, o_tid, PyLong_FromUnsignedLong(rd32(c, off + 12)));
+    PyObject *type_id = PyBytes_FromStringAndSize((const char *)c->b + off + 16, width);
+    if (type_id != NULL && !full && eager != Py_None) {
+        int hit = PySet_Contains(eager, type_id);  /* events that change state: decode now */
+        if (hit < 0) { Py_DECREF(type_id); Py_DECREF(strings); Py_DECREF(ts); return NULL; }
+        full = hit;
+    }
+    set_slot(ev, o_type, type_id);
+    set_slot(ev, o_cpu, PyLong_FromLong(c->b[off + 16 + width]));
+    Py_ssize_t offs[4] = {o_name, o_category, o_description, o_host};
+    for (int i = 0; i < 4; i++)
+        set_slot(ev, offs[i], Py_NewRef(PyTuple_GET_ITEM(strings, i)));
+    Py_DECREF(strings);
+    set_slot(ev, o_timestamp, ts);
+    set_slot(ev, o_ps, Py_NewRef(Py_None));
+    if (PyErr_Occurred()) { Py_DECREF(ev); return NULL; }
+
+    if (!full) {
+        set_slot(ev, o_params, Py_NewRef(Py_None));
+        set_slot(ev, o_meta, Py_NewRef(Py_None));
+        set_slot(ev, o_process, Py_NewRef(Py_None));
+        PyObject *t = Py_BuildValue("(OOnnO)", tail_fn, buf, p, end, base);
+        if (t == NULL) { Py_DECREF(ev); return NULL; }
+        set_slot(ev, o_tail, t);
+        return ev;
+    }
+    PyObject *params = NULL, *meta = NULL;
+    int rc = tail(c, &p, end, &params, &meta);
+    if (rc != 0) {
+        Py_DECREF(ev);
+        return rc < 0 ? NULL : ANOMALY;
+    }
+    set_slot(ev, o_params, params);
+    set_slot(ev, o_meta, meta);
+    set_slot(ev, o_tail, Py_NewRef(Py_None));
+    if (p + 10 > end || c->b[p] != 1) { Py_DECREF(ev); return ANOMALY; }
+    int pver = c->b[p + 1];
+    Py_ssize_t psize = rd32(c, p + 6);
+    p += 10;
+    if (p + psize != end) { Py_DECREF(ev); return ANOMALY; }
+    if (psize == 0) {
+        set_slot(ev, o_process, Py_NewRef(Py_None));
+        return ev;
+    }
+    PyObject *proc = PyObject_CallFunction(proc_fn, "Onni", buf, p, end, pver);
+    if (proc == NULL) {
+        PyErr_Clear();  /* Python decodes this section again and reports the error */
+        Py_DECREF(ev);
+        return ANOMALY;
+    }
+    set_slot(ev, o_process, proc);
+    return ev;
+}
+
+/*
+ * decode_batch(buf, pos, base, max_record, ev1_width, little, table, head_cache, full,
+ *              tail_fn, proc_fn, limit, eager)
+ *   -> (events, pos, anomaly)
+ * Decodes complete event sections from buf[pos:] until the data ends, `limit` events were
+ * made, or a section is not well formed (anomaly=True: pos is that section's start).
+ */
+static PyObject *decode_batch(PyObject *self, PyObject *args)
+{
+    PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn, *base, *eager;
+    Py_ssize_t pos, max_record, limit;
+    int ev1_width, le, full;
+    if (!PyArg_ParseTuple(args, "O!nOniiO!O!iOOnO", &PyBytes_Type, &buf, &pos, &base,
+                          &max_record, &ev1_width, &le, &PyTuple_Type, &table, &PyDict_Type,
+                          &head_cache, &full, &tail_fn, &proc_fn, &limit, &eager))
+        return NULL;
+    if (eager != Py_None && !PyAnySet_Check(eager))
+        return PyErr_Format(PyExc_TypeError, "eager must be a set or None");
+    if (EventT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "_speedups.configure() was not called");
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, head_cache};
+    Py_ssize_t len = PyBytes_GET_SIZE(buf);
+    PyObject *events = PyList_New(0);
+    if (events == NULL)
+        return NULL;
+    int anomaly = 0;
+    while (PyList_GET_SIZE(events) < limit && pos + 10 <= len) {
+        const unsigned char *h = c.b + pos;
+        Py_ssize_t size = rd32(&c, pos + 6);
+        int width = h[1] == 2 ? 18 : h[1] == 1 ? ev1_width : 0;
+        if (h[0] != 3 || width == 0 || size > max_record || size < 16 + width + 1 + 12 + 10) {
+            anomaly = 1;
+            break;
+        }
+        if (pos + 10 + size > len)
+            break;  /* the caller brings more data */
+        PyObject *ev = event(&c, buf, pos + 10, pos + 10 + size, width, full, tail_fn, proc_fn,
+                             base, eager);
+        if (ev == NULL) {
+            Py_DECREF(events);
+            return NULL;
+        }
+        if (ev == ANOMALY) {
+            anomaly = 1;
+            break;
+        }
+        int err = PyList_Append(events, ev);
+        Py_DECREF(ev);
+        if (err < 0) {
+            Py_DECREF(events);
+            return NULL;
+        }
+        pos += 10 + size;
+    }
+    return Py_BuildValue("NnO", events, pos, anomaly ? Py_True : Py_False);
+}
+
+
+/* ------------------------------------------------------------------ encoding */
+
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+    int le;
+} Out;
+
+static int grow(Out *o, Py_ssize_t n)
+{
+    if (o->len + n <= o->cap)
+        return 0;
+    Py_ssize_t cap = o->cap ? o->cap : 256;
+    while (cap < o->len + n)
+        cap *= 2;
+    char *d = PyMem_Realloc(o->data, cap);
+    if (d == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    o->data = d;
+    o->cap = cap;
+    return 0;
+}
+
+static int put(Out *o, const void *src, Py_ssize_t n)
+{
+    if (grow(o, n) < 0)
+        return -1;
+    memcpy(o->data + o->len, src, n);
+    o->len += n;
+    return 0;
+}
+
+static int put_uint(Out *o, uint64_t v, int width)
+{
+    unsigned char b[8];
+    for (int i = 0; i < width; i++)
+        b[o->le ? i : width - 1 - i] = (unsigned char)(v >> (8 * i));
+    return put(o, b, width);
+}
+
+/* u16 length + UTF-8 (surrogateescape) of a str. 1 = not encodable here (caller falls back). */
+static int put_str16(Out *o, PyObject *s)
+{
+    if (!PyUnicode_Check(s))
+        return 1;
+    if (PyUnicode_IS_ASCII(s)) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+        if (n > 0xFFFF)
+            return 1;
+        if (put_uint(o, (uint64_t)n, 2) < 0)
+            return -1;
+        return put(o, PyUnicode_DATA(s), n);
+    }
+    PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogateescape");
+    if (b == NULL) {
+        PyErr_Clear();
+        return 1;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(b);
+    int rc = n > 0xFFFF ? 1 : put_uint(o, (uint64_t)n, 2) < 0 ? -1 : put(o, PyBytes_AS_STRING(b), n);
+    Py_DECREF(b);
+    return rc;
+}
+
+/* An int in [lo, hi] as `width` bytes. 1 = out of range or not an int. */
+static int put_int(Out *o, PyObject *v, int width, int is_signed)
+{
+    if (!PyLong_Check(v) || PyBool_Check(v))
+        return 1;
+    int overflow = 0;
+    if (is_signed) {
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) { PyErr_Clear(); return 1; }
+        if (width < 8) {
+            long long lim = 1LL << (8 * width - 1);
+            if (x < -lim || x >= lim)
+                return 1;
+        }
+        return put_uint(o, (uint64_t)x, width) < 0 ? -1 : 0;
+    }
+    unsigned long long x = PyLong_AsUnsignedLongLong(v);
+    if (x == (unsigned long long)-1 && PyErr_Occurred()) { PyErr_Clear(); return 1; }
+    if (width < 8 && x >> (8 * width))
+        return 1;
+    return put_uint(o, x, width) < 0 ? -1 : 0;
+}
+
+static int put_value(Out *o, int codec, PyObject *v, PyObject *elem)
+{
+    switch (codec) {
+    case C_STR16: return put_str16(o, v);
+    case C_U8: return put_int(o, v, 1, 0);
+    case C_U16: return put_int(o, v, 2, 0);
+    case C_U32: return put_int(o, v, 4, 0);
+    case C_U64: return put_int(o, v, 8, 0);
+    case C_I8: return put_int(o, v, 1, 1);
+    case C_I16: return put_int(o, v, 2, 1);
+    case C_I32: return put_int(o, v, 4, 1);
+    case C_I64: return put_int(o, v, 8, 1);
+    case C_BOOL:
+        if (!PyBool_Check(v))
+            return 1;
+        return put(o, v == Py_True ? "\x01" : "\x00", 1);
+    case C_BIN32:
+        if (!PyBytes_Check(v) || PyBytes_GET_SIZE(v) > 0xFFFFFFFFLL)
+            return 1;
+        if (put_uint(o, (uint64_t)PyBytes_GET_SIZE(v), 4) < 0)
+            return -1;
+        return put(o, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v));
+    case C_TIME:
+        if (Py_TYPE(v) != TimestampT)
+            return 1;
+        return put_str16(o, *(PyObject **)((char *)v + o_ts_text));
+    case C_IPV4: case C_IPV6: {
+        if (Py_TYPE(v) != (PyTypeObject *)(codec == C_IPV4 ? IPv4Cls : IPv6Cls))
+            return 1;
+        PyObject *packed = PyObject_GetAttrString(v, "packed");
+        if (packed == NULL)
+            return -1;
+        int rc = PyBytes_Check(packed) ? put(o, PyBytes_AS_STRING(packed), PyBytes_GET_SIZE(packed)) : 1;
+        Py_DECREF(packed);
+        return rc;
+    }
+    case C_SLICE: {
+        if (!PyList_Check(v) || !PyUnicode_Check(elem) || PyList_GET_SIZE(v) > 0xFFFF)
+            return 1;
+        int ints = PyUnicode_CompareWithASCIIString(elem, "8") == 0;
+        Py_ssize_t n = PyList_GET_SIZE(v);
+        if (put(o, ints ? "8" : "s", 1) < 0 || put_uint(o, (uint64_t)n, 2) < 0)
+            return -1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *x = PyList_GET_ITEM(v, i);
+            int rc = ints ? put_int(o, x, 8, 0) : put_str16(o, x);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    default:
+        return 1;
+    }
+}
+
+/*
+ * encode_tail(params, meta, wire, little) -> bytes | None
+ * params: list of Param; meta: list of (str, str); wire: dict ParamType -> (wire id, codec).
+ * The parameter count, the parameters, the metadata count and pairs, as the newest layout
+ * stores them. None when any value needs the Python encoder (a conversion, a type it has to
+ * reject with a message, an out-of-range number): that one encodes the whole tail instead.
+ */
+static PyObject *encode_tail(PyObject *self, PyObject *args)
+{
+    PyObject *params, *meta, *wire;
+    int le;
+    if (!PyArg_ParseTuple(args, "O!O!O!p", &PyList_Type, &params, &PyList_Type, &meta,
+                          &PyDict_Type, &wire, &le))
+        return NULL;
+    Out o = {NULL, 0, 0, le};
+    int rc = 0;
+    Py_ssize_t n = PyList_GET_SIZE(params);
+    if (n > 0xFFFF) { rc = 1; goto done; }
+    if ((rc = put_uint(&o, (uint64_t)n, 2)) != 0) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(params, i);
+        if (Py_TYPE(p) != ParamT || PyTuple_GET_SIZE(p) != 4) { rc = 1; goto done; }
+        PyObject *spec = PyDict_GetItemWithError(wire, PyTuple_GET_ITEM(p, 1));
+        if (spec == NULL) { rc = PyErr_Occurred() ? -1 : 1; goto done; }
+        long wid = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+        int codec = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
+        if ((rc = put_uint(&o, (uint64_t)wid, 2)) != 0) goto done;
+        if ((rc = put_str16(&o, PyTuple_GET_ITEM(p, 0))) != 0) goto done;
+        if ((rc = put_value(&o, codec, PyTuple_GET_ITEM(p, 2), PyTuple_GET_ITEM(p, 3))) != 0)
+            goto done;
+    }
+    Py_ssize_t m = PyList_GET_SIZE(meta);
+    if (m > 0xFFFF) { rc = 1; goto done; }
+    if ((rc = put_uint(&o, (uint64_t)m, 2)) != 0) goto done;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *kv = PyList_GET_ITEM(meta, i);
+        if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2) { rc = 1; goto done; }
+        if ((rc = put_str16(&o, PyTuple_GET_ITEM(kv, 0))) != 0) goto done;
+        if ((rc = put_str16(&o, PyTuple_GET_ITEM(kv, 1))) != 0) goto done;
+    }
+done:;
+    PyObject *result = rc < 0 ? NULL : rc > 0 ? Py_NewRef(Py_None)
+                                               : PyBytes_FromStringAndSize(o.data, o.len);
+    PyMem_Free(o.data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS, "Bind the model classes (Event, Param, ...)."},
+    {"decode_batch", decode_batch, METH_VARARGS, "Decode well-formed event sections."},
+    {"decode_tail", decode_tail, METH_VARARGS, "Decode parameters and metadata."},
+    {"encode_tail", encode_tail, METH_VARARGS, "Encode parameters and metadata."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "kcap.format._speedups",
+    "Optional C accelerator for decoding event sections (see events.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }

@@ -1,0 +1,80 @@
+"""The C accelerator and the pure-Python decoder give the same events, errors and state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kcap.format import events as events_mod
+
+SCRIPT = r"""
+import sys, kcap
+from tests.format.expected_shape import process_shape, value_shape
+out = []
+errors = []
+try:
+    with kcap.open(sys.argv[1], on_error=lambda e: errors.append(str(e))) as r:
+        for lazy in (sys.argv[2] == "lazy",):
+            for ev in r.read(include_state=True, lazy=lazy):
+                out.append((ev.seq, ev.pid, ev.tid, ev.cpu, ev.type.hex(), ev.name, ev.category,
+                    ev.description, ev.host, ev.timestamp.text,
+                    [(p.name, p.type.label, repr(value_shape(p)), p.elem) for p in ev.params.all()],
+                    ev.meta, repr(process_shape(ev.process)),
+                    None if ev.ps is None else (ev.ps.pid, ev.ps.name, len(ev.ps.modules))))
+except kcap.KcapError as exc:
+    errors.append("fatal: " + str(exc))
+print(repr((out, errors)))
+"""
+
+
+def run(path: Path, pure: bool, mode: str) -> str:
+    env = dict(os.environ)
+    if pure:
+        env["KCAP_PURE_PYTHON"] = "1"
+    else:
+        env.pop("KCAP_PURE_PYTHON", None)
+    root = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root)])
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(path), mode],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(not events_mod.ACCELERATED, reason="the C accelerator is not built here")
+@pytest.mark.parametrize("mode", ["full", "lazy"])
+@pytest.mark.parametrize("fixture", ["cap1", "cap2", "live2022", "newest"])
+def test_accelerated_and_pure_python_agree(request, fixture: str, mode: str) -> None:
+    path = request.getfixturevalue(fixture)
+    assert run(path, pure=False, mode=mode) == run(path, pure=True, mode=mode)
+
+
+@pytest.mark.skipif(not events_mod.ACCELERATED, reason="the C accelerator is not built here")
+def test_damaged_events_are_reported_alike(tmp_path: Path) -> None:
+    import struct
+
+    import zstandard
+
+    from .test_hostile import HEADER, NO_HANDLES, newest_body, section
+
+    good = section(newest_body())
+    bad = [
+        section(newest_body(params=struct.pack("<H", 0xFFFF))),
+        section(newest_body(params=struct.pack("<HHH", 1, 15, 1) + b"g")),
+        section(newest_body(process=struct.pack("<BBII", 1, 9, 0, 4) + b"abcd")),
+        section(newest_body(process=struct.pack("<BBII", 1, 4, 0, 0) + b"xx"), None),
+    ]
+    path = tmp_path / "damaged.kcap"
+    path.write_bytes(
+        zstandard.ZstdCompressor().compress(HEADER + NO_HANDLES + good + b"".join(bad) + good)
+    )
+    for mode in ("full", "lazy"):
+        assert run(path, pure=False, mode=mode) == run(path, pure=True, mode=mode)
