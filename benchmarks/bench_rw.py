@@ -430,9 +430,9 @@ def child_main(args: argparse.Namespace) -> int:
 
 def accelerated() -> bool:
     """True when kcap's optional C accelerator is loaded in this process."""
-    from kcap.format import events
+    from kcap.format import accel
 
-    return bool(getattr(events, "ACCELERATED", False))
+    return accel.ACCELERATED
 
 
 def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int) -> int:
