@@ -86,17 +86,26 @@ def load_average() -> str:
         return f"{os.cpu_count()} cores"
 
 
-def child_env() -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(extra or {})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
     return env
 
 
-def run_child(script: Path, args: Sequence[str], timeout: float = 3600) -> dict[str, Any]:
-    """Run ``python script args`` in a fresh interpreter; its last stdout line is JSON."""
+def run_child(
+    script: Path,
+    args: Sequence[str],
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run ``python script args`` in a fresh interpreter; its last stdout line is JSON.
+
+    ``env`` adds variables to the child's environment.
+    """
     cmd = [sys.executable, str(script), *args]
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, env=child_env(), timeout=timeout, check=False
+        cmd, capture_output=True, text=True, env=child_env(env), timeout=timeout, check=False
     )
     if proc.returncode != 0:
         raise RuntimeError(

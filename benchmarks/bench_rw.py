@@ -422,9 +422,17 @@ def child_main(args: argparse.Namespace) -> int:
             "out_compressed": outcome.out_compressed,
             "out_raw": outcome.out_raw,
             "rss_mb": peak_rss_mb(),
+            "accelerated": accelerated(),
         }
     )
     return 0
+
+
+def accelerated() -> bool:
+    """True when kcap's optional C accelerator is loaded in this process."""
+    from kcap.format import accel
+
+    return accel.ACCELERATED
 
 
 def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int) -> int:
@@ -504,7 +512,8 @@ def measure(
             cmd += ["--jsonl", str(jsonl_for(path, args.workdir, key == "orjson-ps"))]
         if key == "write":
             cmd += ["--out", str(args.workdir / f"bench-write-{os.getpid()}.kcap")]
-        results[key] = run_child(SCRIPT, cmd)
+        extra = {"KCAP_PURE_PYTHON": "1"} if args.pure else None
+        results[key] = run_child(SCRIPT, cmd, env=extra)
     return results
 
 
@@ -560,9 +569,10 @@ def capture_table(path: Path, results: dict[str, dict[str, Any]], clock: str) ->
             ("yes" if peak < RSS_LIMIT_MB else "NO") if big else "-",
         ]
     )
+    c_on = any(r.get("accelerated") for k, r in results.items() if k in KCAP_KEYS)
     title = (
         f"{path.name}: {n:,} events ({size / 1e6:.1f} MB compressed, {raw / 1e6:.1f} MB raw); "
-        f"{clock} time, {load_average()}"
+        f"{clock} time, {load_average()}, C accelerator {'on' if c_on else 'off'}"
     )
     print_table(
         title,
@@ -637,6 +647,11 @@ def main(argv: list[str] | None = None) -> int:
         default="cpu",
         help="cpu: process CPU time, robust on a busy machine (default); wall: elapsed time",
     )
+    ap.add_argument(
+        "--pure",
+        action="store_true",
+        help="measure the pure-Python decoder/encoder (KCAP_PURE_PYTHON=1 in the children)",
+    )
     ap.add_argument("--chunk", type=int, default=20_000, help="events per write batch in (c)")
     ap.add_argument("--only", default="", help="comma-separated scenario keys to run")
     ap.add_argument("--plain", action="store_true", default=None, help="plain-text tables")
@@ -653,6 +668,11 @@ def main(argv: list[str] | None = None) -> int:
         args.capture = args.captures[0]
         return child_main(args)
     args_plain = args.plain
+    if not args.pure and not accelerated():
+        progress(
+            "note: kcap's C accelerator is not built, so the pure-Python code is measured "
+            "(build it with: python setup.py build_ext --inplace)"
+        )
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.profile:
         if len(args.captures) != 1:

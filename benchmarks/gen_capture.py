@@ -28,14 +28,14 @@ from _common import LIVE_CAPTURE, ensure_kcap_importable, progress
 ensure_kcap_importable()
 
 import kcap  # noqa: E402
-from kcap.model.params import ParamType  # noqa: E402
+from kcap.model.params import Param, Params, ParamType  # noqa: E402
 from kcap.model.process import Process  # noqa: E402
 from kcap.model.timestamp import Timestamp  # noqa: E402
 
 #: Bump when the shape of generated captures changes (names of reused files include it).
-GENERATOR_VERSION = 2
-#: Ids Windows reserves (idle, System) are never shifted.
-_FIXED_IDS = (0, 4)
+GENERATOR_VERSION = 3
+#: Ids Windows reserves (idle, System) and "unknown" (-1 as u32) are never shifted.
+FIXED_IDS = frozenset((0, 4, 0xFFFFFFFF))
 _ID_TYPES = (ParamType.PID, ParamType.TID)
 
 
@@ -44,10 +44,12 @@ class Shift:
     """How one repetition differs from the source."""
 
     ns: int = 0  # added to every event timestamp
-    ids: int = 0  # added to every pid/tid outside _FIXED_IDS
+    ids: int = 0  # added to every pid/tid outside FIXED_IDS
 
     def id(self, value: int) -> int:
-        return value if value in _FIXED_IDS or not self.ids else (value + self.ids) & 0xFFFFFFFF
+        if not self.ids or value in FIXED_IDS or value + self.ids > 0xFFFFFFFF:
+            return value
+        return value + self.ids
 
 
 def _shift_process(proc: Process, shift: Shift) -> Process:
@@ -70,9 +72,14 @@ def _apply(ev: kcap.Event, seq: int, shift: Shift) -> None:
     if shift.ids:
         ev.pid = shift.id(ev.pid)
         ev.tid = shift.id(ev.tid)
-        for p in ev.params.all():
-            if p.type in _ID_TYPES and isinstance(p.value, int):
-                p.value = shift.id(p.value)
+        params = ev.params.all()
+        if any(p.type in _ID_TYPES for p in params):
+            ev.params = Params(
+                Param(p.name, p.type, shift.id(p.value), p.elem)
+                if p.type in _ID_TYPES and isinstance(p.value, int)
+                else p
+                for p in params
+            )
         if ev.process is not None:
             ev.process = _shift_process(ev.process, shift)
 
@@ -83,8 +90,12 @@ def generate(
     seed: int = 1,
     source: Path = LIVE_CAPTURE,
     quiet: bool = False,
+    source_limit: int | None = None,
 ) -> kcap.WriterStats:
-    """Write ``events`` records shaped like ``source`` to ``out``; return the writer's stats."""
+    """Write ``events`` records shaped like ``source`` to ``out``; return the writer's stats.
+
+    ``source_limit`` repeats only the first that many events of the source (small tests).
+    """
     id_shift = 4 * random.Random(seed).randint(1, 16)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
@@ -105,7 +116,9 @@ def generate(
             shift = Shift(ns=repetition * span_ns, ids=id_shift if repetition % 2 else 0)
             first_ns = last_ns = None
             with kcap.open(source) as reader:
-                for ev in reader.read(include_state=True):
+                for i, ev in enumerate(reader.read(include_state=True)):
+                    if i == source_limit:
+                        break
                     if first_ns is None:
                         first_ns = ev.timestamp.ns
                     last_ns = ev.timestamp.ns
@@ -142,12 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="seed of the id shift")
     ap.add_argument("--source", type=Path, default=LIVE_CAPTURE, help="capture to repeat")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--source-limit", type=int, help="repeat only the first N events of the source")
     args = ap.parse_args(argv)
     if args.events <= 0:
         ap.error("--events must be positive")
     if not args.source.exists():
         ap.error(f"source capture {args.source} not found")
-    generate(args.out, args.events, args.seed, args.source, args.quiet)
+    if args.source_limit is not None and args.source_limit <= 0:
+        ap.error("--source-limit must be positive")
+    generate(args.out, args.events, args.seed, args.source, args.quiet, args.source_limit)
     return 0
 
 

@@ -368,9 +368,9 @@ class Reader:
     @property
     def compressed_size(self) -> int:
         """Compressed bytes: the file size, or what was consumed of a stream."""
-        if self._owns_file:
+        if self._owns_file and self.path.is_file():
             return self.path.stat().st_size
-        return self._decompressor.compressed_bytes
+        return self._decompressor.compressed_bytes  # a pipe or stream: what was read of it
 
     @property
     def raw_bytes(self) -> int:

@@ -17,6 +17,8 @@ BENCH = REPO / "benchmarks"
 
 pytestmark = pytest.mark.slow
 
+FIXED = (0, 4, 0xFFFFFFFF)  # ids the generator never shifts
+
 
 def run_script(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
@@ -59,25 +61,36 @@ def test_generated_capture_keeps_the_source_mix_in_the_newest_layout(
     assert len(with_body) == sum(ev.process is not None for ev in source)
 
 
-def test_repetitions_differ_but_stay_consistent(cap1: Path, tmp_path: Path) -> None:
+def test_repetitions_differ_but_stay_consistent(live2022: Path, tmp_path: Path) -> None:
     out = tmp_path / "rep.kcap"
-    source = read_all(cap1)
-    n = len(source)
-    run_script("gen_capture.py", out, "--events", 2 * n + n // 2, "--source", cap1, "--quiet")
+    n = 300  # the live capture opens with rundowns: process bodies and pid/ppid parameters
+    with kcap.open(live2022) as reader:
+        source = [ev.decode() for _, ev in zip(range(n), reader.read(include_state=True))]
+    total = 2 * n + n // 2
+    run_script("gen_capture.py", out, "--events", total, "--source", live2022, "--source-limit", n)
     events = read_all(out)
-    assert len(events) == 2 * n + n // 2
-    assert [ev.seq for ev in events] == list(range(len(events)))
+    assert len(events) == total
+    assert [ev.seq for ev in events] == list(range(total))
     ns = [ev.timestamp.ns for ev in events]
     assert ns[n] > ns[n - 1] and ns[2 * n] > ns[2 * n - 1]  # each repetition comes later
     second = events[n : 2 * n]
-    shift = second[0].pid - source[0].pid
+    shift = next(ev.pid - orig.pid for orig, ev in zip(source, second) if orig.pid not in FIXED)
     assert shift and shift % 4 == 0
+    shifted_params = shifted_bodies = 0
     for orig, ev in zip(source, second):
         assert ev.name == orig.name
-        if orig.pid not in (0, 4):
-            assert ev.pid == orig.pid + shift
-        if isinstance(orig.param("pid"), int) and orig.param("pid") not in (0, 4):
-            assert ev.param("pid") == orig.param("pid") + shift
+        assert ev.pid == (orig.pid if orig.pid in FIXED else orig.pid + shift)
+        for name in ("pid", "ppid"):
+            value = orig.param(name)
+            if isinstance(value, int) and value not in FIXED:
+                assert ev.param(name) == value + shift
+                shifted_params += 1
+        if orig.process is not None and orig.process.pid not in FIXED:
+            assert ev.process is not None
+            assert ev.process.pid == orig.process.pid + shift
+            assert ev.process.name == orig.process.name
+            shifted_bodies += 1
+    assert shifted_params and shifted_bodies
     # every other repetition takes the source's ids again, so replay state stays bounded
     assert [ev.pid for ev in events[2 * n :]] == [ev.pid for ev in source[: n // 2]]
 

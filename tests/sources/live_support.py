@@ -131,10 +131,20 @@ class CaptureProcess:
         self.stop(signal.SIGKILL)
         raise AssertionError(f"capture did not start: {''.join(lines)}{self.stderr}")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=timeout)
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60, repeat: int = 1) -> int:
+        for _ in range(repeat):
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+                time.sleep(0.05)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Never leave a capture behind (it would hold BPF programs and a tracefs instance).
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            self.stdout += out
+            self.stderr += err
+            raise AssertionError(f"capture did not stop on signal {sig}: {self.stderr}") from None
         self.stdout += out
         self.stderr += err
         return self.proc.returncode

@@ -61,6 +61,19 @@ def test_sigint_stops_cleanly_and_the_file_replays(tmp_path: Path, leak_check: N
 
 
 @pytest.mark.live
+def test_repeated_sigterm_while_waiting_stops_cleanly(tmp_path: Path, leak_check: None) -> None:
+    # Regression: a signal handler that set the stop event on the main thread deadlocked with
+    # the main thread's own wait on that event, leaving the capture and its programs behind.
+    out = tmp_path / "term.kcap"
+    cap = CaptureProcess(out, "--duration", "120")
+    cap.wait_ready()
+    assert cap.stop(signal.SIGTERM, timeout=30, repeat=3) == 0, cap.stderr
+    assert "Capture Statistics" in cap.stdout
+    with kcap.open(out) as reader:
+        assert sum(1 for _ in reader.read(include_state=True)) > 0
+
+
+@pytest.mark.live
 @pytest.mark.slow
 def test_full_disk_stops_with_a_message_and_keeps_what_was_written(
     tmp_path: Path, leak_check: None

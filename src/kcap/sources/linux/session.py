@@ -200,7 +200,10 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # The handler runs on the main thread, which may be inside stop.wait() holding the
+        # Event's lock: calling stop.set() here would deadlock (seen: a SIGTERM'd capture hung
+        # with its BPF programs loaded). Another thread can take the lock once wait() yields it.
+        threading.Thread(target=stop.set, name="kcap-signal", daemon=True).start()
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
