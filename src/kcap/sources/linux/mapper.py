@@ -77,6 +77,9 @@ EINPROGRESS = errno.EINPROGRESS
 Endpoint = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
 
 
+#: S-1-0-0, the null SID: the user is unknown (Fibratus needs a non-empty sid on CreateProcess)
+NULL_SID = b"\x01\x01" + bytes(6) + bytes(4)
+
 _PCACHE: dict[tuple[str, ParamType, object], Param] = {}
 
 
@@ -490,7 +493,7 @@ class Mapper:
                 P("cmdline", STR, p.cmdline),
                 P("exe", STR, p.exe),
                 P("start_time", TIME, p.start_time),
-                P("sid", SID, unix_sid(info.uid) or unix_sid(0)),
+                P("sid", SID, unix_sid(info.uid) or NULL_SID),
                 P("username", STR, p.username),
                 P("session_id", U32, p.session_id),
                 P("flags", U32, 0),
