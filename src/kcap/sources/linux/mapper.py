@@ -558,6 +558,7 @@ class Mapper:
         self.pending.pop(tid, None)
         if not group_dead:
             if self._want_thread:
+                self.proc(pid, cpu, ts)  # announce a process not seen yet, so replay has it
                 self._ev(
                     KINDS["TerminateThread"],
                     pid,
