@@ -16,25 +16,46 @@ Conventions (documented in docs/linux-capture.md):
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import os
 import posixpath
-import socket
-import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from kcap.model import Event, Param, Params, ParamType, Process
+from kcap.model import Event, Param, Params, Process
 from kcap.sources.linux import probes as K
+from kcap.sources.linux.mapping_base import (
+    AT_FDCWD,
+    CLONE_PARENT,
+    CLONE_THREAD,
+    F_DUPFD,
+    F_DUPFD_CLOEXEC,
+    FAMILY_NAMES,
+    HDR,
+    I32S,
+    NULL_SID,
+    O_CLOEXEC,
+    O_CREAT,
+    O_TRUNC,
+    PROT_EXEC,
+    TYPE_NAMES,
+    WORDS,
+    Endpoint,
+    MapperStats,
+    P,
+    cstr,
+    disposition,
+    parse_sockaddr,
+    s32,
+    s64,
+    shared_params,
+    status_text,
+)
+from kcap.sources.linux.netmap import NetworkMapping
 from kcap.sources.linux.procfs import (
     FD_FILE,
-    FD_PIPE,
     FD_SOCKET,
     FdInfo,
     ProcInfo,
-    describe_fd,
     handle_key,
     read_process,
     socket_table,
@@ -46,7 +67,6 @@ from kcap.sources.linux.taxonomy import (
     KINDS,
     PATH,
     PID,
-    PORT,
     SID,
     STR,
     TID,
@@ -58,123 +78,10 @@ from kcap.sources.linux.taxonomy import (
     make_event,
 )
 
-_HDR = struct.Struct("<IIQQ")  # kind, cpu, pid_tgid, ts
-_W = [struct.Struct("<" + "Q" * n) for n in range(9)]
-_I32 = struct.Struct("<i")
-AT_FDCWD = -100
-CLONE_THREAD = 0x10000
-CLONE_PARENT = 0x8000
-O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC, O_DIRECTORY = 0o100, 0o200, 0o1000, 0o2000000, 0o200000
-O_ACCMODE = 3
-PROT_EXEC = 4
-F_DUPFD, F_DUPFD_CLOEXEC = 0, 1030
-_FAMILY_NAMES: dict[int, str] = {socket.AF_INET: "inet", socket.AF_INET6: "inet6", 1: "unix"}
-_TYPE_NAMES: dict[int, str] = {socket.SOCK_STREAM: "stream", socket.SOCK_DGRAM: "dgram"}
-TCP_ESTABLISHED, TCP_SYN_SENT, TCP_SYN_RECV = 1, 2, 3
-AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
-EINPROGRESS = errno.EINPROGRESS
-
-Endpoint = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
+__all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_params"]
 
 
-#: S-1-0-0, the null SID: the user is unknown (Fibratus needs a non-empty sid on CreateProcess)
-NULL_SID = b"\x01\x01" + bytes(6) + bytes(4)
-
-_PCACHE: dict[tuple[str, ParamType, object], Param] = {}
-
-
-def P(name: str, type: ParamType, value: object) -> Param:
-    """A parameter, shared with every event that has the same one.
-
-    Parameters are never mutated once built, and at high rates most of them repeat (the same
-    pid, path, fd, status), so sharing saves both building them and, with
-    `kcap.sources.linux.encoding`, encoding them.
-    """
-    key = (name, type, value)
-    p = _PCACHE.get(key)
-    if p is None:
-        if len(_PCACHE) >= 65536:
-            _PCACHE.clear()
-        p = _PCACHE[key] = Param(name, type, value)
-    return p
-
-
-_SHARED: dict[tuple[object, ...], Params] = {}
-
-
-def shared_params(key: tuple[object, ...], params: Callable[[], list[Param]]) -> Params:
-    """The parameter set identified by ``key`` (the event kind and every value), built once.
-
-    A busy process repeats the same operation on the same descriptor and path, so the same
-    parameter set recurs; sharing the `Params` lets the encoder reuse its encoded block.
-    """
-    got = _SHARED.get(key)
-    if got is None:
-        if len(_SHARED) >= 32768:
-            _SHARED.clear()
-        plist = params()
-        got = _SHARED[key] = Params._from_dict({p.name: p for p in plist}, [])
-    return got
-
-
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v
-
-
-def _s64(v: int) -> int:
-    return v - (1 << 64) if v & (1 << 63) else v
-
-
-def _cstr(buf: memoryview, off: int, n: int) -> str:
-    """A NUL-terminated string of n bytes (n includes the NUL, as the helper returns)."""
-    if n <= 0:
-        return ""
-    raw = bytes(buf[off : off + n - 1])
-    return raw.decode("utf-8", "surrogateescape")
-
-
-def parse_sockaddr(raw: bytes) -> tuple[int, Endpoint | None]:
-    """Family and (address, port) of a ``struct sockaddr`` (None for non-IP families)."""
-    if len(raw) < 2:
-        return 0, None
-    family = struct.unpack_from("<H", raw, 0)[0]
-    if family == AF_INET and len(raw) >= 8:
-        port = struct.unpack_from(">H", raw, 2)[0]
-        return family, (ipaddress.IPv4Address(raw[4:8]), port)
-    if family == AF_INET6 and len(raw) >= 24:
-        port = struct.unpack_from(">H", raw, 2)[0]
-        ip6 = ipaddress.IPv6Address(raw[8:24])
-        if ip6.ipv4_mapped is not None:
-            return AF_INET, (ip6.ipv4_mapped, port)
-        return family, (ip6, port)
-    return family, None
-
-
-def disposition(flags: int) -> str:
-    """The Windows create-disposition name closest to open(2) flags."""
-    if flags & O_CREAT:
-        if flags & O_EXCL:
-            return "CREATE"
-        return "OVERWRITE_IF" if flags & O_TRUNC else "OPEN_IF"
-    return "OVERWRITE" if flags & O_TRUNC else "OPEN"
-
-
-def status_text(ret: int) -> str:
-    return "Success" if ret >= 0 else os.strerror(-ret)
-
-
-@dataclass
-class MapperStats:
-    records: int = 0
-    events: int = 0
-    filtered: int = 0
-    unpaired: int = 0
-    errors: int = 0  # records that could not be mapped (see first_error)
-    first_error: str | None = None
-
-
-class Mapper:
+class Mapper(NetworkMapping):
     """Consumes ring-buffer records, emits `Event`s through ``sink``."""
 
     def __init__(
@@ -267,7 +174,7 @@ class Mapper:
 
     def handle(self, buf: memoryview, off: int, length: int) -> None:
         """Ring-buffer callback: one record at ``buf[off:off+length]``."""
-        kind, cpu, pid_tgid, ts = _HDR.unpack_from(buf, off)
+        kind, cpu, pid_tgid, ts = HDR.unpack_from(buf, off)
         self.stats.records += 1
         if ts > self.cutoff_ns:
             return
@@ -334,12 +241,12 @@ class Mapper:
         return info
 
     def _slot_str(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> str:
-        n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+        n = I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
         soff, size = probe.slot_offsets()[i]
-        return _cstr(buf, off + soff, min(n, size))
+        return cstr(buf, off + soff, min(n, size))
 
     def _slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes:
-        n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+        n = I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
         soff, size = probe.slot_offsets()[i]
         return bytes(buf[off + soff : off + soff + min(max(n, 0), size)])
 
@@ -347,22 +254,22 @@ class Mapper:
 
     def _enter(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
         """Remember the entry of a syscall whose exit decides what happened."""
-        kind = _HDR.unpack_from(buf, off)[0]
+        kind = HDR.unpack_from(buf, off)[0]
         probe = self._layouts[kind]
-        words = _W[probe.nwords].unpack_from(buf, off + K.HEADER_SIZE)
+        words = WORDS[probe.nwords].unpack_from(buf, off + K.HEADER_SIZE)
         extra: tuple[object, ...]
         if kind == K.K_OPENAT:
-            extra = (_s32(words[0]), self._slot_str(buf, off, probe, 0), words[2])
+            extra = (s32(words[0]), self._slot_str(buf, off, probe, 0), words[2])
         elif kind == K.K_OPEN:
             extra = (AT_FDCWD, self._slot_str(buf, off, probe, 0), words[1])
         elif kind == K.K_CREAT:
             extra = (AT_FDCWD, self._slot_str(buf, off, probe, 0), O_CREAT | O_TRUNC | 1)
         elif kind in (K.K_READ, K.K_WRITE):
-            extra = (_s32(words[0]),)
+            extra = (s32(words[0]),)
         elif kind in (K.K_UNLINK, K.K_RMDIR):
             extra = (AT_FDCWD, self._slot_str(buf, off, probe, 0), kind == K.K_RMDIR)
         elif kind == K.K_UNLINKAT:
-            extra = (_s32(words[0]), self._slot_str(buf, off, probe, 0), bool(words[2] & 0x200))
+            extra = (s32(words[0]), self._slot_str(buf, off, probe, 0), bool(words[2] & 0x200))
         elif kind == K.K_RENAME:
             extra = (
                 AT_FDCWD,
@@ -372,18 +279,18 @@ class Mapper:
             )
         elif kind == K.K_RENAMEAT:
             extra = (
-                _s32(words[0]),
+                s32(words[0]),
                 self._slot_str(buf, off, probe, 0),
-                _s32(words[2]),
+                s32(words[2]),
                 self._slot_str(buf, off, probe, 1),
             )
         elif kind in (K.K_EXECVE, K.K_EXECVEAT):
             # execve(path, argv) has the path in word 0; execveat(dfd, path, argv) in word 1
-            dfd = AT_FDCWD if kind == K.K_EXECVE else _s32(words[0])
+            dfd = AT_FDCWD if kind == K.K_EXECVE else s32(words[0])
             filename = self._slot_str(buf, off, probe, 0)
             argv: list[str] = []
             for i in range(1, 1 + K.ARGV_MAX):
-                n = _I32.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+                n = I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
                 if n <= 0:
                     break
                 argv.append(self._slot_str(buf, off, probe, i))
@@ -392,18 +299,18 @@ class Mapper:
         elif kind == K.K_CHDIR:
             extra = (self._slot_str(buf, off, probe, 0),)
         elif kind == K.K_FCHDIR:
-            extra = (None, _s32(words[0]))
+            extra = (None, s32(words[0]))
         elif kind in (K.K_DUP, K.K_DUP1):
-            extra = (_s32(words[0]),)
+            extra = (s32(words[0]),)
             kind = K.K_DUP
         elif kind == K.K_SOCKET:
             extra = (words[0], words[1] & 0xF, words[2])
         elif kind == K.K_MMAP:
-            extra = (words[1], words[2], _s32(words[4]))
+            extra = (words[1], words[2], s32(words[4]))
         elif kind == K.K_CONNECT or kind == K.K_SENDTO:
-            extra = (_s32(words[0]), self._slot_bytes(buf, off, probe, 0))
+            extra = (s32(words[0]), self._slot_bytes(buf, off, probe, 0))
         else:  # accept, sendmsg, recvfrom, recvmsg: the fd is enough
-            extra = (_s32(words[0]),)
+            extra = (s32(words[0]),)
         self.pending[tid] = (kind, extra)
 
     def _take(self, tid: int, *kinds: int) -> tuple[object, ...] | None:
@@ -414,7 +321,7 @@ class Mapper:
         return entry[1]
 
     def _ret(self, buf: memoryview, off: int) -> int:
-        return _s64(_W[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
+        return s64(WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
 
     # ------------------------------------------------------------------ paths
 
@@ -433,8 +340,8 @@ class Mapper:
     # ------------------------------------------------------------------ processes and threads
 
     def _newtask(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        w = _W[4].unpack_from(buf, off + K.HEADER_SIZE)
-        new = _s32(w[0])
+        w = WORDS[4].unpack_from(buf, off + K.HEADER_SIZE)
+        new = s32(w[0])
         flags = w[3]
         parent = self.proc(pid, cpu, ts)
         if flags & CLONE_THREAD:
@@ -550,10 +457,10 @@ class Mapper:
             )
 
     def _exit_group(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        self.exit_codes[pid] = _W[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
+        self.exit_codes[pid] = WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
 
     def _exit(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        w = _W[4].unpack_from(buf, off + K.HEADER_SIZE)
+        w = WORDS[4].unpack_from(buf, off + K.HEADER_SIZE)
         group_dead = w[3] & 0xFF
         self.pending.pop(tid, None)
         if not group_dead:
@@ -672,7 +579,7 @@ class Mapper:
             self._add_fd(info, pid, tid, cpu, ts, ret, FdInfo(FD_FILE, full, flags))
 
     def _close(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        fd = _s32(_W[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
+        fd = s32(WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
         info = self.procs.get(pid)
         if info is None:
             return
@@ -701,9 +608,9 @@ class Mapper:
         self._drop_fd(info, pid, tid, cpu, ts, fd)
 
     def _fcntl(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        fd, cmd = _W[2].unpack_from(buf, off + K.HEADER_SIZE)
+        fd, cmd = WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)
         if cmd & 0xFFFFFFFF in (F_DUPFD, F_DUPFD_CLOEXEC):
-            self.pending[tid] = (K.K_DUP, (_s32(fd),))
+            self.pending[tid] = (K.K_DUP, (s32(fd),))
         else:
             self.pending.pop(tid, None)
 
@@ -736,8 +643,8 @@ class Mapper:
         family, stype, _proto = entry
         assert isinstance(family, int) and isinstance(stype, int)
         info = self.proc(pid, cpu, ts)
-        name = _FAMILY_NAMES.get(family, "socket")
-        proto = _TYPE_NAMES.get(stype, "raw")
+        name = FAMILY_NAMES.get(family, "socket")
+        proto = TYPE_NAMES.get(stype, "raw")
         fdi = FdInfo(FD_SOCKET, f"{name} {proto}", 0, family, stype)
         self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
 
@@ -924,190 +831,6 @@ class Mapper:
                 ],
             )
 
-    # ------------------------------------------------------------------ network
-
-    def _tcp_state(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        base = off + K.HEADER_SIZE
-        old, new = struct.unpack_from("<ii", buf, base + 8)
-        sport, dport, family = struct.unpack_from("<HHH", buf, base + 16)
-        if new != TCP_ESTABLISHED:
-            return
-        if family == AF_INET:
-            sip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
-                bytes(buf[base + 24 : base + 28])
-            )
-            dip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
-                bytes(buf[base + 28 : base + 32])
-            )
-        else:
-            sip = ipaddress.IPv6Address(bytes(buf[base + 32 : base + 48]))
-            dip = ipaddress.IPv6Address(bytes(buf[base + 48 : base + 64]))
-            if sip.ipv4_mapped is not None and dip.ipv4_mapped is not None:
-                sip, dip = sip.ipv4_mapped, dip.ipv4_mapped
-        table = self._client_local if old == TCP_SYN_SENT else self._server_local
-        if len(table) > 4096:
-            table.clear()
-        table[(dip, dport)] = (sip, sport)
-
-    def _bind(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        probe = self._layouts[K.K_BIND]
-        fd = _s32(_W[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
-        _fam, ep = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        info = self.procs.get(pid)
-        if info is None or ep is None:
-            return
-        fdi = info.fds.get(fd)
-        if fdi is not None and ep[1] != 0:
-            fdi.local = ep
-
-    def _resolve_local(self, pid: int, fd: int, fdi: FdInfo) -> None:
-        """Ask /proc for a socket's local end (auto-bound UDP sockets, unmatched connects)."""
-        if fdi.inode < 0:
-            return
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            fdi.inode = -1
-            return
-        known = describe_fd(target, socket_table())
-        fdi.inode = -1  # one try per descriptor: /proc/net is expensive to read
-        if known.local is not None and known.local[1] != 0:
-            fdi.local = known.local
-            if fdi.remote is None and known.remote is not None and known.remote[1] != 0:
-                fdi.remote = known.remote
-
-    def _net_event(
-        self,
-        info: ProcInfo,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
-        fd: int,
-        fdi: FdInfo,
-        send: bool,
-        size: int,
-        peer: Endpoint | None,
-        what: str | None = None,
-    ) -> None:
-        remote = peer if peer is not None else fdi.remote
-        if fdi.local is None:
-            self._resolve_local(pid, fd, fdi)
-        local = fdi.local
-        family = fdi.family or (AF_INET6 if remote and remote[0].version == 6 else AF_INET)
-        if family not in (AF_INET, AF_INET6) and remote is None:
-            return  # unix sockets have no place in the TCP/UDP taxonomy
-        tcp = fdi.sock_type == socket.SOCK_STREAM
-        v6 = (remote is not None and remote[0].version == 6) or (
-            remote is None and family == AF_INET6
-        )
-        op = what or ("Send" if send else "Recv")
-        key = f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"
-        zero: ipaddress.IPv4Address | ipaddress.IPv6Address = (
-            ipaddress.IPv6Address(0) if v6 else ipaddress.IPv4Address(0)
-        )
-        iptype = ADDR_IPV6 if v6 else ADDR_IPV4
-        lip, lport = local if local is not None and local[0].version == zero.version else (zero, 0)
-        rip, rport = remote if remote is not None else (zero, 0)
-        params = [
-            P("pid", PID, pid),
-            P("sip", iptype, lip),
-            P("sport", PORT, lport),
-            P("dip", iptype, rip),
-            P("dport", PORT, rport),
-        ]
-        if what is None:
-            params.append(P("size", U32, size & 0xFFFFFFFF))
-        params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
-        params.append(P("fd", I32, fd))
-        self._ev(KINDS[key], pid, tid, cpu, ts, params)
-
-    def _connect_ret(
-        self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int
-    ) -> None:
-        entry = self._take(tid, K.K_CONNECT)
-        if entry is None:
-            return
-        fd, raw = entry
-        assert isinstance(fd, int) and isinstance(raw, bytes)
-        ret = self._ret(buf, off)
-        if ret != 0 and ret != -EINPROGRESS:
-            return
-        family, ep = parse_sockaddr(raw)
-        info = self.proc(pid, cpu, ts)
-        fdi = info.fds.get(fd)
-        if fdi is None or ep is None:
-            return
-        fdi.remote = ep
-        if not fdi.family:
-            fdi.family = family
-        if fdi.sock_type == socket.SOCK_STREAM:
-            local = self._client_local.pop(ep, None)
-            if local is not None:
-                fdi.local = local
-        fdi.path = _describe_socket(fdi)
-        if self._want_net and fdi.sock_type == socket.SOCK_STREAM:
-            self._net_event(info, pid, tid, cpu, ts, fd, fdi, True, 0, None, "Connect")
-
-    def _accept_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        # A server usually sits in accept() long before the capture starts, so an exit without
-        # its entry is normal here: the new socket's ends then come from /proc.
-        entry = self.pending.pop(tid, None)
-        lfd = int(entry[1][0]) if entry is not None and entry[0] == K.K_ACCEPT else -1  # type: ignore[call-overload]
-        ret = self._ret(buf, off)
-        if ret < 0:
-            return
-        probe = self._layouts[K.K_ACCEPT_RET]
-        family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        info = self.proc(pid, cpu, ts)
-        listener = info.fds.get(lfd)
-        fdi = FdInfo(
-            FD_SOCKET, "", 0, family or (listener.family if listener else 0), socket.SOCK_STREAM
-        )
-        if peer is not None:
-            fdi.remote = peer
-            local = self._server_local.pop(peer, None)
-            if local is None and listener is not None:
-                local = listener.local
-            fdi.local = local
-        else:
-            self._resolve_local(pid, ret, fdi)
-            peer = fdi.remote
-            if peer is not None and not fdi.family:
-                fdi.family = AF_INET6 if peer[0].version == 6 else AF_INET
-        fdi.path = _describe_socket(fdi)
-        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
-        if self._want_net and peer is not None:
-            self._net_event(info, pid, tid, cpu, ts, ret, fdi, False, 0, peer, "Accept")
-
-    def _net_io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self.pending.pop(tid, None)
-        if entry is None:
-            self.stats.unpaired += 1
-            return
-        kind, extra = entry
-        ret = self._ret(buf, off)
-        if ret < 0 or not self._want_net:
-            return
-        fd = extra[0]
-        assert isinstance(fd, int)
-        info = self.proc(pid, cpu, ts)
-        fdi = info.fds.get(fd)
-        if fdi is None:
-            fdi = FdInfo(FD_SOCKET)
-        peer: Endpoint | None = None
-        if kind == K.K_SENDTO and len(extra) > 1:
-            fam, peer = parse_sockaddr(extra[1])  # type: ignore[arg-type]
-            if peer is not None and not fdi.family:
-                fdi.family = fam
-        elif kind == K.K_RECVFROM:
-            probe = self._layouts[K.K_RECV_RET]
-            fam, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        send = kind in (K.K_SENDTO, K.K_SENDMSG)
-        if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
-            return
-        self._net_event(info, pid, tid, cpu, ts, fd, fdi, send, ret, peer)
-
     # ------------------------------------------------------------------ loss
 
     def lost(self, count: int, total: int) -> None:
@@ -1131,22 +854,3 @@ def _handle_params(pid: int, fd: int, fdi: FdInfo) -> Callable[[], list[Param]]:
         P("handle_name", STR, fdi.path),
         P("type_id", STR, fdi.kind),
     ]
-
-
-def _describe_socket(fdi: FdInfo) -> str:
-    proto = "tcp" if fdi.sock_type == socket.SOCK_STREAM else "udp"
-    if fdi.family == AF_INET6:
-        proto += "6"
-
-    def ep(e: Endpoint | None) -> str:
-        if e is None:
-            return "?"
-        return f"[{e[0]}]:{e[1]}" if e[0].version == 6 else f"{e[0]}:{e[1]}"
-
-    return f"{proto} {ep(fdi.local)} -> {ep(fdi.remote)}"
-
-
-from kcap.model import ParamType as _PT  # noqa: E402
-
-ADDR_IPV4 = _PT.IPV4
-ADDR_IPV6 = _PT.IPV6

@@ -1,0 +1,271 @@
+"""Network records: sockets, connect, accept, send and receive, TCP state changes.
+
+A mixin of `Mapper`: the descriptor table, process state and event output live there. The local
+end of a TCP connection comes from the ``inet_sock_set_state`` transition to ESTABLISHED (it
+fires in softirq context, so it is matched by addresses, not by pid); anything unmatched is
+looked up in /proc while the socket is still open.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+from kcap.model import Param, Params, ParamType, Process
+from kcap.sources.linux import probes as K
+from kcap.sources.linux.mapping_base import (
+    AF_INET,
+    AF_INET6,
+    EINPROGRESS,
+    TCP_ESTABLISHED,
+    TCP_SYN_SENT,
+    WORDS,
+    Endpoint,
+    MapperStats,
+    P,
+    parse_sockaddr,
+    s32,
+)
+from kcap.sources.linux.procfs import (
+    FD_PIPE,
+    FD_SOCKET,
+    FdInfo,
+    ProcInfo,
+    describe_fd,
+    socket_table,
+)
+from kcap.sources.linux.taxonomy import I32, KINDS, PID, PORT, STR, U32, Kind
+
+ADDR_IPV4 = ParamType.IPV4
+ADDR_IPV6 = ParamType.IPV6
+
+
+class NetworkMapping:
+    """Handlers of the network records (see `Mapper` for the state they use)."""
+
+    if TYPE_CHECKING:
+        procs: dict[int, ProcInfo]
+        pending: dict[int, tuple[int, tuple[object, ...]]]
+        stats: MapperStats
+        _want_net: bool
+        _layouts: dict[int, K.Probe]
+        _client_local: dict[Endpoint, Endpoint]
+        _server_local: dict[Endpoint, Endpoint]
+
+        def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo: ...
+        def _ev(
+            self,
+            kind: Kind,
+            pid: int,
+            tid: int,
+            cpu: int,
+            ts: int,
+            params: list[Param] | Params,
+            process: Process | None = None,
+            meta: list[tuple[str, str]] | None = None,
+            state: bool = False,
+        ) -> None: ...
+        def _take(self, tid: int, *kinds: int) -> tuple[object, ...] | None: ...
+        def _ret(self, buf: memoryview, off: int) -> int: ...
+        def _slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes: ...
+        def _add_fd(
+            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
+        ) -> None: ...
+
+    def _tcp_state(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        base = off + K.HEADER_SIZE
+        old, new = struct.unpack_from("<ii", buf, base + 8)
+        sport, dport, family = struct.unpack_from("<HHH", buf, base + 16)
+        if new != TCP_ESTABLISHED:
+            return
+        if family == AF_INET:
+            sip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
+                bytes(buf[base + 24 : base + 28])
+            )
+            dip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
+                bytes(buf[base + 28 : base + 32])
+            )
+        else:
+            sip = ipaddress.IPv6Address(bytes(buf[base + 32 : base + 48]))
+            dip = ipaddress.IPv6Address(bytes(buf[base + 48 : base + 64]))
+            if sip.ipv4_mapped is not None and dip.ipv4_mapped is not None:
+                sip, dip = sip.ipv4_mapped, dip.ipv4_mapped
+        table = self._client_local if old == TCP_SYN_SENT else self._server_local
+        if len(table) > 4096:
+            table.clear()
+        table[(dip, dport)] = (sip, sport)
+
+    def _bind(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        probe = self._layouts[K.K_BIND]
+        fd = s32(WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
+        _fam, ep = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+        info = self.procs.get(pid)
+        if info is None or ep is None:
+            return
+        fdi = info.fds.get(fd)
+        if fdi is not None and ep[1] != 0:
+            fdi.local = ep
+
+    def _resolve_local(self, pid: int, fd: int, fdi: FdInfo) -> None:
+        """Ask /proc for a socket's local end (auto-bound UDP sockets, unmatched connects)."""
+        if fdi.inode < 0:
+            return
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            fdi.inode = -1
+            return
+        known = describe_fd(target, socket_table())
+        fdi.inode = -1  # one try per descriptor: /proc/net is expensive to read
+        if known.local is not None and known.local[1] != 0:
+            fdi.local = known.local
+            if fdi.remote is None and known.remote is not None and known.remote[1] != 0:
+                fdi.remote = known.remote
+
+    def _net_event(
+        self,
+        info: ProcInfo,
+        pid: int,
+        tid: int,
+        cpu: int,
+        ts: int,
+        fd: int,
+        fdi: FdInfo,
+        send: bool,
+        size: int,
+        peer: Endpoint | None,
+        what: str | None = None,
+    ) -> None:
+        remote = peer if peer is not None else fdi.remote
+        if fdi.local is None:
+            self._resolve_local(pid, fd, fdi)
+        local = fdi.local
+        family = fdi.family or (AF_INET6 if remote and remote[0].version == 6 else AF_INET)
+        if family not in (AF_INET, AF_INET6) and remote is None:
+            return  # unix sockets have no place in the TCP/UDP taxonomy
+        tcp = fdi.sock_type == socket.SOCK_STREAM
+        v6 = (remote is not None and remote[0].version == 6) or (
+            remote is None and family == AF_INET6
+        )
+        op = what or ("Send" if send else "Recv")
+        key = f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"
+        zero: ipaddress.IPv4Address | ipaddress.IPv6Address = (
+            ipaddress.IPv6Address(0) if v6 else ipaddress.IPv4Address(0)
+        )
+        iptype = ADDR_IPV6 if v6 else ADDR_IPV4
+        lip, lport = local if local is not None and local[0].version == zero.version else (zero, 0)
+        rip, rport = remote if remote is not None else (zero, 0)
+        params = [
+            P("pid", PID, pid),
+            P("sip", iptype, lip),
+            P("sport", PORT, lport),
+            P("dip", iptype, rip),
+            P("dport", PORT, rport),
+        ]
+        if what is None:
+            params.append(P("size", U32, size & 0xFFFFFFFF))
+        params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
+        params.append(P("fd", I32, fd))
+        self._ev(KINDS[key], pid, tid, cpu, ts, params)
+
+    def _connect_ret(
+        self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int
+    ) -> None:
+        entry = self._take(tid, K.K_CONNECT)
+        if entry is None:
+            return
+        fd, raw = entry
+        assert isinstance(fd, int) and isinstance(raw, bytes)
+        ret = self._ret(buf, off)
+        if ret != 0 and ret != -EINPROGRESS:
+            return
+        family, ep = parse_sockaddr(raw)
+        info = self.proc(pid, cpu, ts)
+        fdi = info.fds.get(fd)
+        if fdi is None or ep is None:
+            return
+        fdi.remote = ep
+        if not fdi.family:
+            fdi.family = family
+        if fdi.sock_type == socket.SOCK_STREAM:
+            local = self._client_local.pop(ep, None)
+            if local is not None:
+                fdi.local = local
+        fdi.path = _describe_socket(fdi)
+        if self._want_net and fdi.sock_type == socket.SOCK_STREAM:
+            self._net_event(info, pid, tid, cpu, ts, fd, fdi, True, 0, None, "Connect")
+
+    def _accept_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        # A server usually sits in accept() long before the capture starts, so an exit without
+        # its entry is normal here: the new socket's ends then come from /proc.
+        entry = self.pending.pop(tid, None)
+        lfd = int(entry[1][0]) if entry is not None and entry[0] == K.K_ACCEPT else -1  # type: ignore[call-overload]
+        ret = self._ret(buf, off)
+        if ret < 0:
+            return
+        probe = self._layouts[K.K_ACCEPT_RET]
+        family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+        info = self.proc(pid, cpu, ts)
+        listener = info.fds.get(lfd)
+        fdi = FdInfo(
+            FD_SOCKET, "", 0, family or (listener.family if listener else 0), socket.SOCK_STREAM
+        )
+        if peer is not None:
+            fdi.remote = peer
+            local = self._server_local.pop(peer, None)
+            if local is None and listener is not None:
+                local = listener.local
+            fdi.local = local
+        else:
+            self._resolve_local(pid, ret, fdi)
+            peer = fdi.remote
+            if peer is not None and not fdi.family:
+                fdi.family = AF_INET6 if peer[0].version == 6 else AF_INET
+        fdi.path = _describe_socket(fdi)
+        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
+        if self._want_net and peer is not None:
+            self._net_event(info, pid, tid, cpu, ts, ret, fdi, False, 0, peer, "Accept")
+
+    def _net_io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+        entry = self.pending.pop(tid, None)
+        if entry is None:
+            self.stats.unpaired += 1
+            return
+        kind, extra = entry
+        ret = self._ret(buf, off)
+        if ret < 0 or not self._want_net:
+            return
+        fd = extra[0]
+        assert isinstance(fd, int)
+        info = self.proc(pid, cpu, ts)
+        fdi = info.fds.get(fd)
+        if fdi is None:
+            fdi = FdInfo(FD_SOCKET)
+        peer: Endpoint | None = None
+        if kind == K.K_SENDTO and len(extra) > 1:
+            fam, peer = parse_sockaddr(extra[1])  # type: ignore[arg-type]
+            if peer is not None and not fdi.family:
+                fdi.family = fam
+        elif kind == K.K_RECVFROM:
+            probe = self._layouts[K.K_RECV_RET]
+            fam, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+        send = kind in (K.K_SENDTO, K.K_SENDMSG)
+        if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
+            return
+        self._net_event(info, pid, tid, cpu, ts, fd, fdi, send, ret, peer)
+
+
+def _describe_socket(fdi: FdInfo) -> str:
+    proto = "tcp" if fdi.sock_type == socket.SOCK_STREAM else "udp"
+    if fdi.family == AF_INET6:
+        proto += "6"
+
+    def ep(e: Endpoint | None) -> str:
+        if e is None:
+            return "?"
+        return f"[{e[0]}]:{e[1]}" if e[0].version == 6 else f"{e[0]}:{e[1]}"
+
+    return f"{proto} {ep(fdi.local)} -> {ep(fdi.remote)}"
