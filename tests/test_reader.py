@@ -220,3 +220,17 @@ def test_process_rundown_builds_state_for_later_events(tmp_path: Path) -> None:
     with kcap.open(path) as reader:
         (ev,) = list(reader.read())
     assert ev.seq == 2 and ev.ps is not None and ev.ps.name == "bash"
+
+
+def test_events_held_after_reading_keep_the_state_their_file_stored(live2022: Path) -> None:
+    # A rundown's process body must not change when later image events update the state.
+    with kcap.open(live2022) as reader:
+        held = [e for e in reader.read(include_state=True) if e.process is not None]
+    with kcap.open(live2022) as reader:
+        fresh = [
+            (e.process.exe, len(e.process.modules), len(e.process.threads))
+            for e in reader.read(include_state=True, lazy=True)
+            if e.process is not None
+        ]
+    assert [(e.process.exe, 0, 0) for e in held] == [(exe, 0, 0) for exe, _, _ in fresh]
+    assert all(not e.process.modules and not e.process.threads for e in held)

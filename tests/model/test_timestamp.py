@@ -27,3 +27,24 @@ def test_format_then_parse_is_identity(ns, offset):
     ts = Timestamp.from_ns(ns, offset)
     again = Timestamp(ts.text)
     assert (again.ns, again.offset) == (ns, offset)
+
+
+def test_malformed_texts_read_as_invalid():
+    for text in [
+        "2024-01-01T00:00:00",  # no zone
+        "2024-01-01T00:00:00.Z",  # empty fraction
+        "2024-01-01T00:00:00.1234567890Z",  # ten digits
+        "2024-01-01T00:00:00+2:00",
+        "2024-01-01T00:00:00+24:00",
+        "2024-13-01T00:00:00Z",
+        "2024-01-01 00:00:00Z",
+        "2024-01-01T00:00:00.\u0661\u0662Z",  # non-ASCII (Arabic-Indic) digits
+        "2024-01-01T00:00:00x5Z",
+    ]:
+        assert not Timestamp(text).valid, text
+
+
+def test_offsets_and_fractions():
+    assert Timestamp("2024-01-01T00:00:00.5-01:30").ns == (1704067200 + 5400) * 10**9 + 5 * 10**8
+    assert Timestamp("2024-01-01T00:00:00,25Z").ns == 1704067200 * 10**9 + 25 * 10**7
+    assert Timestamp("2024-01-01T00:00:00z").offset == 0

@@ -163,7 +163,17 @@ def test_rundown_bodies_are_stored_as_recorded(replay):
     real = [pid for pid in facts.alive if pid in facts.real_body]
     assert len(real) > 50
     for pid in real:
-        assert ps.find(pid) is facts.real_body[pid]
+        state, body = ps.find(pid), facts.real_body[pid]
+        # A copy: later events update the state, never the event that carried the body.
+        assert state is not body
+        assert (state.pid, state.ppid, state.name, state.cmdline, state.envs, state.handles) == (
+            body.pid,
+            body.ppid,
+            body.name,
+            body.cmdline,
+            body.envs,
+            body.handles,
+        )
     assert any(ps.find(pid).envs for pid in real)  # bodies bring environments
 
 

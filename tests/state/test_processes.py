@@ -183,11 +183,13 @@ def test_create_process_pid_reuse_replaces_but_earlier_children_keep_the_old_obj
 
 
 @WIDTHS
-def test_rundown_stores_the_embedded_state_itself(width):
+def test_rundown_stores_a_copy_of_the_embedded_state(width):
     snap = ProcessSnapshotter()
     event = rundown(500, 4, width=width, recorded="N/A", cwd="C:\\", envs=[("A", "1")])
     snap.update(event)
-    assert snap.find(500) is event.process
+    # A copy, so later state changes never alter the event's own process body.
+    assert snap.find(500) is not event.process
+    assert snap.find(500).same_body(event.process)
     stored = snap.find(500)
     assert stored is not None and stored.cwd == "C:\\" and stored.env("A") == "1"
 
@@ -507,10 +509,11 @@ def test_attach_create_process_without_embedded_state_uses_header_pid():
     assert snap.find(600) is None  # the child is not registered
 
 
-def test_attach_rundown_is_the_stored_object():
+def test_attach_rundown_is_its_own_body_and_the_map_holds_a_copy():
     snap = ProcessSnapshotter()
     event = rundown(500, 4)
-    assert replay(snap, event) is snap.find(500) is event.process
+    assert replay(snap, event) is event.process
+    assert snap.find(500) is not event.process and snap.find(500).same_body(event.process)
 
 
 def test_attach_terminate_process_of_itself_finds_nothing():
@@ -579,7 +582,7 @@ def test_handler_applies_the_same_transition_as_update():
     h = snap.handler(event.type)
     assert h is not None
     h(event)
-    assert snap.find(500) is event.process
+    assert snap.find(500) is not None and snap.find(500).same_body(event.process)
 
 
 # --------------------------------------------------------------------------- direct access
@@ -710,8 +713,9 @@ def test_placeholder_rundown_never_replaces_a_known_state():
     snap = ProcessSnapshotter()
     full = rundown(6540, 4708, name="provjobd.exe", cwd="C:\\", envs=[("A", "1")])
     snap.update(full)
+    kept = snap.find(6540)
     snap.update(placeholder_rundown(6540, 4708, name="provjobd.exe"))
-    assert snap.find(6540) is full.process
+    assert snap.find(6540) is kept and kept.same_body(full.process)
 
 
 def test_placeholder_rundowns_are_dropped_when_reproducing_upstream():

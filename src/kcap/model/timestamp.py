@@ -21,50 +21,61 @@ _SECOND_CACHE: dict[str, int] = {}
 _SECOND_CACHE_MAX = 8192
 
 
+_SCALE = tuple(10 ** (9 - digits) for digits in range(10))  # fraction digits -> ns factor
+
+
+def _seconds(head: str) -> int | None:
+    """Epoch seconds of ``YYYY-MM-DDThh:mm:ss`` (cached: a capture has many events a second)."""
+    secs = _SECOND_CACHE.get(head)
+    if secs is not None:
+        return secs
+    if not head.isascii() or head[4] != "-" or head[7] != "-" or head[10] not in "Tt":
+        return None
+    if head[13] != ":" or head[16] != ":":
+        return None
+    try:
+        y, mo, d = int(head[0:4]), int(head[5:7]), int(head[8:10])
+        h, mi, sec = int(head[11:13]), int(head[14:16]), int(head[17:19])
+        datetime(y, mo, d, h, mi, min(sec, 59))  # validates ranges (leap second tolerated)
+    except ValueError:
+        return None
+    secs = calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0))
+    if len(_SECOND_CACHE) >= _SECOND_CACHE_MAX:
+        _SECOND_CACHE.clear()
+    _SECOND_CACHE[head] = secs
+    return secs
+
+
 def _parse(text: str) -> tuple[int, int] | None:
     """Parse RFC 3339 text into (UTC epoch nanoseconds, offset seconds), None if malformed."""
-    if len(text) < 20 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt":
-        return None
-    head = text[:19]
-    secs = _SECOND_CACHE.get(head)
-    if secs is None:
-        try:
-            y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-            h, mi, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
-            if text[13] != ":" or text[16] != ":":
-                return None
-            datetime(y, mo, d, h, mi, min(s, 59))  # validates ranges (leap second tolerated)
-        except ValueError:
-            return None
-        secs = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
-        if len(_SECOND_CACHE) >= _SECOND_CACHE_MAX:
-            _SECOND_CACHE.clear()
-        _SECOND_CACHE[head] = secs
-    pos = 19
-    frac_ns = 0
     n = len(text)
-    if pos < n and text[pos] in ".,":
-        end = pos + 1
-        while end < n and text[end].isdigit():
-            end += 1
-        digits = text[pos + 1 : end]
-        if not digits or len(digits) > 9:
+    if n < 20:
+        return None
+    secs = _seconds(text[:19])
+    if secs is None:
+        return None
+    last = text[-1]
+    if last == "Z" or last == "z":
+        offset, end = 0, n - 1
+    elif n >= 25 and text[-3] == ":" and text[-6] in "+-":
+        zone = text[-5:]
+        if not (zone[:2].isdigit() and zone[3:].isdigit() and zone.isascii()):
             return None
-        frac_ns = int(digits.ljust(9, "0"))
-        pos = end
-    zone = text[pos:]
-    if zone in ("Z", "z"):
-        offset = 0
-    elif len(zone) == 6 and zone[0] in "+-" and zone[3] == ":":
-        try:
-            hh, mm = int(zone[1:3]), int(zone[4:6])
-        except ValueError:
-            return None
+        hh, mm = int(zone[:2]), int(zone[3:])
         if hh > 23 or mm > 59:
             return None
-        offset = (hh * 3600 + mm * 60) * (1 if zone[0] == "+" else -1)
+        offset = (hh * 3600 + mm * 60) * (1 if text[-6] == "+" else -1)
+        end = n - 6
     else:
         return None
+    frac_ns = 0
+    if end > 19:
+        frac = text[20:end]
+        if text[19] not in ".," or not frac or len(frac) > 9:
+            return None
+        if not (frac.isdigit() and frac.isascii()):
+            return None
+        frac_ns = int(frac) * _SCALE[len(frac)]
     return (secs - offset) * 1_000_000_000 + frac_ns, offset
 
 

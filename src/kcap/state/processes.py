@@ -44,6 +44,7 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 
@@ -260,9 +261,13 @@ class ProcessSnapshotter:
             return
         if embedded.pid == embedded.ppid:
             return
-        # The embedded state itself becomes the process state (same object as event.ps).
-        embedded.parent = self._procs.get(ppid)
-        self._procs[pid] = embedded
+        # Upstream stores the embedded state object itself. Here the map gets a copy with its
+        # own threads and modules, so later events (image loads changing ``exe``, new threads)
+        # never alter what this event carries: an event held before it is written, sliced or
+        # merged still holds exactly the bytes its file stored.
+        parent = self._procs.get(ppid)
+        embedded.parent = parent
+        self._procs[pid] = dataclasses.replace(embedded, threads={}, modules=[], parent=parent)
 
     def _on_terminate_process(self, event: Event) -> None:
         pid = self._pid("TerminateProcess", event, params_of(event))
