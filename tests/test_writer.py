@@ -186,3 +186,39 @@ def test_header_fields_out_of_range_are_write_errors_not_silent_truncation(
     assert not w.write(e)
     w.close()
     assert len(errors) == 1 and isinstance(errors[0], EncodeError)
+
+
+class _FullDisk(io.RawIOBase):
+    """A file that accepted the header, then fails every write as a full disk does."""
+
+    def __init__(self, real: io.BufferedWriter) -> None:
+        self.real = real
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        raise OSError(28, "No space left on device")
+
+    def flush(self) -> None:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        self.real.close()
+        super().close()
+
+
+def test_a_full_disk_is_reported_never_raised(tmp_path: Path) -> None:
+    errors: list[kcap.KcapError] = []
+    w = kcap.new_writer(tmp_path / "full.kcap", on_error=errors.append)
+    w._fh = _FullDisk(w._fh)  # type: ignore[assignment]
+    w._compressor._fh = w._fh
+    for i in range(1, 2000):
+        w.write(ev(i))
+    w.flush()
+    stats = w.close()  # must not raise
+    assert stats.write_errors >= 1 and errors
+    assert all(isinstance(e, CaptureError) and "No space left" in str(e) for e in errors)
+    with kcap.open(w.path) as reader:
+        # Only the header and handle section reached the disk: a valid, empty, unclosed capture.
+        assert list(reader.read()) == [] and not reader.terminated

@@ -292,7 +292,10 @@ class Writer:
                 self._error(CaptureError(f"couldn't finish {self.path}: {exc}"))
             finally:
                 self._closed = True
-                self._fh.close()
+                try:
+                    self._fh.close()  # flushes Python's buffer: can fail on a full disk too
+                except OSError as exc:
+                    self._error(CaptureError(f"couldn't finish {self.path}: {exc}"))
         try:
             self.stats.capture_size = self.path.stat().st_size
         except OSError:
