@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 
@@ -88,6 +89,35 @@ def capture(
     Needs root. The optional filter EXPR applies at capture time; process, thread, image and
     handle events are always kept because replay needs them to rebuild process state.
     """
+    # While it records, the capture turns SIGINT/SIGTERM into "stop". Before and after (writing
+    # the end of the file, printing the statistics) a repeated Ctrl-C or SIGTERM must not cut
+    # the command short, so for the whole command they are ignored rather than fatal.
+    # Once the command has finished normally the process is about to exit: the signals are then
+    # ignored at the C level (SIG_IGN survives interpreter shutdown, which resets Python-level
+    # handlers to the default), so a late SIGTERM cannot turn a complete capture into exit 143.
+    saved = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+    completed = False
+    try:
+        _run(output, expr, duration, events, buffer_mb, io_aggregate, quiet)
+        completed = True
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, signal.SIG_IGN if completed else handler)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """A signal that arrives outside the recording loop: the command is finishing anyway."""
+
+
+def _run(
+    output: str,
+    expr: tuple[str, ...],
+    duration: float | None,
+    events: str,
+    buffer_mb: int,
+    io_aggregate: float,
+    quiet: bool,
+) -> None:
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
