@@ -218,7 +218,9 @@ def demo_events(start: Timestamp = DEFAULT_START) -> Iterator[Event]:
         1000,
         curl_start,
     )
-    yield s.event("CreateProcess", 2041, 2041, _process_params(curl), step_us=0, process=curl)
+    # As in Fibratus, a CreateProcess carries the state of its *creator* (bash); the child is
+    # described by the parameters, which replay turns into the child's state.
+    yield s.event("CreateProcess", 2041, 2041, _process_params(curl), step_us=0, process=bash)
     yield s.event(
         "CreateThread", 2101, 2101, [Param("pid", P.PID, 2101), Param("tid", P.TID, 2101)]
     )
@@ -279,7 +281,7 @@ def demo_events(start: Timestamp = DEFAULT_START) -> Iterator[Event]:
     cat = _process(
         2107, 2041, "cat", "/usr/bin/cat", "cat /tmp/index.html", "/home/ada", 1000, s.now()
     )
-    yield s.event("CreateProcess", 2041, 2041, _process_params(cat), step_us=0, process=cat)
+    yield s.event("CreateProcess", 2041, 2041, _process_params(cat), step_us=0, process=bash)
     yield _image(s, 2107, 2107, "/usr/bin/cat", 0x5598_7600_0000, 0x9000, load=True)
     yield _file(
         s,

@@ -67,7 +67,9 @@ def test_jsonl_matches_the_decoded_events(tmp_path: Path) -> None:
     for line, ev in zip(lines, events, strict=True):
         _check_against(json.loads(line), ev)
     first = json.loads(lines[0])
-    assert first["name"] == "CreateProcess" and first["ps"]["name"] == "curl"
+    # the creator (bash) is the process of a CreateProcess; the child is in its parameters
+    assert first["name"] == "CreateProcess" and first["ps"]["name"] == "bash"
+    assert first["params"]["name"] == "curl"
     connect = next(json.loads(x) for x in lines if '"Connect"' in x)
     assert connect["params"]["dip"] == "93.184.215.14" and connect["params"]["dport"] == 443
     assert connect["ps"]["name"] == "curl" and connect["ps"]["ppid"] == 2041
@@ -93,7 +95,7 @@ def test_limit(tmp_path: Path) -> None:
     path = demo_capture(tmp_path)
     out = run("replay", str(path), "--limit", "5").stdout
     assert len(out.splitlines()) == 5
-    assert out.startswith("13 2024-06-01T12:00:00.00463Z - 0 curl (2041) - CreateProcess (")
+    assert out.startswith("13 2024-06-01T12:00:00.00463Z - 0 bash (2041) - CreateProcess (")
 
 
 def test_text_format_lines(tmp_path: Path) -> None:
