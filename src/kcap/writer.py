@@ -131,13 +131,16 @@ class Writer:
         on_error: ErrorCallback | None = None,
         handles: Iterable[Handle] | None = None,
         prefix: str = "<",
+        encoder: EventEncoder | None = None,
     ) -> None:
         self.config = config or Config()
         self.path = resolve_output(path)
         self.stats = WriterStats(file=self.path.name)
         self._on_error = on_error
         self._psnap = process_snapshotter
-        self._encoder = EventEncoder(prefix)
+        # A source may bring a specialised encoder (it must write the same bytes).
+        self._encoder = encoder if encoder is not None else EventEncoder(prefix)
+        prefix = self._encoder.prefix
         self.stats.notes = self._encoder.notes
         self._lock = threading.Lock()
         self._pending = bytearray()
@@ -317,10 +320,17 @@ def new_writer(
     *,
     on_error: ErrorCallback | None = None,
     handles: Iterable[Handle] | None = None,
+    encoder: EventEncoder | None = None,
 ) -> Writer:
     """Create a capture at ``path`` (``.kcap`` added when it has no extension)."""
     return Writer(
-        path, process_snapshotter, handle_snapshotter, config, on_error=on_error, handles=handles
+        path,
+        process_snapshotter,
+        handle_snapshotter,
+        config,
+        on_error=on_error,
+        handles=handles,
+        encoder=encoder,
     )
 
 

@@ -166,6 +166,13 @@ class EventEncoder:
 
     # ------------------------------------------------------------------ events
 
+    def fast_tail(self, params: list[Param], meta: list[tuple[str, str]]) -> bytes | None:
+        """Parameters and metadata by the C accelerator, or None when it is not built or when
+        a value needs the Python path (a conversion, or a rejection with a message)."""
+        if _c_encode_tail is None:
+            return None
+        return _c_encode_tail(params, meta, _C_WIRE, self.prefix == "<")
+
     def _tail(self, params: list[Param], meta: list[tuple[str, str]]) -> bytes:
         """Parameter count, parameters, metadata count and pairs (the Python way)."""
         encoded = [b for b in (self._param(p) for p in params) if b is not None]
@@ -191,9 +198,7 @@ class EventEncoder:
         if len(type_id) != 18:
             raise EncodeError(f"event type id must be 17 or 18 bytes, got {len(ev.type)}")
         meta = ev.meta
-        tail = None
-        if _c_encode_tail is not None:
-            tail = _c_encode_tail(ev.params.all(), meta, _C_WIRE, self.prefix == "<")
+        tail = self.fast_tail(ev.params.all(), meta)
         if tail is None:  # conversions, rejections with a message, or no accelerator
             tail = self._tail(ev.params.all(), meta)
         parts = [

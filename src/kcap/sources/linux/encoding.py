@@ -12,18 +12,13 @@ goes through the base encoder unchanged.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from kcap.errors import EncodeError
-from kcap.format import encode as _encode_mod
 from kcap.format import sections as sec
 from kcap.format.encode import EventEncoder
 from kcap.model import Event, Param, Params
 
 _LIMIT = 65536
-# The format layer's C tail encoder, when it was built (None otherwise, or in older layouts).
-_C_TAIL = getattr(_encode_mod, "_c_encode_tail", None)
-_C_WIRE = getattr(_encode_mod, "_C_WIRE", None)
 
 
 class SharedParamEncoder(EventEncoder):
@@ -97,9 +92,7 @@ class SharedParamEncoder(EventEncoder):
         seen once), else from the per-parameter cache.
         """
         plist = list(params._by_name.values())
-        block = None
-        if _C_TAIL is not None:
-            block = _C_TAIL(plist, [], _C_WIRE, self.prefix == "<")
+        block = self.fast_tail(plist, [])
         if block is None:
             notes = self.notes
             before = (notes.converted_params, notes.dropped_params)
@@ -117,14 +110,3 @@ class SharedParamEncoder(EventEncoder):
             self._blocks.clear()
         self._blocks[id(params)] = (params, block)
         return block
-
-
-def share_param_encoding(writer: Any) -> bool:
-    """Give ``writer`` the faster encoder; False when the writer is not the expected kind."""
-    enc = getattr(writer, "_encoder", None)
-    if type(enc) is not EventEncoder:
-        return False
-    new = SharedParamEncoder(enc.prefix)
-    writer._encoder = new
-    writer.stats.notes = new.notes
-    return True

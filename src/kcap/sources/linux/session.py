@@ -25,7 +25,7 @@ from kcap.errors import CaptureError, KcapError, PermissionDenied, Unsupported
 from kcap.model import Event, Handle, Param
 from kcap.sources.linux import sysapi
 from kcap.sources.linux.bpf_loader import KernelProbes
-from kcap.sources.linux.encoding import share_param_encoding
+from kcap.sources.linux.encoding import SharedParamEncoder
 from kcap.sources.linux.mapper import Mapper
 from kcap.sources.linux.probes import EVENT_KINDS, KIND_GROUPS, probe_table
 from kcap.sources.linux.procfs import ProcInfo, snapshot
@@ -294,10 +294,13 @@ def capture_to_file(
         writer = None
         try:
             writer = new_writer(
-                path, handles=source.handles(), config=Config(flush_period=1.0), on_error=on_error
+                path,
+                handles=source.handles(),
+                config=Config(flush_period=1.0),
+                on_error=on_error,
+                encoder=SharedParamEncoder(),
             )
             result.path = str(writer.path)
-            share_param_encoding(writer)
             seq = 0
             write = writer.write
 
