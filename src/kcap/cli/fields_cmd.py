@@ -18,7 +18,10 @@ from kcap.filter.catalog import field_catalog
     help="Include fields a capture cannot provide (they are rejected in filters).",
 )
 def fields(as_json: bool, show_all: bool) -> None:
-    """List the fields filter expressions can use (``evt.`` is an alias of ``kevt.``)."""
+    """List the fields filter expressions can use, with type, description and an example.
+
+    evt. is accepted as an alias of kevt.
+    """
     rows = [f for f in field_catalog() if show_all or f.available]
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in rows], indent=2, ensure_ascii=False))
