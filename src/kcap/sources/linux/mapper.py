@@ -195,6 +195,26 @@ class Mapper(NetworkMapping):
         self.stats.events += 1
         self.sink(ev)
 
+    def _load_image(
+        self, pid: int, tid: int, cpu: int, ts: int, path: str, base: int, size: int
+    ) -> None:
+        """A LoadImage event (state: replay adds the module to the process)."""
+        if self._want_image:
+            self._ev(
+                KINDS["LoadImage"],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [
+                    P("pid", PID, pid),
+                    P("file_path", PATH, path),
+                    P("base_address", ADDR, base),
+                    P("image_size", U64, size),
+                ],
+                state=True,
+            )
+
     def _ev(
         self,
         kind: Kind,
@@ -440,21 +460,7 @@ class Mapper(NetworkMapping):
         # descriptors opened with O_CLOEXEC are closed by the exec
         for fd in [fd for fd, f in info.fds.items() if f.flags & O_CLOEXEC]:
             self._drop_fd(info, pid, tid, cpu, ts, fd)
-        if self._want_image:
-            self._ev(
-                KINDS["LoadImage"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, exe),
-                    P("base_address", ADDR, 0),
-                    P("image_size", U64, 0),
-                ],
-                state=True,
-            )
+        self._load_image(pid, tid, cpu, ts, exe, 0, 0)
 
     def _exit_group(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
         self.exit_codes[pid] = WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
@@ -660,21 +666,7 @@ class Mapper(NetworkMapping):
         info = self.proc(pid, cpu, ts)
         fdi = info.fds.get(fd)
         path = fdi.path if fdi is not None else ""
-        if self._want_image:
-            self._ev(
-                KINDS["LoadImage"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, path),
-                    P("base_address", ADDR, ret & 0xFFFFFFFFFFFFFFFF),
-                    P("image_size", U64, length),
-                ],
-                state=True,
-            )
+        self._load_image(pid, tid, cpu, ts, path, ret & 0xFFFFFFFFFFFFFFFF, length)
 
     # ------------------------------------------------------------------ file I/O and names
 
