@@ -234,3 +234,15 @@ def test_events_held_after_reading_keep_the_state_their_file_stored(live2022: Pa
         ]
     assert [(e.process.exe, 0, 0) for e in held] == [(exe, 0, 0) for exe, _, _ in fresh]
     assert all(not e.process.modules and not e.process.threads for e in held)
+
+
+def test_reading_without_state_yields_the_same_events_and_attaches_nothing(
+    live2022: Path,
+) -> None:
+    with kcap.open(live2022) as reader:
+        with_state = [(e.seq, e.name, e.timestamp.text) for e in reader.read(include_state=True)]
+    with kcap.open(live2022) as reader:
+        events = list(reader.read(include_state=True, lazy=True, track_state=False))
+    assert [(e.seq, e.name, e.timestamp.text) for e in events] == with_state
+    assert all(e.ps is None or e.ps is e.process for e in events)
+    assert sum(e.process is not None for e in events) == 234

@@ -201,7 +201,7 @@ def summarize(
         last_seq = 0
         fatal: KcapError | None = None
         try:
-            for ev in reader.read(include_state=True, lazy=True):
+            for ev in reader.read(include_state=True, lazy=True, track_state=False):
                 events += 1
                 _count(names, ev.name)
                 _count(categories, ev.category)

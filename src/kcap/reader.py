@@ -119,6 +119,7 @@ class Reader:
         self._detection: Detection | None = None
         self._trial: list[RawEvent] = []
         self._consumed = False
+        self._track_state = True
         self._type_info: dict[bytes, _TypeInfo] = {}
         try:
             self.header: Header = self._read_header()
@@ -237,7 +238,7 @@ class Reader:
         # unusual) goes through the Python decoder, which reports it precisely.
         stream = self._stream
         full = decode is self._decoders.full
-        eager = None if full else self._eager_types()
+        eager = None if full else self._eager_types(self._track_state)
         while stream.section_ready() is not None:
             events, stream.pos, anomaly = batch(
                 stream.buf, stream.pos, stream.base, full, _BATCH, eager
@@ -251,13 +252,14 @@ class Reader:
                     except FormatError as exc:
                         yield exc
 
-    def _eager_types(self) -> frozenset[bytes]:
-        """Known type ids (both widths) whose events change state, so are decoded at once."""
+    def _eager_types(self, track_state: bool) -> frozenset[bytes]:
+        """Known type ids (both widths) whose events change state or carry a process body,
+        so are decoded at once (only the latter when state is not tracked)."""
         out = set()
         for id18 in catalogue():
             for tid in (id18, id18[:16] + id18[17:]) if id18[16] == 0 else (id18,):
                 handlers, _, carries_process = self._info(tid)
-                if handlers or carries_process:
+                if carries_process or (handlers and track_state):
                     out.add(tid)
         return frozenset(out)
 
@@ -279,17 +281,21 @@ class Reader:
                 self._type_info[type_id] = info
         return info
 
-    def read(self, include_state: bool = False, lazy: bool = False) -> Iterator[Event]:
+    def read(
+        self, include_state: bool = False, lazy: bool = False, track_state: bool = True
+    ) -> Iterator[Event]:
         """Replay the events in file order; the iterator ends at the end of the capture.
 
         ``include_state`` also yields state-only events (rundowns), which conversion, slicing
         and merging need to keep. With ``lazy`` the parameters, metadata and process section of
         an event that does not change state are decoded only when accessed (a damaged one then
         raises `Corrupt` at that point instead of going to ``on_error``); use it when only
-        header fields are needed.
+        header fields are needed. ``track_state=False`` skips the snapshotters altogether (no
+        process state is attached, ``ps`` stays None): for tools that only count or copy.
         """
         self._prepare()
         _, psnap = self.recover_snapshotters()
+        self._track_state = track_state
         flt = self._filter
         # With a filter, an event's tail is decoded only after the filter passed (pushdown): a
         # filter on header fields never decodes the events it drops, unless state needs them.
@@ -311,10 +317,11 @@ class Reader:
                     handlers, state_only, carries_process = type_info.get(ev.type) or info_of(
                         ev.type
                     )
-                    if defer and (handlers or carries_process):
+                    if defer and ((handlers and track_state) or carries_process):
                         ev.decode()
-                    for handler in handlers:
-                        handler(ev)
+                    if track_state:
+                        for handler in handlers:
+                            handler(ev)
                 except FormatError as exc:
                     report(exc)
                     continue
@@ -323,7 +330,7 @@ class Reader:
                     if not include_state:
                         continue
                 embedded = ev._process
-                ev.ps = embedded if embedded is not None else find(ev.pid)
+                ev.ps = embedded if embedded is not None or not track_state else find(ev.pid)
                 if flt is not None:
                     try:
                         if not flt(ev):

@@ -49,7 +49,10 @@ def run(path: Path, pure: bool, mode: str) -> str:
     return done.stdout
 
 
-@pytest.mark.skipif(not accel.ACCELERATED, reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON set)")
+@pytest.mark.skipif(
+    not accel.ACCELERATED,
+    reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON set)",
+)
 @pytest.mark.parametrize("mode", ["full", "lazy"])
 @pytest.mark.parametrize("fixture", ["cap1", "cap2", "live2022", "newest"])
 def test_accelerated_and_pure_python_agree(request, fixture: str, mode: str) -> None:
@@ -57,7 +60,10 @@ def test_accelerated_and_pure_python_agree(request, fixture: str, mode: str) -> 
     assert run(path, pure=False, mode=mode) == run(path, pure=True, mode=mode)
 
 
-@pytest.mark.skipif(not accel.ACCELERATED, reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON set)")
+@pytest.mark.skipif(
+    not accel.ACCELERATED,
+    reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON set)",
+)
 def test_damaged_events_are_reported_alike(tmp_path: Path) -> None:
     import struct
 
