@@ -11,6 +11,8 @@ import pytest
 
 from kcap.format import accel
 
+NOT_IN_USE = "the C accelerator is not in use (not built, or KCAP_PURE_PYTHON set)"
+
 SCRIPT = r"""
 import sys, kcap
 from tests.format.expected_shape import process_shape, value_shape
