@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from kcap.model import Event, Param, Params, Process
 from kcap.sources.linux import probes as K
+from kcap.sources.linux.iomap import FileIoMapping
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
     CLONE_PARENT,
@@ -81,7 +82,7 @@ from kcap.sources.linux.taxonomy import (
 __all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_params"]
 
 
-class Mapper(NetworkMapping):
+class Mapper(NetworkMapping, FileIoMapping):
     """Consumes ring-buffer records, emits `Event`s through ``sink``."""
 
     def __init__(
@@ -524,31 +525,24 @@ class Mapper(NetworkMapping):
             self._drop_fd(info, pid, tid, cpu, ts, fd)
         info.fds[fd] = fdi
         if self._want_handle:
-            self._ev(
-                KINDS["CreateHandle"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                shared_params(
-                    ("CreateHandle", pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)
-                ),
-                state=True,
-            )
+            self._handle_event("CreateHandle", pid, tid, cpu, ts, fd, fdi)
 
     def _drop_fd(self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int) -> None:
         fdi = info.fds.pop(fd, None)
-        if fdi is None or not self._want_handle:
-            return
+        if fdi is not None and self._want_handle:
+            self._handle_event("CloseHandle", pid, tid, cpu, ts, fd, fdi)
+
+    def _handle_event(
+        self, name: str, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
+    ) -> None:
+        """CreateHandle / CloseHandle for a descriptor (state: replay tracks the handles)."""
         self._ev(
-            KINDS["CloseHandle"],
+            KINDS[name],
             pid,
             tid,
             cpu,
             ts,
-            shared_params(
-                ("CloseHandle", pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)
-            ),
+            shared_params((name, pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)),
             state=True,
         )
 
@@ -668,114 +662,7 @@ class Mapper(NetworkMapping):
         path = fdi.path if fdi is not None else ""
         self._load_image(pid, tid, cpu, ts, path, ret & 0xFFFFFFFFFFFFFFFF, length)
 
-    # ------------------------------------------------------------------ file I/O and names
-
-    def _io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self.pending.pop(tid, None)
-        if entry is None:
-            self.stats.unpaired += 1
-            return
-        kind, extra = entry
-        ret = self._ret(buf, off)
-        fd = extra[0]
-        assert isinstance(fd, int)
-        info = self.procs.get(pid)
-        if info is None:
-            info = self.proc(pid, cpu, ts)
-        fdi = info.fds.get(fd)
-        if fdi is not None and fdi.kind == FD_SOCKET:
-            if ret >= 0 and self._want_net:
-                self._net_event(info, pid, tid, cpu, ts, fd, fdi, kind == K.K_WRITE, ret, None)
-            return
-        if ret < 0 or not self._want_file:
-            return
-        if self.io_window_ns:
-            self._aggregate_io(pid, tid, cpu, ts, kind, fd, fdi, ret)
-            return
-        self._io_event(pid, tid, cpu, ts, kind, fd, fdi, ret, 0)
-
-    def _io_event(
-        self,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
-        kind: int,
-        fd: int,
-        fdi: FdInfo | None,
-        size: int,
-        calls: int,
-    ) -> None:
-        """A ReadFile/WriteFile; ``calls`` > 0 marks an aggregate of that many system calls."""
-        write = kind == K.K_WRITE
-        path = fdi.path if fdi is not None else ""
-        fkind = fdi.kind if fdi is not None else ""
-
-        def build() -> list[Param]:
-            out = [
-                P("pid", PID, pid),
-                P("file_path", PATH, path),
-                P("file_object", U64, handle_key(pid, fd)),
-                P("fd", I32, fd),
-                P("io_size", U32, min(size, 0xFFFFFFFF)),
-                P("type", STR, fkind),
-            ]
-            if calls:
-                out.append(P("io_count", U32, calls))
-            return out
-
-        self._ev(
-            KINDS["WriteFile" if write else "ReadFile"],
-            pid,
-            tid,
-            cpu,
-            ts,
-            shared_params((kind, pid, fd, size, path, fkind, calls), build),
-        )
-
-    def _aggregate_io(
-        self,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
-        kind: int,
-        fd: int,
-        fdi: FdInfo | None,
-        size: int,
-    ) -> None:
-        """Sum reads/writes per (process, fd, direction) over ``io_window_ns``."""
-        key = (pid, fd, kind)
-        acc = self._io_acc.get(key)
-        if acc is None:
-            self._io_acc[key] = [ts, tid, cpu, 1, size, fdi]
-            return
-        acc[3] += 1  # type: ignore[operator]
-        acc[4] += size  # type: ignore[operator]
-        if ts - acc[0] >= self.io_window_ns:  # type: ignore[operator]
-            self._flush_io_key(key)
-
-    def _flush_io_key(self, key: tuple[int, int, int]) -> None:
-        acc = self._io_acc.pop(key, None)
-        if acc is None:
-            return
-        first, tid, cpu, calls, size, fdi = acc
-        pid, fd, kind = key
-        self._io_event(pid, tid, cpu, first, kind, fd, fdi, size, calls)  # type: ignore[arg-type]
-
-    def flush_io(
-        self, now_ns: int | None = None, pid: int | None = None, fd: int | None = None
-    ) -> None:
-        """Write out aggregated I/O: windows older than ``now_ns``, or those of one process or
-        descriptor (before it closes), or all of them (no argument)."""
-        if not self._io_acc:
-            return
-        for key in list(self._io_acc):
-            if pid is not None and (key[0] != pid or (fd is not None and key[1] != fd)):
-                continue
-            if now_ns is not None and now_ns - self._io_acc[key][0] < self.io_window_ns:  # type: ignore[operator]
-                continue
-            self._flush_io_key(key)
+    # ------------------------------------------------------------------ file names
 
     def _unlink_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
         entry = self._take(tid, K.K_UNLINK, K.K_UNLINKAT, K.K_RMDIR)
