@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -217,22 +217,14 @@ class Reader:
         assert self._detection is not None
         pre = self._detection.events
         yield from pre
-        for buf, start, end, version, base in self._trial[len(pre) :]:
-            try:
-                yield decode(buf, start, end, version, base)
-            except FormatError as exc:
-                yield exc
+        yield from _decode_each(self._trial[len(pre) :], decode)
         self._trial = []
         self._detection.events.clear()
         if self._trial_error is not None:
             raise self._trial_error
         batch = self._decoders.batch
         if batch is None:
-            for buf, start, end, version, base in self._raw_iter:
-                try:
-                    yield decode(buf, start, end, version, base)
-                except FormatError as exc:
-                    yield exc
+            yield from _decode_each(self._raw_iter, decode)
             return
         # The accelerated path: many sections per call. A section it does not take (anything
         # unusual) goes through the Python decoder, which reports it precisely.
@@ -247,10 +239,7 @@ class Reader:
             if anomaly:
                 raw = stream.next_event()
                 if raw is not None:
-                    try:
-                        yield decode(*raw)
-                    except FormatError as exc:
-                        yield exc
+                    yield from _decode_each((raw,), decode)
 
     def _eager_types(self, track_state: bool) -> frozenset[bytes]:
         """Known type ids (both widths) whose events change state or carry a process body,
@@ -398,6 +387,17 @@ class Reader:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _decode_each(
+    raws: Iterable[RawEvent], decode: Callable[..., Event]
+) -> Iterator[Event | FormatError]:
+    """Decode raw sections one by one; a section that does not decode yields its error."""
+    for buf, start, end, version, base in raws:
+        try:
+            yield decode(buf, start, end, version, base)
+        except FormatError as exc:
+            yield exc
 
 
 def open(

@@ -120,25 +120,12 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
     def decode_tail(
         buf: bytes, p: int, end: int, base: int
     ) -> tuple[Params, list[tuple[str, str]], Process | None]:
-        if c_tail is not None and not headerless:
-            got = c_tail(buf, p, end, c_table, little)
-            if got is not None:
-                params, meta, q = got
-                if q + sec.SECTION_SIZE <= end and buf[q] == sec.PROCESS:
-                    _, sver, _, size = section(buf, q)
-                    q += sec.SECTION_SIZE
-                    if q + size == end:
-                        try:
-                            proc = (
-                                read_process(buf, q, end, sver, prefix, short_handles)
-                                if size
-                                else None
-                            )
-                        except FormatError:
-                            pass  # decoded again below, which reports it with its offset
-                        else:
-                            return params, meta, proc
         try:
+            if c_tail is not None and not headerless:
+                got = c_tail(buf, p, end, c_table, little)
+                if got is not None:  # None: something unusual, which Python decodes and reports
+                    params, meta, q = got
+                    return params, meta, process_section(buf, q, end)
             return _decode_tail(buf, p, end)
         except FormatError as exc:
             raise exc.located(base=base) from None
@@ -285,6 +272,10 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             meta.append((k, v))
             if p > end:
                 raise Corrupt("metadata runs past the end of the event", offset=end)
+        return Params._from_dict(by_name, dups), meta, process_section(buf, p, end)
+
+    def process_section(buf: bytes, p: int, end: int) -> Process | None:
+        """The process section that closes an event body at ``p``; the body ends with it."""
         process: Process | None = None
         if not headerless:
             if p + sec.SECTION_SIZE > end:
@@ -307,7 +298,7 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
                 p += size
         if p != end:
             raise Corrupt(f"{end - p} byte(s) left over at the end of the event body", offset=p)
-        return Params._from_dict(by_name, dups), meta, process
+        return process
 
     def head(buf: bytes, off: int, end: int, version: int, base: int) -> tuple[Event, int]:
         """Decode the fixed header; return the event and the offset of its parameter count."""
