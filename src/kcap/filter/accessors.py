@@ -359,3 +359,14 @@ def ts_zone(ev: Event) -> str:
         return "UTC"
     tail = text[-6:]
     return tail if len(tail) == 6 and tail[0] in "+-" and tail[3] == ":" else ""
+
+
+def pe_field(getter: Callable[[Any], Any]) -> Accessor:
+    """A value of the PE metadata of the attached process (None without one)."""
+
+    def get(ev: Event) -> Any:
+        ps = ev.ps
+        pe = None if ps is None else ps.pe
+        return None if pe is None else getter(pe)
+
+    return get

@@ -24,6 +24,7 @@ from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logic
 from kcap.filter.diagnostics import semantic_error
 from kcap.filter.functions import FUNCTIONS, INDEX_ORDERS, LIVE_ONLY
 from kcap.filter.ops import FALSE_WHEN_UNSUPPORTED, LitList, compare, numeric_items
+from kcap.filter.spec import COSTS
 from kcap.model.event import Event
 
 Fn = Callable[[Event], Any]
@@ -115,7 +116,7 @@ class Compiler:
         return Compiled(
             spec.getter,
             spec.kind,
-            cost=F.COSTS[spec.cost],
+            cost=COSTS[spec.cost],
             fields={node.name},
             params=set(spec.params),
             header_only=spec.cost == "header",

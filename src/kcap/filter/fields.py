@@ -1,4 +1,4 @@
-"""The field table: name -> kind, accessor and cost class, plus indexed families.
+"""The field table: name -> kind, accessor and cost class (indexed families: `indexed`).
 
 Kinds are the runtime kinds the evaluator sees: ``str int float bool ip strs ints time any``.
 Cost classes drive pushdown: ``header`` fields read only the fixed event header (never decode
@@ -9,36 +9,16 @@ decode the event tail.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from kcap.filter import accessors as A
 from kcap.filter import render as R
+from kcap.filter.indexed import INDEXED_TEMPLATES, indexed_spec
 from kcap.filter.paths import WINDOWS, PathRules
+from kcap.filter.spec import FieldSpec
 from kcap.model.event import Event
-from kcap.model.params import INT_TYPES, ParamType
 from kcap.model.process import Process, split_cmdline
-
-COSTS = {"header": 0, "state": 1, "params": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    name: str
-    kind: str
-    cost: str  # 'header' | 'state' | 'params'
-    getter: Callable[[Event], Any] | None
-    unavailable: str | None = None  # why a capture cannot provide it (compile error)
-    params: tuple[str, ...] = ()  # event parameters it reads
-
-    @property
-    def namespace(self) -> str:
-        if self.name.startswith("ps.parent.") or self.name.startswith("ps.ancestor["):
-            return "ps.parent"
-        return self.name.split(".", 1)[0].split("[", 1)[0]
-
 
 FIELDS: dict[str, FieldSpec] = {}
 
@@ -478,15 +458,6 @@ _add("dns.answers", "strs", "params", _dns(A.param_strings(None, "answers")), ("
 # --------------------------------------------------------------------------- pe.*
 
 
-def _pe(getter: Callable[[Any], Any]) -> Callable[[Event], Any]:
-    def get(ev: Event) -> Any:
-        ps = ev.ps
-        pe = None if ps is None else ps.pe
-        return None if pe is None else getter(pe)
-
-    return get
-
-
 def _resource(key: str) -> Callable[[Any], Any]:
     return lambda pe: pe.resource(key)
 
@@ -520,7 +491,7 @@ for _name, _kind, _get in (
     ("pe.cert.before", "time", _cert("not_before")),
     ("pe.cert.after", "time", _cert("not_after")),
 ):
-    _add(_name, _kind, "state", _pe(_get))
+    _add(_name, _kind, "state", A.pe_field(_get))
 for _flag in ("is_dll", "is_driver", "is_exec"):
     _add(f"pe.{_flag}", "bool", "params", A.param_bool(None, _flag), (_flag,))
 _unavailable(
@@ -528,202 +499,6 @@ _unavailable(
 )
 _unavailable("pe.sections", "strs", "it has no value of its own; use pe.sections[NAME].entropy")
 _unavailable("pe.resources", "strs", "it has no value of its own; use pe.resources[KEY]")
-
-# --------------------------------------------------------------------------- indexed families
-
-_KEY = r"([A-Za-z0-9_.$]+)"
-_INDEXED: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"ps\.envs\[" + _KEY + r"\]"), "ps.envs[<NAME>]"),
-    (
-        re.compile(
-            r"ps\.modules\[" + _KEY + r"\]\.(size|checksum|address\.base|address\.default|"
-            r"location)"
-        ),
-        "ps.modules[<FILE>].<size|checksum|address.base|address.default|location>",
-    ),
-    (
-        re.compile(
-            r"ps\.ancestor\[(root|any|[1-9][0-9]*)\]\.(pid|name|cmdline|exe|args|cwd|sid|"
-            r"sessionid|username|domain)"
-        ),
-        "ps.ancestor[<N|root|any>].<pid|name|cmdline|exe|args|cwd|sid|sessionid|username|domain>",
-    ),
-    (
-        re.compile(r"pe\.sections\[" + _KEY + r"\]\.(entropy|md5|size)"),
-        "pe.sections[<SECTION>].<entropy|md5|size>",
-    ),
-    (re.compile(r"pe\.resources\[" + _KEY + r"\]"), "pe.resources[<KEY>]"),
-    (re.compile(r"kevt\.arg\[" + _KEY + r"\]"), "kevt.arg[<PARAM>]"),
-    (
-        re.compile(r"thread\.callstack\[[A-Za-z0-9_.$]+\]\.[A-Za-z_]+"),
-        "thread.callstack[<IDX|ustart|uend|kstart|kend|MODULE.dll>].<SEGMENT>",
-    ),
-]
-INDEXED_TEMPLATES = [t for _, t in _INDEXED]
-
-_ANCESTOR_ATTRS: dict[str, tuple[str, Callable[[Process], Any]]] = {
-    "pid": ("int", lambda p: p.pid),
-    "name": ("str", lambda p: p.name),
-    "cmdline": ("str", lambda p: p.cmdline),
-    "exe": ("str", lambda p: p.exe),
-    "args": ("strs", lambda p: list(p.args)),
-    "cwd": ("str", lambda p: p.cwd or None),
-    "sid": ("str", lambda p: p.sid),
-    "sessionid": ("int", lambda p: p.session_id),
-    "username": ("str", lambda p: p.username),
-    "domain": ("str", lambda p: p.domain),
-}
-
-
-def _as_strings(v: Any) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return [str(x) for x in v]
-    return [str(v)]
-
-
-def _env_getter(key: str) -> Callable[[Event], Any]:
-    def env(p: Process) -> str | None:
-        for k, v in p.envs:
-            if k == key:
-                return v
-        for k, v in p.envs:  # stored order makes an ambiguous prefix deterministic
-            if k.startswith(key):
-                return v
-        return None
-
-    return A.ps_attr(env)
-
-
-def _section_getter(sec: str, seg: str) -> Callable[[Event], Any]:
-    def section(pe: Any) -> Any:
-        for s in pe.sections:
-            if s.name == sec:
-                return getattr(s, seg)
-        return None
-
-    return _pe(section)
-
-
-def _resource_getter(key: str) -> Callable[[Event], Any]:
-    def resource(pe: Any) -> str | None:
-        exact = pe.resource(key)
-        if exact is not None:
-            return str(exact)
-        for k, v in pe.version_resources:
-            if k.startswith(key):
-                return str(v)
-        return None
-
-    return _pe(resource)
-
-
-def _indexed_spec(name: str) -> FieldSpec | None:
-    for pattern, _template in _INDEXED:
-        m = pattern.fullmatch(name)
-        if m is None:
-            continue
-        fam = name.split("[", 1)[0]
-        if fam == "ps.envs":
-            return FieldSpec(name, "str", "state", _env_getter(m.group(1)))
-        if fam == "ps.modules":
-            file_key, seg = WINDOWS.base(m.group(1)), m.group(2)
-            return FieldSpec(
-                name,
-                _MODULE_SEGS[seg][0],
-                "state",
-                _module_getter(file_key, _MODULE_SEGS[seg][1]),
-            )
-        if fam == "ps.ancestor":
-            which, seg = m.group(1), m.group(2)
-            kind, attr = _ANCESTOR_ATTRS[seg]
-            return FieldSpec(
-                name, "strs" if which == "any" else kind, "state", _ancestor_getter(which, attr)
-            )
-        if fam == "pe.sections":
-            sec, seg = m.group(1), m.group(2)
-            kind = {"entropy": "float", "md5": "str", "size": "int"}[seg]
-            return FieldSpec(name, kind, "state", _section_getter(sec, seg))
-        if fam == "pe.resources":
-            return FieldSpec(name, "str", "state", _resource_getter(m.group(1)))
-        if fam == "kevt.arg":
-            pname = m.group(1)
-            return FieldSpec(name, "any", "params", _arg_getter(pname), None, (pname,))
-        return FieldSpec(name, "any", "params", None, "captures do not keep symbolized call frames")
-    return None
-
-
-_MODULE_SEGS: dict[str, tuple[str, Callable[[Any, PathRules], Any]]] = {
-    "size": ("int", lambda m, r: m.size),
-    "checksum": ("int", lambda m, r: m.checksum),
-    "address.base": ("str", lambda m, r: R.hex_text(m.base_address)),
-    "address.default": ("str", lambda m, r: R.hex_text(m.default_base_address)),
-    "location": ("str", lambda m, r: r.dir(m.path)),
-}
-
-
-def _module_getter(file_key: str, seg: Callable[[Any, PathRules], Any]) -> Callable[[Event], Any]:
-    def get(ev: Event) -> Any:
-        ps = ev.ps
-        if ps is None:
-            return None
-        rules = A.path_rules(ev)
-        for mod in ps.modules:
-            if rules.base(mod.path) == file_key:
-                return seg(mod, rules)
-        return None
-
-    return get
-
-
-def _ancestor_getter(which: str, attr: Callable[[Process], Any]) -> Callable[[Event], Any]:
-    def get(ev: Event) -> Any:
-        ps = ev.ps
-        if ps is None:
-            return None
-        chain = A.ancestors(ps)
-        if which == "any":
-            out: list[str] = []
-            for p in chain:
-                out.extend(_as_strings(attr(p)))
-            return out
-        if not chain:
-            return None
-        if which == "root":
-            return attr(chain[-1])
-        depth = int(which)
-        return attr(chain[depth - 1]) if depth <= len(chain) else None
-
-    return get
-
-
-_NUMERIC_ARG_TYPES = INT_TYPES - {
-    ParamType.ENUM,
-    ParamType.FLAGS,
-    ParamType.FLAGS64,
-    ParamType.STATUS,
-    ParamType.ADDRESS,
-    ParamType.HEX_INT8,
-    ParamType.HEX_INT16,
-    ParamType.HEX_INT32,
-    ParamType.HEX_INT64,
-}
-
-
-def _arg_getter(pname: str) -> Callable[[Event], Any]:
-    def get(ev: Event) -> Any:
-        p = ev.params.get(pname)
-        if p is None:
-            return None
-        if p.type in _NUMERIC_ARG_TYPES and type(p.value) is int:
-            return p.value
-        if p.type is ParamType.TIME:
-            return p.value
-        return R.param_text(p)
-
-    return get
-
 
 # --------------------------------------------------------------------------- lookup
 
@@ -737,7 +512,7 @@ def resolve(spelling: str) -> str | None:
     name = canonical(spelling)
     if name in FIELDS:
         return name
-    spec = _indexed_spec(name)
+    spec = indexed_spec(name)
     if spec is not None:
         _INDEXED_CACHE[name] = spec
         return name
@@ -748,7 +523,7 @@ _INDEXED_CACHE: dict[str, FieldSpec] = {}
 
 
 def spec_of(name: str) -> FieldSpec:
-    spec = FIELDS.get(name) or _INDEXED_CACHE.get(name) or _indexed_spec(name)
+    spec = FIELDS.get(name) or _INDEXED_CACHE.get(name) or indexed_spec(name)
     if spec is None:
         raise KeyError(name)
     return spec
