@@ -63,9 +63,10 @@ class ReadStats:
     state_warnings: int = 0
 
 
-# Per type id: (state handlers, state-only?, carries a process body?)
-_TypeInfo = tuple[tuple[Callable[[Event], None], ...], bool, bool]
-_NOTHING: _TypeInfo = ((), False, False)
+# Per type id: (state handlers, state-only?, carries a process body?, handlers need the
+# decoded event?)
+_TypeInfo = tuple[tuple[Callable[[Event], None], ...], bool, bool, bool]
+_NOTHING: _TypeInfo = ((), False, False, False)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Reader:
         self._consumed = False
         self._track_state = True
         self._type_info: dict[bytes, _TypeInfo] = {}
+        self._raw_handlers: dict[Callable[[Event], None], Callable[[Event], None]] | None = None
         try:
             self.header: Header = self._read_header()
         except BaseException:
@@ -247,23 +249,47 @@ class Reader:
         out = set()
         for id18 in catalogue():
             for tid in (id18, id18[:16] + id18[17:]) if id18[16] == 0 else (id18,):
-                handlers, _, carries_process = self._info(tid)
-                if carries_process or (handlers and track_state):
+                _, _, carries_process, needs_decoded = self._info(tid)
+                if carries_process or (needs_decoded and track_state):
                     out.add(tid)
         return frozenset(out)
+
+    def _raw_twins(self) -> dict[Callable[[Event], None], Callable[[Event], None]]:
+        """Snapshotter handlers -> accelerated twins that read the raw tail (when available).
+
+        The handle snapshotter's two updaters are nearly half of all records in a Windows
+        capture; their twins leave those events undecoded. Empty without the accelerator.
+        """
+        if self._raw_handlers is None:
+            self._raw_handlers = {}
+            raw_tail = self._decoders.raw_tail
+            if raw_tail is not None:
+                from kcap.format.accel import handle_updaters
+
+                hsnap, _ = self.recover_snapshotters()
+                py = hsnap.updaters()
+                create, close = handle_updaters(
+                    hsnap.by_object, py["CreateHandle"], py["CloseHandle"], raw_tail
+                )
+                self._raw_handlers = {py["CreateHandle"]: create, py["CloseHandle"]: close}
+        return self._raw_handlers
 
     def _info(self, type_id: bytes) -> _TypeInfo:
         info = self._type_info.get(type_id)
         if info is None:
             hsnap, psnap = self.recover_snapshotters()
+            twins = self._raw_twins()
             handlers = tuple(
-                h for h in (hsnap.handler(type_id), psnap.handler(type_id)) if h is not None
+                twins.get(h, h)
+                for h in (hsnap.handler(type_id), psnap.handler(type_id))
+                if h is not None
             )
             et = lookup(type_id)
             info = (
                 handlers,
                 bool(et and et.state_only),
                 bool(et and et.name in ("CreateProcess", "ProcessRundown")),
+                any(h not in twins.values() for h in handlers),
             )
             # Garbage ids of a damaged file must not grow the cache without bound.
             if len(type_id) in (17, 18) and (len(self._type_info) < 4096 or info != _NOTHING):
@@ -303,10 +329,10 @@ class Reader:
                     continue
                 try:
                     read += 1
-                    handlers, state_only, carries_process = type_info.get(ev.type) or info_of(
+                    handlers, state_only, carries_process, needs_decoded = type_info.get(
                         ev.type
-                    )
-                    if defer and ((handlers and track_state) or carries_process):
+                    ) or info_of(ev.type)
+                    if defer and ((needs_decoded and track_state) or carries_process):
                         ev.decode()
                     if track_state:
                         for handler in handlers:

@@ -554,6 +554,46 @@ static PyObject *configure_handles(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* One handle record [p, rec_end) after its u16 length: a new Handle, NULL on error, ANOMALY. */
+static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
+{
+    if (rec_end - p < 25) return ANOMALY;
+    Py_ssize_t q = p + 20, tl = rd16(c, q);
+    if (q + 2 + tl + 2 > rec_end) return ANOMALY;
+    Py_ssize_t nl = rd16(c, q + 2 + tl);
+    Py_ssize_t t = q + 4 + tl + nl;  /* the metadata tag */
+    if (t + 1 > rec_end) return ANOMALY;
+    int tag = c->b[t];
+    Py_ssize_t need = tag == 1 ? 16 : tag == 2 ? 5 : tag == 3 ? 1 : (tag == 4 || tag == 5) ? 0 : -1;
+    if (need < 0 || t + 1 + need != rec_end) return ANOMALY;
+    PyObject *meta;
+    const Py_ssize_t m = t + 1;
+    if (tag == 5)
+        meta = Py_NewRef(Py_None);
+    else if (tag == 4)
+        meta = PyObject_CallNoArgs(UnknownCls);
+    else if (tag == 3)
+        meta = PyObject_CallOneArg(FileCls, c->b[m] ? Py_True : Py_False);
+    else if (tag == 2)
+        meta = PyObject_CallFunction(MutantCls, "iO", (int32_t)rd32(c, m),
+                                     c->b[m + 4] ? Py_True : Py_False);
+    else
+        meta = PyObject_CallFunction(AlpcCls, "kkK", (unsigned long)rd32(c, m),
+                                     (unsigned long)rd32(c, m + 4),
+                                     (unsigned long long)rd64(c, m + 8));
+    if (meta == NULL) return NULL;
+    PyObject *h = HandleT->tp_alloc(HandleT, 0);
+    if (h == NULL) { Py_DECREF(meta); return NULL; }
+    set_slot(h, o_h_num, PyLong_FromUnsignedLongLong(rd64(c, p)));
+    set_slot(h, o_h_object, PyLong_FromUnsignedLongLong(rd64(c, p + 8)));
+    set_slot(h, o_h_pid, PyLong_FromUnsignedLong(rd32(c, p + 16)));
+    set_slot(h, o_h_type, text(c, q + 2, tl));
+    set_slot(h, o_h_name, text(c, q + 4 + tl, nl));
+    set_slot(h, o_h_meta, meta);
+    if (PyErr_Occurred()) { Py_DECREF(h); return NULL; }
+    return h;
+}
+
 /*
  * decode_handles(buf, p, end, count, little) -> (list of Handle, offset after) | None
  * `count` records, each a u16 length then the record (§6). None at anything not well formed
@@ -579,42 +619,14 @@ static PyObject *decode_handles(PyObject *self, PyObject *args)
         goto done;
     for (Py_ssize_t i = 0; i < count; i++) {
         if (p + 2 > end) goto anomaly;
-        Py_ssize_t size = rd16(&c, p), rec_end = p + 2 + size;
-        if (size < 25 || rec_end > end) goto anomaly;
-        Py_ssize_t q = p + 2 + 20, tl = rd16(&c, q);
-        if (q + 2 + tl + 2 > rec_end) goto anomaly;
-        Py_ssize_t nl = rd16(&c, q + 2 + tl);
-        Py_ssize_t t = q + 4 + tl + nl;  /* the metadata tag */
-        if (t + 1 > rec_end) goto anomaly;
-        int tag = c.b[t];
-        Py_ssize_t need = tag == 1 ? 16 : tag == 2 ? 5 : tag == 3 ? 1 : (tag == 4 || tag == 5) ? 0 : -1;
-        if (need < 0 || t + 1 + need != rec_end) goto anomaly;
-        PyObject *meta;
-        const Py_ssize_t m = t + 1;
-        if (tag == 5)
-            meta = Py_NewRef(Py_None);
-        else if (tag == 4)
-            meta = PyObject_CallNoArgs(UnknownCls);
-        else if (tag == 3)
-            meta = PyObject_CallOneArg(FileCls, c.b[m] ? Py_True : Py_False);
-        else if (tag == 2)
-            meta = PyObject_CallFunction(MutantCls, "iO", (int32_t)rd32(&c, m),
-                                         c.b[m + 4] ? Py_True : Py_False);
-        else
-            meta = PyObject_CallFunction(AlpcCls, "kkK", (unsigned long)rd32(&c, m),
-                                         (unsigned long)rd32(&c, m + 4),
-                                         (unsigned long long)rd64(&c, m + 8));
-        if (meta == NULL) goto done;
-        PyObject *h = HandleT->tp_alloc(HandleT, 0);
-        if (h == NULL) { Py_DECREF(meta); goto done; }
-        set_slot(h, o_h_num, PyLong_FromUnsignedLongLong(rd64(&c, p + 2)));
-        set_slot(h, o_h_object, PyLong_FromUnsignedLongLong(rd64(&c, p + 10)));
-        set_slot(h, o_h_pid, PyLong_FromUnsignedLong(rd32(&c, p + 18)));
-        set_slot(h, o_h_type, text(&c, q + 2, tl));
-        set_slot(h, o_h_name, text(&c, q + 4 + tl, nl));
-        set_slot(h, o_h_meta, meta);
-        if (PyErr_Occurred() || PyList_Append(list, h) < 0) { Py_DECREF(h); goto done; }
+        Py_ssize_t rec_end = p + 2 + rd16(&c, p);
+        if (rec_end > end) goto anomaly;
+        PyObject *h = one_handle(&c, p + 2, rec_end);
+        if (h == NULL) goto done;
+        if (h == ANOMALY) goto anomaly;
+        int err = PyList_Append(list, h);
         Py_DECREF(h);
+        if (err < 0) goto done;
         p = rec_end;
     }
     out = Py_BuildValue("On", list, p);
@@ -625,6 +637,278 @@ done:
     Py_XDECREF(list);
     PyBuffer_Release(&view);
     return out;
+}
+
+/*
+ * decode_handle_run(buf, p, count, little) -> (list of Handle, offset after, stopped)
+ * Up to `count` records from buf[p:], stopping before the first record that is not wholly in
+ * buf or, with stopped=True, before the first that is not well formed; the caller goes on
+ * from there (fetching more data, or decoding that record in Python for its precise error).
+ */
+static PyObject *decode_handle_run(PyObject *self, PyObject *args)
+{
+    PyObject *buf;
+    Py_ssize_t p, count;
+    int le;
+    if (!PyArg_ParseTuple(args, "O!nnp", &PyBytes_Type, &buf, &p, &count, &le))
+        return NULL;
+    if (HandleT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "configure_handles() was not called");
+    Py_ssize_t end = PyBytes_GET_SIZE(buf);
+    if (p < 0 || p > end)
+        return PyErr_Format(PyExc_ValueError, "offset %zd outside the buffer", p);
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, NULL, NULL};
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    int stopped = 0;
+    for (Py_ssize_t i = 0; i < count && p + 2 <= end; i++) {
+        Py_ssize_t rec_end = p + 2 + rd16(&c, p);
+        if (rec_end > end)
+            break;
+        PyObject *h = one_handle(&c, p + 2, rec_end);
+        if (h == NULL) { Py_DECREF(list); return NULL; }
+        if (h == ANOMALY) { stopped = 1; break; }
+        int err = PyList_Append(list, h);
+        Py_DECREF(h);
+        if (err < 0) { Py_DECREF(list); return NULL; }
+        p = rec_end;
+    }
+    return Py_BuildValue("NnO", list, p, stopped ? Py_True : Py_False);
+}
+
+/* ------------------------------------------------------------------ handle state updates */
+
+/*
+ * CreateHandle and CloseHandle are nearly half the records of a Windows capture, and the
+ * handle snapshotter reads only four of their values. These updaters find those values in the
+ * event's raw tail (or its decoded parameters), so replay need not decode the event at all.
+ * They cover the well-formed common case only: a tail that does not validate exactly as the
+ * decoder would, a missing or non-integer handle_object, a type name that is not text, an event
+ * built in code -- each goes to the Python handler given as fallback, which holds the semantics
+ * (state.handles) and reports the problem. Parity is tested in tests/state/test_fast_handles.py.
+ */
+
+enum { F_OBJECT, F_ID, F_TYPE_ID, F_HANDLE_TYPE, F_NAME, NFIELDS };
+static const char *const FIELD_NAMES[NFIELDS] = {
+    "handle_object", "handle_id", "type_id", "handle_type", "handle_name"};
+static PyObject *field_keys[NFIELDS]; /* the same names as interned str */
+
+/* The offset after a value of `codec` at p, or -1 when it runs past end or is not known. */
+static Py_ssize_t skip_value(const Ctx *c, int codec, Py_ssize_t p, Py_ssize_t end)
+{
+    Py_ssize_t k;
+    switch (codec) {
+    case C_STR16: case C_BIN16: case C_TIME:
+        if (p + 2 > end) return -1;
+        k = 2 + (Py_ssize_t)rd16(c, p);
+        break;
+    case C_BIN32:
+        if (p + 4 > end) return -1;
+        k = 4 + (Py_ssize_t)rd32(c, p);
+        break;
+    case C_U8: case C_I8: case C_BOOL: k = 1; break;
+    case C_U16: case C_I16: k = 2; break;
+    case C_U32: case C_I32: case C_F32: case C_IPV4: k = 4; break;
+    case C_U64: case C_I64: case C_F64: k = 8; break;
+    case C_IPV6: k = 16; break;
+    case C_SLICE: {
+        if (p + 3 > end) return -1;
+        unsigned char kind = c->b[p];
+        Py_ssize_t count = rd16(c, p + 1);
+        p += 3;
+        if (kind == '8') { k = 8 * count; break; }
+        if (kind != 's') return -1;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (p + 2 > end) return -1;
+            p += 2 + (Py_ssize_t)rd16(c, p);
+        }
+        return p > end ? -1 : p;
+    }
+    default:
+        return -1;
+    }
+    return p + k > end ? -1 : p + k;
+}
+
+/* Validate the tail [p, end) as the decoder would and pick out the first value of each field.
+ * 0 ok (out[] holds new references or NULL), 1 not well formed, -1 error. */
+static int raw_fields(const Ctx *c, Py_ssize_t p, Py_ssize_t end, PyObject *out[NFIELDS])
+{
+    Py_ssize_t ntable = PyTuple_GET_SIZE(c->table);
+    if (p + 2 > end) return 1;
+    Py_ssize_t count = rd16(c, p);
+    p += 2;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (p + 4 > end) return 1;
+        Py_ssize_t wire = rd16(c, p), nlen = rd16(c, p + 2);
+        p += 4;
+        if (p + nlen > end || wire >= ntable) return 1;
+        PyObject *spec = PyTuple_GET_ITEM(c->table, wire);
+        if (spec == Py_None) return 1;
+        int codec = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
+        int field = -1;
+        for (int f = 0; f < NFIELDS; f++) {
+            if (out[f] == NULL && (Py_ssize_t)strlen(FIELD_NAMES[f]) == nlen &&
+                memcmp(c->b + p, FIELD_NAMES[f], nlen) == 0) {
+                field = f;
+                break;
+            }
+        }
+        p += nlen;
+        if (field < 0) {
+            if ((p = skip_value(c, codec, p, end)) < 0) return 1;
+            continue;
+        }
+        PyObject *elem = NULL;
+        PyObject *v = value(c, codec, &p, end, &elem);
+        Py_XDECREF(elem);
+        if (v == NULL) return -1;
+        if (v == ANOMALY) return 1;
+        out[field] = v;
+    }
+    if (p + 2 > end) return 1;
+    Py_ssize_t mcount = rd16(c, p);
+    p += 2;
+    for (Py_ssize_t i = 0; i < mcount; i++) {
+        for (int j = 0; j < 2; j++) {
+            if (p + 2 > end) return 1;
+            p += 2 + (Py_ssize_t)rd16(c, p);
+        }
+        if (p > end) return 1;
+    }
+    /* An empty process section closes the body; a handle event with a process body is unusual
+     * enough to leave to Python. */
+    if (p + 10 != end || c->b[p] != 1 || rd32(c, p + 6) != 0) return 1;
+    return 0;
+}
+
+/* The first value of each field from a decoded Params (borrowed from its dict, made new). */
+static int decoded_fields(PyObject *params, PyObject *out[NFIELDS])
+{
+    PyObject *by_name = *(PyObject **)((char *)params + o_by_name);
+    if (by_name == NULL || !PyDict_CheckExact(by_name)) return 1;
+    for (int f = 0; f < NFIELDS; f++) {
+        PyObject *param = PyDict_GetItemWithError(by_name, field_keys[f]);
+        if (param == NULL) {
+            if (PyErr_Occurred()) return -1;
+            continue;
+        }
+        if (Py_TYPE(param) != ParamT || PyTuple_GET_SIZE(param) != 4) return 1;
+        out[f] = Py_NewRef(PyTuple_GET_ITEM(param, 2));
+    }
+    return 0;
+}
+
+/* The handle fields of ev: 0 ok, 1 leave to Python, -1 error. */
+static int handle_fields(PyObject *cfg, PyObject *ev, PyObject *out[NFIELDS])
+{
+    if (Py_TYPE(ev) != EventT) return 1;
+    PyObject *params = *(PyObject **)((char *)ev + o_params);
+    PyObject *tl = *(PyObject **)((char *)ev + o_tail);
+    if (params != NULL && params != Py_None)
+        return Py_TYPE(params) == ParamsT ? decoded_fields(params, out) : 1;
+    /* tl = (tail_fn, buf, p, end, base) of this capture's layout */
+    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) != 5 ||
+        PyTuple_GET_ITEM(tl, 0) != PyTuple_GET_ITEM(cfg, 2))
+        return 1;
+    PyObject *buf = PyTuple_GET_ITEM(tl, 1);
+    if (!PyBytes_CheckExact(buf)) return 1;
+    Py_ssize_t p = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 2));
+    Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 3));
+    if (PyErr_Occurred()) return -1;
+    if (p < 0 || end > PyBytes_GET_SIZE(buf) || p > end) return 1;
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), PyObject_IsTrue(PyTuple_GET_ITEM(cfg, 4)),
+             PyTuple_GET_ITEM(cfg, 3), NULL};
+    return raw_fields(&c, p, end, out);
+}
+
+static void drop_fields(PyObject *out[NFIELDS])
+{
+    for (int f = 0; f < NFIELDS; f++)
+        Py_CLEAR(out[f]);
+}
+
+/* cfg = (by_object dict, fallback, tail_fn, table, little) */
+static PyObject *create_handle(PyObject *cfg, PyObject *ev)
+{
+    PyObject *out[NFIELDS] = {NULL};
+    int rc = handle_fields(cfg, ev, out);
+    if (rc < 0) { drop_fields(out); return NULL; }
+    PyObject *type = out[F_TYPE_ID] ? out[F_TYPE_ID] : out[F_HANDLE_TYPE];
+    PyObject *pid = Py_TYPE(ev) == EventT ? *(PyObject **)((char *)ev + o_pid) : NULL;
+    if (rc > 0 || out[F_OBJECT] == NULL || !PyLong_CheckExact(out[F_OBJECT]) ||
+        (out[F_ID] != NULL && !PyLong_CheckExact(out[F_ID])) ||
+        (type != NULL && !PyUnicode_CheckExact(type)) ||
+        (out[F_NAME] != NULL && !PyUnicode_CheckExact(out[F_NAME])) || pid == NULL) {
+        drop_fields(out);
+        return PyObject_CallOneArg(PyTuple_GET_ITEM(cfg, 1), ev);
+    }
+    PyObject *empty = PyUnicode_New(0, 0);
+    PyObject *h = empty ? HandleT->tp_alloc(HandleT, 0) : NULL;
+    if (h == NULL) { Py_XDECREF(empty); drop_fields(out); return NULL; }
+    set_slot(h, o_h_num, out[F_ID] ? Py_NewRef(out[F_ID]) : Py_NewRef(zero_int));
+    set_slot(h, o_h_object, Py_NewRef(out[F_OBJECT]));
+    set_slot(h, o_h_pid, Py_NewRef(pid));
+    set_slot(h, o_h_type, Py_NewRef(type ? type : empty));
+    set_slot(h, o_h_name, Py_NewRef(out[F_NAME] ? out[F_NAME] : empty));
+    set_slot(h, o_h_meta, Py_NewRef(Py_None));
+    Py_DECREF(empty);
+    int err = PyDict_SetItem(PyTuple_GET_ITEM(cfg, 0), out[F_OBJECT], h);
+    Py_DECREF(h);
+    drop_fields(out);
+    if (err < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *close_handle(PyObject *cfg, PyObject *ev)
+{
+    PyObject *out[NFIELDS] = {NULL};
+    int rc = handle_fields(cfg, ev, out);
+    if (rc < 0) { drop_fields(out); return NULL; }
+    if (rc > 0 || out[F_OBJECT] == NULL || !PyLong_CheckExact(out[F_OBJECT])) {
+        drop_fields(out);
+        return PyObject_CallOneArg(PyTuple_GET_ITEM(cfg, 1), ev);
+    }
+    PyObject *by_object = PyTuple_GET_ITEM(cfg, 0);
+    int has = PyDict_Contains(by_object, out[F_OBJECT]);
+    int err = has < 0 ? -1 : has ? PyDict_DelItem(by_object, out[F_OBJECT]) : 0;
+    drop_fields(out);
+    if (err < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef create_def = {"create_handle", create_handle, METH_O,
+                                 "Apply a CreateHandle event to the handle table."};
+static PyMethodDef close_def = {"close_handle", close_handle, METH_O,
+                                "Apply a CloseHandle event to the handle table."};
+
+/*
+ * handle_updaters(by_object, create_fallback, close_fallback, tail_fn, table, little)
+ *   -> (create, close): callables on an event that update the dict `by_object` in place.
+ */
+static PyObject *handle_updaters(PyObject *self, PyObject *args)
+{
+    PyObject *by_object, *create_fb, *close_fb, *tail_fn, *table;
+    int le;
+    if (!PyArg_ParseTuple(args, "O!OOOO!p", &PyDict_Type, &by_object, &create_fb, &close_fb,
+                          &tail_fn, &PyTuple_Type, &table, &le))
+        return NULL;
+    if (HandleT == NULL || EventT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "configure() and configure_handles() first");
+    for (int f = 0; f < NFIELDS; f++) {
+        if (field_keys[f] == NULL && (field_keys[f] = PyUnicode_InternFromString(FIELD_NAMES[f])) == NULL)
+            return NULL;
+    }
+    PyObject *little = le ? Py_True : Py_False;
+    PyObject *cc = Py_BuildValue("(OOOOO)", by_object, create_fb, tail_fn, table, little);
+    PyObject *cl = cc ? Py_BuildValue("(OOOOO)", by_object, close_fb, tail_fn, table, little) : NULL;
+    PyObject *fc = cl ? PyCFunction_New(&create_def, cc) : NULL;
+    PyObject *fl = fc ? PyCFunction_New(&close_def, cl) : NULL;
+    Py_XDECREF(cc);
+    Py_XDECREF(cl);
+    if (fl == NULL) { Py_XDECREF(fc); return NULL; }
+    return Py_BuildValue("(NN)", fc, fl);
 }
 
 /* ------------------------------------------------------------------ encoding */
@@ -826,6 +1110,8 @@ static PyMethodDef methods[] = {
     {"encode_tail", encode_tail, METH_VARARGS, "Encode parameters and metadata."},
     {"configure_handles", configure_handles, METH_VARARGS, "Bind the handle classes."},
     {"decode_handles", decode_handles, METH_VARARGS, "Decode length-prefixed handle records."},
+    {"decode_handle_run", decode_handle_run, METH_VARARGS, "Decode the handle records in a buffer."},
+    {"handle_updaters", handle_updaters, METH_VARARGS, "CreateHandle/CloseHandle state updaters."},
     {NULL, NULL, 0, NULL},
 };
 

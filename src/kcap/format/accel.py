@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import os
+from collections.abc import Callable
 from typing import Any
 
 from kcap.model.event import Event
@@ -32,3 +33,22 @@ except ImportError:
 
 #: True when the C accelerator is in use.
 ACCELERATED = speedups is not None
+
+
+def handle_updaters(
+    by_object: dict[int, Handle],
+    create_fallback: Callable[[Event], None],
+    close_fallback: Callable[[Event], None],
+    raw_tail: tuple[Any, tuple[Any, ...], bool],
+) -> tuple[Callable[[Event], None], Callable[[Event], None]]:
+    """CreateHandle/CloseHandle updaters of ``by_object`` that read an event's raw tail.
+
+    They need no decoded parameters, so replay leaves those events lazy. Anything but the
+    well-formed common case is passed to the fallbacks (the snapshotter's own handlers).
+    """
+    assert speedups is not None
+    tail_fn, table, little = raw_tail
+    create, close = speedups.handle_updaters(
+        by_object, create_fallback, close_fallback, tail_fn, table, little
+    )
+    return create, close

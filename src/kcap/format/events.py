@@ -62,6 +62,9 @@ class EventDecoders(NamedTuple):
     # fast path over many well-formed sections at once (``eager``: type ids decoded fully even
     # when ``full`` is false); None when not available for this layout.
     batch: BatchDecoder | None = None
+    # (tail_fn, c_table, little): how the accelerator reads a lazy event's raw tail, for state
+    # updaters that need a few values without decoding the event; None without the accelerator.
+    raw_tail: tuple[Any, tuple[Any, ...], bool] | None = None
 
 
 def make_event_decoder(layout: Layout) -> EventDecoders:
@@ -409,4 +412,5 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
                 eager,
             )
 
-    return EventDecoders(decode, decode_full, batch)
+    raw_tail = (decode_tail, c_table, little) if batch is not None else None
+    return EventDecoders(decode, decode_full, batch, raw_tail)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from kcap.errors import Corrupt, LimitExceeded, Truncated
 from kcap.format import sections as sec
 from kcap.format.accel import speedups
 from kcap.format.cursor import Cursor
-from kcap.format.handles import decode_prefixed_handle, is_short_snapshot
+from kcap.format.handles import SHORT_RECORD_SIZE, decode_prefixed_handle, is_short_snapshot
 from kcap.format.header import HEADER_SIZE, MAGIC_BE, MAGIC_LE, Header, parse_header
 from kcap.model.process import Handle
 
@@ -109,46 +110,72 @@ class RecordStream:
             )
         self.pos += sec.SECTION_SIZE
         self.handle_count_declared = count
-        u16 = struct.Struct(prefix + "H").unpack_from
-        raw: list[tuple[bytes, int, int, int]] = []  # (buf, start, end, base)
-        for i in range(count):
-            rec_at = self.offset
-            if not self._fill(2):
-                raise Truncated(
-                    f"the handle section declares {count} records but the stream ends after {i}",
-                    path=self.path,
-                    offset=rec_at,
-                )
-            (size,) = u16(self.buf, self.pos)
-            if not self._fill(2 + size):
-                raise Truncated(
-                    f"handle record {i} of {size} bytes is cut short",
-                    path=self.path,
-                    offset=rec_at,
-                )
-            start = self.pos + 2
-            raw.append((self.buf, start, start + size, self.base))
-            self.pos = start + size
+        run = speedups.decode_handle_run if speedups is not None else None
+        if run is not None and count and self._next_record_size() != SHORT_RECORD_SIZE:
+            # Not the all-20-byte variant: the accelerator takes whole buffers of records.
+            self.handles = self._read_handles_fast(count, run)
+            return self.handles
+        raw = [self._raw_handle_record(i, count) for i in range(count)]
         self.short_handles = is_short_snapshot([e - s for _, s, e, _ in raw])
+        self.handles = [self._decode_handle_record(*r) for r in raw]
+        return self.handles
+
+    def _next_record_size(self) -> int | None:
+        """The u16 length of the handle record at ``pos`` (None when the stream ends first)."""
+        if not self._fill(2):
+            return None
+        (size,) = struct.unpack_from(self.header.prefix + "H", self.buf, self.pos)  # type: ignore[union-attr]
+        return int(size)
+
+    def _raw_handle_record(self, i: int, count: int) -> tuple[bytes, int, int, int]:
+        """Record ``i`` of ``count`` as (buf, start, end, base), its length prefix consumed."""
+        rec_at = self.offset
+        size = self._next_record_size()
+        if size is None:
+            raise Truncated(
+                f"the handle section declares {count} records but the stream ends after {i}",
+                path=self.path,
+                offset=rec_at,
+            )
+        if not self._fill(2 + size):
+            raise Truncated(
+                f"handle record {i} of {size} bytes is cut short", path=self.path, offset=rec_at
+            )
+        start = self.pos + 2
+        self.pos = start + size
+        return self.buf, start, start + size, self.base
+
+    def _decode_handle_record(self, buf: bytes, start: int, end: int, base: int) -> Handle:
+        prefix = self.header.prefix  # type: ignore[union-attr]
+        try:
+            if self.short_handles:
+                cur = Cursor(buf, start, end, prefix, "handle record")
+                return Handle(cur.u64("value"), cur.u64("object"), cur.u32("pid"))
+            # Both decoders re-read the u16 length in front of the record.
+            fast = speedups.decode_handles if speedups is not None else None
+            got = fast(buf, start - 2, end, 1, prefix == "<") if fast is not None else None
+            if got is not None:
+                return got[0][0]
+            handle, _ = decode_prefixed_handle(buf, start - 2, end, prefix)
+            return handle
+        except Corrupt as exc:
+            raise exc.located(path=self.path, base=base) from None
+
+    def _read_handles_fast(self, count: int, run: Any) -> list[Handle]:
+        """Every record through the accelerator, one buffer at a time; a record that straddles
+        two buffers or is not well formed goes through the careful path above."""
+        little = self.header.prefix == "<"  # type: ignore[union-attr]
         handles: list[Handle] = []
-        fast = speedups.decode_handles if speedups is not None else None
-        little = prefix == "<"
-        for buf, start, end, base in raw:
-            try:
-                if self.short_handles:
-                    cur = Cursor(buf, start, end, prefix, "handle record")
-                    handles.append(Handle(cur.u64("value"), cur.u64("object"), cur.u32("pid")))
-                else:
-                    # Both decoders re-read the u16 length in front of the record.
-                    got = fast(buf, start - 2, end, 1, little) if fast is not None else None
-                    if got is not None:
-                        handles.append(got[0][0])
-                    else:
-                        handle, _ = decode_prefixed_handle(buf, start - 2, end, prefix)
-                        handles.append(handle)
-            except Corrupt as exc:
-                raise exc.located(path=self.path, base=base) from None
-        self.handles = handles
+        while len(handles) < count:
+            if not self._fill(2):
+                self._raw_handle_record(len(handles), count)  # raises Truncated
+            got, self.pos, stopped = run(self.buf, self.pos, count - len(handles), little)
+            handles += got
+            if (got and not stopped) or len(handles) == count:
+                continue
+            handles.append(
+                self._decode_handle_record(*self._raw_handle_record(len(handles), count))
+            )
         return handles
 
     # ------------------------------------------------------------------ events

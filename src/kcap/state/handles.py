@@ -93,6 +93,19 @@ class HandleSnapshotter:
         if obj is not None:
             self._by_object.pop(obj, None)
 
+    def updaters(self) -> dict[str, Handler]:
+        """The update function of each event name this snapshotter handles.
+
+        With `by_object` this lets an accelerated twin of an updater work on the same table
+        and hand back to the original for anything unusual (see `Reader`).
+        """
+        return {"CreateHandle": self._on_create_handle, "CloseHandle": self._on_close_handle}
+
+    @property
+    def by_object(self) -> dict[int, Handle]:
+        """The live table, object address -> `Handle` (updated in place, never replaced)."""
+        return self._by_object
+
     # ------------------------------------------------------------------ direct access
 
     def add(self, handle: Handle) -> None:
