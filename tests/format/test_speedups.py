@@ -1,4 +1,8 @@
-"""The C accelerator and the pure-Python decoder give the same events, errors and state."""
+"""The C accelerator and the pure-Python decoder give the same events, errors and state.
+
+Compared: the handle section, every event, the size of the handle table during replay and the
+whole table at the end (the accelerator updates it for CreateHandle/CloseHandle itself).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,11 @@ import sys, kcap
 from tests.format.expected_shape import process_shape, value_shape
 out = []
 errors = []
+def handles(hs):
+    return [(h.num, h.object, h.pid, h.type, h.name, repr(h.meta)) for h in hs]
 try:
     with kcap.open(sys.argv[1], on_error=lambda e: errors.append(str(e))) as r:
+        out.append(handles(r.handles))
         for lazy in (sys.argv[2] == "lazy",):
             for ev in r.read(include_state=True, lazy=lazy):
                 out.append((ev.seq, ev.pid, ev.tid, ev.cpu, ev.type.hex(), ev.name, ev.category,
@@ -27,6 +34,9 @@ try:
                     [(p.name, p.type.label, repr(value_shape(p)), p.elem) for p in ev.params.all()],
                     ev.meta, repr(process_shape(ev.process)),
                     None if ev.ps is None else (ev.ps.pid, ev.ps.name, len(ev.ps.modules))))
+                if ev.seq % 1000 == 0:  # the handle table as replay goes
+                    out.append(len(r.recover_snapshotters()[0]))
+        out.append(handles(r.recover_snapshotters()[0].handles()))
 except kcap.KcapError as exc:
     errors.append("fatal: " + str(exc))
 print(repr((out, errors)))

@@ -1,0 +1,197 @@
+"""The accelerator's CreateHandle/CloseHandle updaters agree with the snapshotter's own.
+
+Replay hands handle events to C twins that read the raw tail (tests/format/test_speedups.py
+compares whole fixtures against the pure-Python build). Here each unusual shape of a handle
+event -- the cases the twins must hand back to the Python handler -- is replayed twice in one
+process, with and without the twins, and the handle table and warnings must match after every
+event.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from state_events import ev, param
+
+import kcap
+from kcap.format import accel
+from kcap.model import Event, Handle, Param, ParamType
+from kcap.reader import Reader
+
+needs_accelerator = pytest.mark.skipif(
+    not accel.ACCELERATED, reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON)"
+)
+
+ADDR = ParamType.ADDRESS
+
+
+def handle_events() -> list[Event]:
+    """Handle events of every shape the twins meet, each followed by a close of some of them."""
+    events = [
+        ev(
+            "CreateHandle",
+            hpid=10,
+            handle_object=0x1000,
+            handle_id=4,
+            type_id="File",
+            handle_name=r"\Device\HarddiskVolume1\a.txt",
+        ),
+        # the 2020-2022 name of the type parameter
+        ev("CreateHandle", hpid=11, handle_object=0x2000, handle_id=8, handle_type="Key"),
+        # both type names: the newest one wins
+        ev("CreateHandle", hpid=12, handle_object=0x3000, type_id="Event", handle_type="Key"),
+        # no handle_id, no name: 0 and ''
+        ev("CreateHandle", hpid=13, handle_object=0x4000),
+        # the same object again replaces the entry in place
+        ev("CreateHandle", hpid=14, handle_object=0x1000, handle_id=12, type_id="Mutant"),
+        # missing handle_object: a warning, nothing changes
+        ev("CreateHandle", hpid=15, handle_id=16, type_id="File"),
+        ev("CloseHandle", hpid=15, handle_id=16),
+        # handle_object that is not an integer
+        Event(
+            seq=0,
+            pid=16,
+            type=ev("CreateHandle").type,
+            name="CreateHandle",
+            params=[Param("handle_object", ParamType.UNICODE, "0x5000")],
+        ),
+        # a handle id stored as text, a type stored as a number
+        Event(
+            seq=0,
+            pid=17,
+            type=ev("CreateHandle").type,
+            name="CreateHandle",
+            params=[
+                param("handle_object", 0x6000),
+                Param("handle_id", ParamType.UNICODE, "9"),
+                Param("type_id", ParamType.UINT32, 7),
+            ],
+        ),
+        # two handle_object parameters: the first counts
+        Event(
+            seq=0,
+            pid=18,
+            type=ev("CreateHandle").type,
+            name="CreateHandle",
+            params=[param("handle_object", 0x7000), param("handle_object", 0x8000)],
+        ),
+        ev("CloseHandle", hpid=10, handle_object=0x2000),
+        ev("CloseHandle", hpid=10, handle_object=0xDEAD),  # never opened
+        ev("CloseHandle", hpid=10, handle_object=0x1000, type_id="Mutant"),
+        # a large address (kernel objects live high)
+        ev("CreateHandle", hpid=19, handle_object=0xFFFF_A000_0000_1234, handle_id=1),
+        # parameters around the interesting ones, of many types, that the twins skip
+        Event(
+            seq=0,
+            pid=20,
+            type=ev("CreateHandle").type,
+            name="CreateHandle",
+            params=[
+                Param("before", ParamType.BINARY, b"\x00" * 300),
+                Param("list", ParamType.SLICE, ["a", "bc"], "s"),
+                Param("addrs", ParamType.SLICE, [1, 2, 3], "8"),
+                param("handle_object", 0x9000),
+                Param("ip", ParamType.IPV6, __import__("ipaddress").ip_address("::1")),
+                Param("handle_name", ParamType.UNICODE, "n\udcff"),
+                Param("flag", ParamType.BOOL, True),
+            ],
+            meta=[("k", "v")],
+        ),
+    ]
+    for i, e in enumerate(events):
+        e.seq = i + 1
+    return events
+
+
+def write_capture(path: Path, events: list[Event], handles: list[Handle]) -> None:
+    with kcap.new_writer(path, handles=handles) as w:
+        for e in events:
+            w.write(e)
+
+
+def replay(path: Path, *, twins: bool, lazy: bool, monkeypatch: Any) -> tuple[list[Any], int]:
+    """The handle table after each event, and the number of state warnings."""
+    with monkeypatch.context() as m:
+        if not twins:
+            m.setattr(Reader, "_raw_twins", lambda self: {})
+        with kcap.open(path) as reader:
+            hsnap, _ = reader.recover_snapshotters()
+            tables = [
+                [(h.num, h.object, h.pid, h.type, h.name, h.meta) for h in hsnap.handles()]
+                for _ in reader.read(include_state=True, lazy=lazy)
+            ]
+            if twins:
+                assert reader._raw_twins(), "the accelerated updaters were not used"
+            return tables, len(hsnap.warnings or [])
+
+
+@needs_accelerator
+@pytest.mark.parametrize("lazy", [True, False], ids=["lazy", "eager"])
+def test_twins_match_the_python_handlers(tmp_path: Path, monkeypatch: Any, lazy: bool) -> None:
+    path = tmp_path / "handles.kcap"
+    initial = [Handle(num=4, object=0x2000, pid=11, type="Key", name=r"\REGISTRY\MACHINE")]
+    write_capture(path, handle_events(), initial)
+    fast = replay(path, twins=True, lazy=lazy, monkeypatch=monkeypatch)
+    slow = replay(path, twins=False, lazy=lazy, monkeypatch=monkeypatch)
+    assert fast == slow
+    tables, warnings = fast
+    assert warnings == 3  # the two events without an integer handle_object, one close
+    final = {obj: (num, pid, typ, name) for num, obj, pid, typ, name, _ in tables[-1]}
+    assert final[0x3000] == (0, 12, "Event", "")
+    assert final[0x7000][1] == 18 and 0x8000 not in final
+    assert final[0x9000] == (0, 20, "", "n\udcff")
+    assert 0x1000 not in final and 0x2000 not in final
+
+
+@needs_accelerator
+def test_handle_events_stay_undecoded_on_lazy_replay(tmp_path: Path) -> None:
+    from kcap.format.detect import TRIAL_EVENTS
+
+    # Past the generation trial, whose events are decoded to detect the layout.
+    many = [
+        ev("CreateHandle", seq=i, hpid=10, handle_object=0x10000 + i, type_id="File")
+        for i in range(1, TRIAL_EVENTS + 100)
+    ]
+    path = tmp_path / "handles.kcap"
+    write_capture(path, many, [])
+    with kcap.open(path) as reader:
+        events = list(reader.read(include_state=True, lazy=True))
+        hsnap, _ = reader.recover_snapshotters()
+    assert len(hsnap) == len(many)
+    last = events[-1]
+    assert last._tail is not None, "replay decoded a handle event it only needed to scan"
+    assert last.params["handle_object"].value == 0x10000 + len(many)
+    assert hsnap.find(0x10000 + len(many)) == Handle(
+        num=0, object=0x10000 + len(many), pid=10, type="File", name=""
+    )
+
+
+def test_damaged_handle_event_is_reported_and_skipped(tmp_path: Path) -> None:
+    """A tail the twins cannot validate goes to the Python handler, whose decode reports it."""
+    import zstandard
+
+    from kcap.format.detect import TRIAL_EVENTS
+
+    n = TRIAL_EVENTS + 10
+    events = [
+        ev("CreateHandle", seq=i, hpid=5, handle_object=i, handle_name="ok") for i in range(n)
+    ]
+    events[-5] = ev(
+        "CreateHandle", seq=n - 5, hpid=5, handle_object=0xABCDEF, handle_name="damaged"
+    )
+    good = tmp_path / "good.kcap"
+    write_capture(good, events, [])
+    raw = bytearray(zstandard.ZstdDecompressor().decompressobj().decompress(good.read_bytes()))
+    at = raw.index(b"handle_name\x07\x00damaged") + len(b"handle_name")
+    raw[at : at + 2] = b"\xff\xff"  # the name now runs past its event
+    path = tmp_path / "damaged.kcap"
+    path.write_bytes(zstandard.ZstdCompressor().compress(bytes(raw)))
+    errors: list[kcap.KcapError] = []
+    with kcap.open(path, on_error=errors.append) as reader:
+        seqs = [e.seq for e in reader.read(lazy=True)]
+        hsnap, _ = reader.recover_snapshotters()
+    assert seqs == [i for i in range(n) if i != n - 5]
+    assert len(errors) == 1 and isinstance(errors[0], kcap.errors.Corrupt)
+    assert 0xABCDEF not in hsnap.by_object and len(hsnap) == n - 1
