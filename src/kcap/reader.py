@@ -258,20 +258,22 @@ class Reader:
         """Snapshotter handlers -> accelerated twins that read the raw tail (when available).
 
         The handle snapshotter's two updaters are nearly half of all records in a Windows
-        capture; their twins leave those events undecoded. Empty without the accelerator.
+        capture; their twins leave those events undecoded. The process snapshotter's thread
+        and image updates get the accelerator's value reader instead. Empty without it.
         """
         if self._raw_handlers is None:
             self._raw_handlers = {}
             raw_tail = self._decoders.raw_tail
             if raw_tail is not None:
-                from kcap.format.accel import handle_updaters
+                from kcap.format.accel import handle_updaters, value_reader
 
-                hsnap, _ = self.recover_snapshotters()
+                hsnap, psnap = self.recover_snapshotters()
                 py = hsnap.updaters()
                 create, close = handle_updaters(
                     hsnap.by_object, py["CreateHandle"], py["CloseHandle"], raw_tail
                 )
                 self._raw_handlers = {py["CreateHandle"]: create, py["CloseHandle"]: close}
+                psnap.value_reader = value_reader(raw_tail)
         return self._raw_handlers
 
     def _info(self, type_id: bytes) -> _TypeInfo:
@@ -289,7 +291,8 @@ class Reader:
                 handlers,
                 bool(et and et.state_only),
                 bool(et and et.name in ("CreateProcess", "ProcessRundown")),
-                any(h not in twins.values() for h in handlers),
+                # Handlers that find their values in the raw bytes leave the event undecoded.
+                any(h not in twins.values() and not psnap.reads_raw(h) for h in handlers),
             )
             # Garbage ids of a damaged file must not grow the cache without bound.
             if len(type_id) in (17, 18) and (len(self._type_info) < 4096 or info != _NOTHING):

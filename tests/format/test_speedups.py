@@ -1,7 +1,9 @@
 """The C accelerator and the pure-Python decoder give the same events, errors and state.
 
-Compared: the handle section, every event, the size of the handle table during replay and the
-whole table at the end (the accelerator updates it for CreateHandle/CloseHandle itself).
+Compared: the handle section, every event, the size of the handle table during replay, and at
+the end the whole handle table, every process (threads and modules included) and the number of
+state warnings: the accelerator updates the handle table itself and reads the values of thread
+and image events from their raw bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ try:
                     None if ev.ps is None else (ev.ps.pid, ev.ps.name, len(ev.ps.modules))))
                 if ev.seq % 1000 == 0:  # the handle table as replay goes
                     out.append(len(r.recover_snapshotters()[0]))
-        out.append(handles(r.recover_snapshotters()[0].handles()))
+        hsnap, psnap = r.recover_snapshotters()
+        out.append(handles(hsnap.handles()))
+        out.append([(p.pid, p.ppid, p.name, p.exe, sorted(p.threads.items()), p.modules)
+                    for p in psnap.processes()])
+        out.append(len(psnap.warnings or []))
 except kcap.KcapError as exc:
     errors.append("fatal: " + str(exc))
 print(repr((out, errors)))

@@ -731,9 +731,19 @@ static Py_ssize_t skip_value(const Ctx *c, int codec, Py_ssize_t p, Py_ssize_t e
     return p + k > end ? -1 : p + k;
 }
 
+/* Names to pick out of a tail: UTF-8 bytes and interned str (for decoded Params). */
+#define MAX_FIELDS 16
+typedef struct {
+    int n;
+    const char *utf8[MAX_FIELDS];
+    Py_ssize_t len[MAX_FIELDS];
+    PyObject *key[MAX_FIELDS]; /* borrowed */
+} Fields;
+
 /* Validate the tail [p, end) as the decoder would and pick out the first value of each field.
  * 0 ok (out[] holds new references or NULL), 1 not well formed, -1 error. */
-static int raw_fields(const Ctx *c, Py_ssize_t p, Py_ssize_t end, PyObject *out[NFIELDS])
+static int raw_fields(const Ctx *c, Py_ssize_t p, Py_ssize_t end, const Fields *fs,
+                      PyObject **out)
 {
     Py_ssize_t ntable = PyTuple_GET_SIZE(c->table);
     if (p + 2 > end) return 1;
@@ -748,9 +758,8 @@ static int raw_fields(const Ctx *c, Py_ssize_t p, Py_ssize_t end, PyObject *out[
         if (spec == Py_None) return 1;
         int codec = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
         int field = -1;
-        for (int f = 0; f < NFIELDS; f++) {
-            if (out[f] == NULL && (Py_ssize_t)strlen(FIELD_NAMES[f]) == nlen &&
-                memcmp(c->b + p, FIELD_NAMES[f], nlen) == 0) {
+        for (int f = 0; f < fs->n; f++) {
+            if (out[f] == NULL && fs->len[f] == nlen && memcmp(c->b + p, fs->utf8[f], nlen) == 0) {
                 field = f;
                 break;
             }
@@ -777,19 +786,19 @@ static int raw_fields(const Ctx *c, Py_ssize_t p, Py_ssize_t end, PyObject *out[
         }
         if (p > end) return 1;
     }
-    /* An empty process section closes the body; a handle event with a process body is unusual
-     * enough to leave to Python. */
+    /* An empty process section closes the body; an event with a process body is left to
+     * Python (its handler needs the decoded body anyway). */
     if (p + 10 != end || c->b[p] != 1 || rd32(c, p + 6) != 0) return 1;
     return 0;
 }
 
-/* The first value of each field from a decoded Params (borrowed from its dict, made new). */
-static int decoded_fields(PyObject *params, PyObject *out[NFIELDS])
+/* The first value of each field from a decoded Params (new references). */
+static int decoded_fields(PyObject *params, const Fields *fs, PyObject **out)
 {
     PyObject *by_name = *(PyObject **)((char *)params + o_by_name);
     if (by_name == NULL || !PyDict_CheckExact(by_name)) return 1;
-    for (int f = 0; f < NFIELDS; f++) {
-        PyObject *param = PyDict_GetItemWithError(by_name, field_keys[f]);
+    for (int f = 0; f < fs->n; f++) {
+        PyObject *param = PyDict_GetItemWithError(by_name, fs->key[f]);
         if (param == NULL) {
             if (PyErr_Occurred()) return -1;
             continue;
@@ -800,15 +809,16 @@ static int decoded_fields(PyObject *params, PyObject *out[NFIELDS])
     return 0;
 }
 
-/* The handle fields of ev: 0 ok, 1 leave to Python, -1 error. */
-static int handle_fields(PyObject *cfg, PyObject *ev, PyObject *out[NFIELDS])
+/* The fields of ev, from its decoded parameters or its raw tail: 0 ok, 1 leave to Python,
+ * -1 error. cfg items 2-4 are (tail_fn, table, little) of this capture's layout. */
+static int event_fields(PyObject *cfg, PyObject *ev, const Fields *fs, PyObject **out)
 {
     if (Py_TYPE(ev) != EventT) return 1;
     PyObject *params = *(PyObject **)((char *)ev + o_params);
     PyObject *tl = *(PyObject **)((char *)ev + o_tail);
     if (params != NULL && params != Py_None)
-        return Py_TYPE(params) == ParamsT ? decoded_fields(params, out) : 1;
-    /* tl = (tail_fn, buf, p, end, base) of this capture's layout */
+        return Py_TYPE(params) == ParamsT ? decoded_fields(params, fs, out) : 1;
+    /* tl = (tail_fn, buf, p, end, base) */
     if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) != 5 ||
         PyTuple_GET_ITEM(tl, 0) != PyTuple_GET_ITEM(cfg, 2))
         return 1;
@@ -818,9 +828,16 @@ static int handle_fields(PyObject *cfg, PyObject *ev, PyObject *out[NFIELDS])
     Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 3));
     if (PyErr_Occurred()) return -1;
     if (p < 0 || end > PyBytes_GET_SIZE(buf) || p > end) return 1;
-    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), PyObject_IsTrue(PyTuple_GET_ITEM(cfg, 4)),
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), PyTuple_GET_ITEM(cfg, 4) == Py_True,
              PyTuple_GET_ITEM(cfg, 3), NULL};
-    return raw_fields(&c, p, end, out);
+    return raw_fields(&c, p, end, fs, out);
+}
+
+static Fields handle_fieldset;
+
+static int handle_fields(PyObject *cfg, PyObject *ev, PyObject *out[NFIELDS])
+{
+    return event_fields(cfg, ev, &handle_fieldset, out);
 }
 
 static void drop_fields(PyObject *out[NFIELDS])
@@ -884,6 +901,67 @@ static PyMethodDef close_def = {"close_handle", close_handle, METH_O,
                                 "Apply a CloseHandle event to the handle table."};
 
 /*
+ * read_values(ev, names) with cfg = (None, None, tail_fn, table, little): the first value of each
+ * parameter of `names` (a tuple of str, at most 16) as a tuple, None for one that is absent;
+ * or None when the event is not one this can read (damaged, built in code, carrying a process
+ * body): the caller then reads the decoded parameters, whose decoding reports any problem.
+ */
+static PyObject *read_values(PyObject *cfg, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_CheckExact(args[1]))
+        return PyErr_Format(PyExc_TypeError, "read_values(event, names: tuple)");
+    PyObject *names = args[1];
+    Fields fs;
+    fs.n = (int)PyTuple_GET_SIZE(names);
+    if (fs.n > MAX_FIELDS)
+        return PyErr_Format(PyExc_ValueError, "at most %d names", MAX_FIELDS);
+    for (int f = 0; f < fs.n; f++) {
+        PyObject *k = PyTuple_GET_ITEM(names, f);
+        if (!PyUnicode_Check(k))
+            return PyErr_Format(PyExc_TypeError, "names must be str");
+        fs.utf8[f] = PyUnicode_AsUTF8AndSize(k, &fs.len[f]);
+        if (fs.utf8[f] == NULL)
+            return NULL;
+        fs.key[f] = k;
+    }
+    PyObject *out[MAX_FIELDS] = {NULL};
+    int rc = event_fields(cfg, args[0], &fs, out);
+    PyObject *result = NULL;
+    if (rc == 0 && (result = PyTuple_New(fs.n)) != NULL) {
+        for (int f = 0; f < fs.n; f++) {
+            PyTuple_SET_ITEM(result, f, out[f] ? out[f] : Py_NewRef(Py_None));
+            out[f] = NULL;
+        }
+    }
+    for (int f = 0; f < fs.n; f++)
+        Py_XDECREF(out[f]);
+    if (rc > 0)
+        Py_RETURN_NONE;
+    return result;
+}
+
+static PyMethodDef read_values_def = {"read_values", (PyCFunction)(void (*)(void))read_values,
+                                      METH_FASTCALL, "Parameter values of an event by name."};
+
+/* value_reader(tail_fn, table, little) -> read_values bound to this capture's layout */
+static PyObject *value_reader(PyObject *self, PyObject *args)
+{
+    PyObject *tail_fn, *table;
+    int le;
+    if (!PyArg_ParseTuple(args, "OO!p", &tail_fn, &PyTuple_Type, &table, &le))
+        return NULL;
+    if (EventT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
+    PyObject *cfg = Py_BuildValue("(OOOOO)", Py_None, Py_None, tail_fn, table,
+                                  le ? Py_True : Py_False);
+    if (cfg == NULL)
+        return NULL;
+    PyObject *fn = PyCFunction_New(&read_values_def, cfg);
+    Py_DECREF(cfg);
+    return fn;
+}
+
+/*
  * handle_updaters(by_object, create_fallback, close_fallback, tail_fn, table, little)
  *   -> (create, close): callables on an event that update the dict `by_object` in place.
  */
@@ -899,7 +977,11 @@ static PyObject *handle_updaters(PyObject *self, PyObject *args)
     for (int f = 0; f < NFIELDS; f++) {
         if (field_keys[f] == NULL && (field_keys[f] = PyUnicode_InternFromString(FIELD_NAMES[f])) == NULL)
             return NULL;
+        handle_fieldset.utf8[f] = FIELD_NAMES[f];
+        handle_fieldset.len[f] = (Py_ssize_t)strlen(FIELD_NAMES[f]);
+        handle_fieldset.key[f] = field_keys[f];
     }
+    handle_fieldset.n = NFIELDS;
     PyObject *little = le ? Py_True : Py_False;
     PyObject *cc = Py_BuildValue("(OOOOO)", by_object, create_fb, tail_fn, table, little);
     PyObject *cl = cc ? Py_BuildValue("(OOOOO)", by_object, close_fb, tail_fn, table, little) : NULL;
@@ -1112,6 +1194,7 @@ static PyMethodDef methods[] = {
     {"decode_handles", decode_handles, METH_VARARGS, "Decode length-prefixed handle records."},
     {"decode_handle_run", decode_handle_run, METH_VARARGS, "Decode the handle records in a buffer."},
     {"handle_updaters", handle_updaters, METH_VARARGS, "CreateHandle/CloseHandle state updaters."},
+    {"value_reader", value_reader, METH_VARARGS, "Reads named parameter values of events."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -52,3 +52,16 @@ def handle_updaters(
         by_object, create_fallback, close_fallback, tail_fn, table, little
     )
     return create, close
+
+
+def value_reader(
+    raw_tail: tuple[Any, tuple[Any, ...], bool],
+) -> Callable[[Event, tuple[str, ...]], tuple[object, ...] | None]:
+    """``read(event, names)``: the first value of each named parameter (None where absent),
+    found in the raw tail of an undecoded event of this layout without decoding it; None for
+    an event it cannot read that way (damaged, built in code, carrying a process body)."""
+    assert speedups is not None
+    tail_fn, table, little = raw_tail
+    read: Callable[[Event, tuple[str, ...]], tuple[object, ...] | None]
+    read = speedups.value_reader(tail_fn, table, little)
+    return read

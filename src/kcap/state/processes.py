@@ -57,12 +57,17 @@ from kcap.state.values import (
     IMAGE_PATH,
     THREAD_START,
     ParamMap,
+    ValueReader,
+    decline_values,
+    int_or_zero,
     int_value,
     param_int_or_zero,
     param_sid,
     param_text,
     param_time,
     params_of,
+    text_value,
+    values_of,
 )
 from kcap.state.warnings import WarningLog, WarningSink
 
@@ -101,6 +106,34 @@ class _ModuleIndex:
         self.owner = owner
         self.bases = {m.base_address for m in owner.modules}
         self.length = len(owner.modules)
+
+
+# The parameters each update reads, in the order its handler unpacks them.
+_TERMINATE_PROCESS = ("pid",)
+_PID_TID = ("pid", "tid")
+_THREAD = (
+    "pid",
+    "tid",
+    "io_prio",
+    "base_prio",
+    "page_prio",
+    "ustack",
+    "ustack_limit",
+    "kstack",
+    "kstack_limit",
+    *THREAD_START,
+)
+_IMAGE = (
+    "pid",
+    *IMAGE_PATH,
+    "base_address",
+    "image_size",
+    "checksum",
+    "default_address",
+    "signature_level",
+    "signature_type",
+)
+_UNLOAD = ("pid", "base_address")
 
 
 class ProcessSnapshotter:
@@ -144,6 +177,9 @@ class ProcessSnapshotter:
         self.handler: Callable[[bytes], Handler | None] = self._handlers.__getitem__
         self._carriers: dict[bytes, bool] = {}
         self._indexes: dict[int, _ModuleIndex] = {}
+        #: Reads the parameter values the thread, image and termination updates need; the
+        #: reader sets the accelerator's, which finds them in an undecoded event's raw bytes.
+        self.value_reader: ValueReader = decline_values
 
     # ------------------------------------------------------------------ dispatch
 
@@ -180,6 +216,13 @@ class ProcessSnapshotter:
 
     def _skip(self, what: str, event: Event, problem: str) -> None:
         self._warn(f"{what} (seq {event.seq}, pid {event.pid}): {problem}; state unchanged")
+
+    def _int_or_warn(self, what: str, event: Event, value: object, name: str) -> int | None:
+        """``value`` (of parameter ``name``) as an integer, or None with a warning."""
+        number = value if value.__class__ is int else int_value(value)
+        if number is None:
+            self._skip(what, event, f"parameter {name!r} missing or not an integer")
+        return number
 
     def _pid(self, what: str, event: Event, params: ParamMap, name: str = "pid") -> int | None:
         """The integer parameter ``name``, or None with a warning when missing."""
@@ -270,16 +313,19 @@ class ProcessSnapshotter:
         self._procs[pid] = dataclasses.replace(embedded, threads={}, modules=[], parent=parent)
 
     def _on_terminate_process(self, event: Event) -> None:
-        pid = self._pid("TerminateProcess", event, params_of(event))
+        (pid,) = self.value_reader(event, _TERMINATE_PROCESS) or values_of(
+            event, _TERMINATE_PROCESS
+        )
+        pid = self._int_or_warn("TerminateProcess", event, pid, "pid")
         if pid is not None:
             self.remove(pid)
 
     # ------------------------------------------------------------------ threads
 
     def _on_thread(self, event: Event) -> None:
-        params = params_of(event)
-        pid = self._pid("thread event", event, params)
-        tid = None if pid is None else self._pid("thread event", event, params, "tid")
+        v = self.value_reader(event, _THREAD) or values_of(event, _THREAD)
+        pid = self._int_or_warn("thread event", event, v[0], "pid")
+        tid = None if pid is None else self._int_or_warn("thread event", event, v[1], "tid")
         if pid is None or tid is None:
             return
         proc = self._procs.get(pid)
@@ -288,20 +334,20 @@ class ProcessSnapshotter:
         proc.threads[tid] = Thread(
             tid=tid,
             pid=pid,
-            io_prio=param_int_or_zero(params, "io_prio"),
-            base_prio=param_int_or_zero(params, "base_prio"),
-            page_prio=param_int_or_zero(params, "page_prio"),
-            ustack_base=param_int_or_zero(params, "ustack"),
-            ustack_limit=param_int_or_zero(params, "ustack_limit"),
-            kstack_base=param_int_or_zero(params, "kstack"),
-            kstack_limit=param_int_or_zero(params, "kstack_limit"),
-            start_address=param_int_or_zero(params, *THREAD_START),
+            io_prio=int_or_zero(v[2]),
+            base_prio=int_or_zero(v[3]),
+            page_prio=int_or_zero(v[4]),
+            ustack_base=int_or_zero(v[5]),
+            ustack_limit=int_or_zero(v[6]),
+            kstack_base=int_or_zero(v[7]),
+            kstack_limit=int_or_zero(v[8]),
+            start_address=int_or_zero(v[9] if v[9] is not None else v[10]),
         )
 
     def _on_terminate_thread(self, event: Event) -> None:
-        params = params_of(event)
-        pid = self._pid("TerminateThread", event, params)
-        tid = None if pid is None else self._pid("TerminateThread", event, params, "tid")
+        v = self.value_reader(event, _PID_TID) or values_of(event, _PID_TID)
+        pid = self._int_or_warn("TerminateThread", event, v[0], "pid")
+        tid = None if pid is None else self._int_or_warn("TerminateThread", event, v[1], "tid")
         if pid is None or tid is None:
             return
         proc = self._procs.get(pid)
@@ -311,23 +357,24 @@ class ProcessSnapshotter:
     # ------------------------------------------------------------------ modules
 
     def _on_load_image(self, event: Event) -> None:
-        params = params_of(event)
-        pid = self._pid("LoadImage", event, params)
+        v = self.value_reader(event, _IMAGE) or values_of(event, _IMAGE)
+        pid = self._int_or_warn("LoadImage", event, v[0], "pid")
         if pid is not None:
-            self._load_module(params, pid)
+            self._load_module(v, pid)
 
     def _on_image_rundown(self, event: Event) -> None:
-        params = params_of(event)
-        pid = self._pid("ImageRundown", event, params)
+        v = self.value_reader(event, _IMAGE) or values_of(event, _IMAGE)
+        pid = self._int_or_warn("ImageRundown", event, v[0], "pid")
         if pid is not None:
-            self._load_module(params, pid or _SYSTEM_PID)
+            self._load_module(v, pid or _SYSTEM_PID)
 
-    def _load_module(self, params: ParamMap, pid: int) -> None:
+    def _load_module(self, v: tuple[object, ...], pid: int) -> None:
+        """Add the module an image event describes (``v``: the values of `_IMAGE`)."""
         proc = self._procs.get(pid)
         if proc is None:
             return
-        path = param_text(params, *IMAGE_PATH)
-        base = param_int_or_zero(params, "base_address")
+        path = text_value(v[1] if v[1] is not None else v[2])
+        base = int_or_zero(v[3])
         # The exe of a state built from parameters can be empty or a short form; the image of
         # the main module is the better value. Applied even when the module is a duplicate.
         if len(path) > len(proc.exe) and path[-4:].lower() == ".exe":
@@ -341,23 +388,23 @@ class ProcessSnapshotter:
             Module(
                 path=path,
                 base_address=base,
-                size=param_int_or_zero(params, "image_size"),
-                checksum=param_int_or_zero(params, "checksum"),
-                default_base_address=param_int_or_zero(params, "default_address"),
-                signature_level=param_int_or_zero(params, "signature_level"),
-                signature_type=param_int_or_zero(params, "signature_type"),
+                size=int_or_zero(v[4]),
+                checksum=int_or_zero(v[5]),
+                default_base_address=int_or_zero(v[6]),
+                signature_level=int_or_zero(v[7]),
+                signature_type=int_or_zero(v[8]),
             )
         )
 
     def _on_unload_image(self, event: Event) -> None:
-        params = params_of(event)
-        pid = self._pid("UnloadImage", event, params)
+        v = self.value_reader(event, _UNLOAD) or values_of(event, _UNLOAD)
+        pid = self._int_or_warn("UnloadImage", event, v[0], "pid")
         if pid is None:
             return
         proc = self._procs.get(pid)
         if proc is None:
             return
-        base = param_int_or_zero(params, "base_address")
+        base = int_or_zero(v[1])
         index = self._module_index(pid, proc)
         if base not in index.bases:
             return
@@ -369,6 +416,11 @@ class ProcessSnapshotter:
                 break
         if all(m.base_address != base for m in mods):
             index.bases.discard(base)
+
+    def reads_raw(self, handler: Handler) -> bool:
+        """True when ``handler`` needs no decoded event: it reads its values through
+        `value_reader` (or, without one, decodes the parameters itself)."""
+        return getattr(handler, "__func__", None) in _VALUE_HANDLERS
 
     def _module_index(self, pid: int, proc: Process) -> _ModuleIndex:
         """The set of ``proc``'s module base addresses, kept beside its module list.
@@ -435,3 +487,16 @@ class ProcessSnapshotter:
 
     def __repr__(self) -> str:
         return f"ProcessSnapshotter({len(self._procs)} processes)"
+
+
+# The updates that read their values through `ProcessSnapshotter.value_reader`.
+_VALUE_HANDLERS = frozenset(
+    {
+        ProcessSnapshotter._on_terminate_process,
+        ProcessSnapshotter._on_thread,
+        ProcessSnapshotter._on_terminate_thread,
+        ProcessSnapshotter._on_load_image,
+        ProcessSnapshotter._on_image_rundown,
+        ProcessSnapshotter._on_unload_image,
+    }
+)

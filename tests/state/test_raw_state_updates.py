@@ -1,10 +1,11 @@
-"""The accelerator's CreateHandle/CloseHandle updaters agree with the snapshotter's own.
+"""State updates that read an event's raw bytes agree with the ones on decoded parameters.
 
-Replay hands handle events to C twins that read the raw tail (tests/format/test_speedups.py
-compares whole fixtures against the pure-Python build). Here each unusual shape of a handle
-event -- the cases the twins must hand back to the Python handler -- is replayed twice in one
-process, with and without the twins, and the handle table and warnings must match after every
-event.
+Replay hands handle events to C twins of the handle updaters, and lets the thread, image and
+termination updates read their values through the accelerator's value reader, so none of
+those events is decoded (tests/format/test_speedups.py compares whole fixtures against the
+pure-Python build). Here each unusual shape of those events -- the cases that must fall back
+to the decoded parameters -- is replayed twice in one process, with and without the
+accelerated paths, and the state and warnings must match after every event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import kcap
 from kcap.format import accel
 from kcap.model import Event, Handle, Param, ParamType
 from kcap.reader import Reader
+from kcap.state.values import decline_values
 
 needs_accelerator = pytest.mark.skipif(
     not accel.ACCELERATED, reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON)"
@@ -105,6 +107,10 @@ def handle_events() -> list[Event]:
     return events
 
 
+def no_acceleration(reader: Reader) -> dict[Any, Any]:
+    return {}
+
+
 def write_capture(path: Path, events: list[Event], handles: list[Handle]) -> None:
     with kcap.new_writer(path, handles=handles) as w:
         for e in events:
@@ -115,7 +121,7 @@ def replay(path: Path, *, twins: bool, lazy: bool, monkeypatch: Any) -> tuple[li
     """The handle table after each event, and the number of state warnings."""
     with monkeypatch.context() as m:
         if not twins:
-            m.setattr(Reader, "_raw_twins", lambda self: {})
+            m.setattr(Reader, "_raw_twins", no_acceleration)
         with kcap.open(path) as reader:
             hsnap, _ = reader.recover_snapshotters()
             tables = [
@@ -195,3 +201,120 @@ def test_damaged_handle_event_is_reported_and_skipped(tmp_path: Path) -> None:
     assert seqs == [i for i in range(n) if i != n - 5]
     assert len(errors) == 1 and isinstance(errors[0], kcap.errors.Corrupt)
     assert 0xABCDEF not in hsnap.by_object and len(hsnap) == n - 1
+
+
+def process_events() -> list[Event]:
+    """Thread, image and termination events of every shape their updates meet."""
+    from kcap.model import Process
+
+    cp = ev("CreateProcess", hpid=4, process=Process(pid=100, ppid=4, name="a.exe"))
+    cp.params = params_from(pid=100, ppid=4, name="a.exe", sid=b"", session_id=1, flags=0)
+    events = [
+        cp,
+        ev(
+            "CreateThread",
+            hpid=100,
+            pid=100,
+            tid=7,
+            io_prio=2,
+            ustack=0x1000,
+            start_address=0x401000,
+        ),
+        # the 2020-2022 name of the start address; a prio stored as text counts as 0
+        ev(
+            "ThreadRundown",
+            hpid=100,
+            pid=100,
+            tid=8,
+            entrypoint=0x402000,
+            base_prio=Param("base_prio", ParamType.UNICODE, "8"),
+        ),
+        ev("CreateThread", hpid=100, pid=100),  # no tid: a warning
+        ev("CreateThread", hpid=100, tid=9),  # no pid: a warning
+        ev(
+            "LoadImage",
+            hpid=100,
+            pid=100,
+            file_path=r"C:\\x\\a.exe",
+            base_address=0x400000,
+            image_size=0x1000,
+            checksum=5,
+            default_address=0x400000,
+        ),
+        # the 2022 name of the path, a duplicate base, a kernel module under pid 0
+        ev("ImageRundown", hpid=100, pid=100, file_name=r"C:\\x\\b.dll", base_address=0x7000),
+        ev("ImageRundown", hpid=100, pid=100, file_name=r"C:\\x\\c.dll", base_address=0x7000),
+        ev("ImageRundown", hpid=0, pid=0, file_name=r"\\SystemRoot\\nt.exe", base_address=0x1),
+        ev("ImageRundown", hpid=100, pid=Param("pid", ParamType.UNICODE, "100")),  # a warning
+        ev("UnloadImage", hpid=100, pid=100, base_address=0x7000),
+        ev("TerminateThread", hpid=100, pid=100, tid=7),
+        ev("TerminateThread", hpid=100, tid=8),  # a warning
+        ev("TerminateProcess", hpid=100),  # a warning
+        ev("CreateThread", hpid=100, pid=100, tid=10),
+        ev("TerminateProcess", hpid=100, pid=100),
+        ev("CreateThread", hpid=100, pid=100, tid=11),  # the process is gone: nothing
+    ]
+    for i, e in enumerate(events):
+        e.seq = i + 1
+    return events
+
+
+def params_from(**values: Any) -> Any:
+    from kcap.model import Params
+
+    return Params([param(k, v) for k, v in values.items()])
+
+
+def process_table(reader: Reader) -> list[Any]:
+    _, psnap = reader.recover_snapshotters()
+    return [(p.pid, p.exe, sorted(p.threads.items()), list(p.modules)) for p in psnap.processes()]
+
+
+@needs_accelerator
+@pytest.mark.parametrize("lazy", [True, False], ids=["lazy", "eager"])
+def test_process_updates_read_raw_values_like_decoded_ones(
+    tmp_path: Path, monkeypatch: Any, lazy: bool
+) -> None:
+    from kcap.format.detect import TRIAL_EVENTS
+    from kcap.model import Process
+
+    # A process rundown first, then padding past the generation trial (whose events are
+    # decoded anyway), then the events under test.
+    rundown = ev("ProcessRundown", hpid=4, process=Process(pid=4, ppid=0, name="System"))
+    rundown.params = params_from(pid=4, ppid=0)
+    pad = [ev("CreateFile", hpid=4, file_path="x") for _ in range(TRIAL_EVENTS)]
+    events = [rundown, *pad, *process_events()]
+    for i, e in enumerate(events):
+        e.seq = i + 1
+    path = tmp_path / "processes.kcap"
+    write_capture(path, events, [])
+
+    def run(accelerated: bool) -> tuple[list[Any], int]:
+        with monkeypatch.context() as m:
+            if not accelerated:
+                m.setattr(Reader, "_raw_twins", no_acceleration)
+            with kcap.open(path) as reader:
+                tables, undecoded = [], set()
+                for e in reader.read(include_state=True, lazy=lazy):
+                    tables.append(process_table(reader))
+                    if e._tail is not None:
+                        undecoded.add(e.name)
+                _, psnap = reader.recover_snapshotters()
+                if accelerated:
+                    assert psnap.value_reader is not decline_values, "no raw value reader"
+                if accelerated and lazy:  # the updates read them without decoding them
+                    assert {"CreateThread", "ImageRundown", "TerminateThread"} <= undecoded
+                return tables, reader.stats.state_warnings
+
+    fast, slow = run(True), run(False)
+    assert fast == slow
+    tables, warnings = fast
+    # five events without an integer pid or tid, and the CreateProcess whose empty binary sid
+    # the writer dropped
+    assert warnings == 6
+    system = next(p for p in tables[-1] if p[0] == 4)
+    assert [m.path for m in system[3]] == [r"\\SystemRoot\\nt.exe"]
+    during = next(t for t in tables if any(p[0] == 100 and len(p[2]) == 2 for p in t))
+    proc = next(p for p in during if p[0] == 100)
+    assert dict(proc[2])[8].base_prio == 0 and dict(proc[2])[8].start_address == 0x402000
+    assert all(p[0] != 100 for p in tables[-1])  # terminated
