@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kcap.errors import FormatError, KcapError, Truncated
+from kcap.format.accel import speedups as _speedups
 from kcap.format.detect import TRIAL_EVENTS, Detection, detect
 from kcap.format.events import make_event_decoder
 from kcap.format.framing import Decompressor
@@ -27,7 +28,7 @@ from kcap.format.header import Header
 from kcap.format.stream import DEFAULT_MAX_RECORD, RawEvent, RecordStream
 from kcap.model.catalogue import catalogue, lookup
 from kcap.model.event import Event
-from kcap.model.process import Handle
+from kcap.model.process import Handle, Process
 
 if TYPE_CHECKING:
     from kcap.state import HandleSnapshotter, ProcessSnapshotter
@@ -208,8 +209,8 @@ class Reader:
 
     # ------------------------------------------------------------------ reading
 
-    def _decoded(self, decode: Callable[..., Event]) -> Iterator[Event | FormatError]:
-        """Events in file order, or the error that one event's body raised instead.
+    def _decoded(self, decode: Callable[..., Event]) -> Iterator[Sequence[Event | FormatError]]:
+        """Batches of events in file order; a section that did not decode is its error.
 
         The events the generation trial already decoded are handed over, not decoded again.
         """
@@ -218,15 +219,15 @@ class Reader:
         self._consumed = True
         assert self._detection is not None
         pre = self._detection.events
-        yield from pre
-        yield from _decode_each(self._trial[len(pre) :], decode)
+        yield list(pre)
+        yield list(_decode_each(self._trial[len(pre) :], decode))
         self._trial = []
         self._detection.events.clear()
         if self._trial_error is not None:
             raise self._trial_error
         batch = self._decoders.batch
         if batch is None:
-            yield from _decode_each(self._raw_iter, decode)
+            yield from _batches(_decode_each(self._raw_iter, decode))
             return
         # The accelerated path: many sections per call. A section it does not take (anything
         # unusual) goes through the Python decoder, which reports it precisely.
@@ -237,11 +238,12 @@ class Reader:
             events, stream.pos, anomaly = batch(
                 stream.buf, stream.pos, stream.base, full, _BATCH, eager
             )
-            yield from events
+            if events:
+                yield events
             if anomaly:
                 raw = stream.next_event()
                 if raw is not None:
-                    yield from _decode_each((raw,), decode)
+                    yield list(_decode_each((raw,), decode))
 
     def _eager_types(self, track_state: bool) -> frozenset[bytes]:
         """Known type ids (both widths) whose events change state or carry a process body,
@@ -319,52 +321,91 @@ class Reader:
         # filter on header fields never decodes the events it drops, unless state needs them.
         defer = lazy or flt is not None
         decode = self._decoders.lazy if defer else self._decoders.full
-        find = psnap.find
+        source = self._decoded(decode)
+        stats = self.stats
+        if _speedups is not None:
+            loop = _speedups.replay_loop(
+                source,
+                self._type_info,
+                self._info,
+                psnap.by_pid,
+                flt,
+                self._report,
+                FormatError,
+                defer,
+                track_state,
+                include_state,
+                lazy,
+            )
+            try:
+                yield from loop
+            finally:
+                read, emitted, state_only, dropped = loop.counts()
+                stats.events_read += read
+                stats.events_emitted += emitted
+                stats.state_only += state_only
+                stats.dropped_by_filter += dropped
+            return
+        yield from self._replay(source, psnap.find, defer, track_state, include_state, lazy)
+
+    def _replay(
+        self,
+        source: Iterator[Sequence[Event | FormatError]],
+        find: Callable[[int], Process | None],
+        defer: bool,
+        track_state: bool,
+        include_state: bool,
+        lazy: bool,
+    ) -> Iterator[Event]:
+        """The per-event loop of `read` (the C accelerator runs the same steps)."""
+        flt = self._filter
         info_of = self._info
         type_info = self._type_info
         report = self._report
         stats = self.stats
-        read = emitted = state_only_count = 0
+        read = emitted = state_only_count = dropped = 0
         try:
-            for ev in self._decoded(decode):
-                if type(ev) is not Event:
-                    report(ev)  # type: ignore[arg-type]
-                    continue
-                try:
-                    read += 1
-                    handlers, state_only, carries_process, needs_decoded = type_info.get(
-                        ev.type
-                    ) or info_of(ev.type)
-                    if defer and ((needs_decoded and track_state) or carries_process):
-                        ev.decode()
-                    if track_state:
-                        for handler in handlers:
-                            handler(ev)
-                except FormatError as exc:
-                    report(exc)
-                    continue
-                if state_only:
-                    state_only_count += 1
-                    if not include_state:
+            for batch in source:
+                for ev in batch:
+                    if type(ev) is not Event:
+                        report(ev)  # type: ignore[arg-type]
                         continue
-                embedded = ev._process
-                ev.ps = embedded if embedded is not None or not track_state else find(ev.pid)
-                if flt is not None:
                     try:
-                        if not flt(ev):
-                            stats.dropped_by_filter += 1
-                            continue
-                        if not lazy:
+                        read += 1
+                        handlers, state_only, carries_process, needs_decoded = type_info.get(
+                            ev.type
+                        ) or info_of(ev.type)
+                        if defer and ((needs_decoded and track_state) or carries_process):
                             ev.decode()
+                        if track_state:
+                            for handler in handlers:
+                                handler(ev)
                     except FormatError as exc:
                         report(exc)
                         continue
-                emitted += 1
-                yield ev
+                    if state_only:
+                        state_only_count += 1
+                        if not include_state:
+                            continue
+                    embedded = ev._process
+                    ev.ps = embedded if embedded is not None or not track_state else find(ev.pid)
+                    if flt is not None:
+                        try:
+                            if not flt(ev):
+                                dropped += 1
+                                continue
+                            if not lazy:
+                                ev.decode()
+                        except FormatError as exc:
+                            report(exc)
+                            continue
+                    emitted += 1
+                    yield ev
         finally:
             stats.events_read += read
             stats.events_emitted += emitted
             stats.state_only += state_only_count
+            stats.dropped_by_filter += dropped
 
     async def aread(
         self, include_state: bool = False, lazy: bool = False, batch: int = 512
@@ -416,6 +457,25 @@ class Reader:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _batches(items: Iterator[Event | FormatError]) -> Iterator[list[Event | FormatError]]:
+    """``items`` in lists of up to `_BATCH`; an error ending ``items`` (a cut file) comes after
+    the list of what was complete before it."""
+    while True:
+        chunk: list[Event | FormatError] = []
+        try:
+            for item in items:
+                chunk.append(item)
+                if len(chunk) == _BATCH:
+                    break
+        except FormatError:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
+        yield chunk
 
 
 def _decode_each(

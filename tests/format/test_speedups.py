@@ -29,8 +29,12 @@ def handles(hs):
 try:
     with kcap.open(sys.argv[1], on_error=lambda e: errors.append(str(e))) as r:
         out.append(handles(r.handles))
-        for lazy in (sys.argv[2] == "lazy",):
-            for ev in r.read(include_state=True, lazy=lazy):
+        mode = sys.argv[2]
+        if mode == "filter":  # parameters, process state and header fields; errors pushed down
+            r.set_filter("file.name icontains 'system32' or ps.name = 'svchost.exe' "
+                         "or kevt.name in ('CreateHandle', 'RegOpenKey')")
+        for lazy in (mode == "lazy",):
+            for ev in r.read(include_state=mode != "filter", lazy=lazy):
                 out.append((ev.seq, ev.pid, ev.tid, ev.cpu, ev.type.hex(), ev.name, ev.category,
                     ev.description, ev.host, ev.timestamp.text,
                     [(p.name, p.type.label, repr(value_shape(p)), p.elem) for p in ev.params.all()],
@@ -43,6 +47,7 @@ try:
         out.append([(p.pid, p.ppid, p.name, p.exe, sorted(p.threads.items()), p.modules)
                     for p in psnap.processes()])
         out.append(len(psnap.warnings or []))
+        out.append(r.stats)
 except kcap.KcapError as exc:
     errors.append("fatal: " + str(exc))
 print(repr((out, errors)))
@@ -71,7 +76,7 @@ def run(path: Path, pure: bool, mode: str) -> str:
     not accel.ACCELERATED,
     reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON set)",
 )
-@pytest.mark.parametrize("mode", ["full", "lazy"])
+@pytest.mark.parametrize("mode", ["full", "lazy", "filter"])
 @pytest.mark.parametrize("fixture", ["cap1", "cap2", "live2022", "newest"])
 def test_accelerated_and_pure_python_agree(request, fixture: str, mode: str) -> None:
     path = request.getfixturevalue(fixture)
@@ -100,5 +105,5 @@ def test_damaged_events_are_reported_alike(tmp_path: Path) -> None:
     path.write_bytes(
         zstandard.ZstdCompressor().compress(HEADER + NO_HANDLES + good + b"".join(bad) + good)
     )
-    for mode in ("full", "lazy"):
+    for mode in ("full", "lazy", "filter"):
         assert run(path, pure=False, mode=mode) == run(path, pure=True, mode=mode)

@@ -460,6 +460,11 @@ class ProcessSnapshotter:
                 proc.parent = None
         return gone
 
+    @property
+    def by_pid(self) -> dict[int, Process]:
+        """The live table, pid -> `Process` (updated in place, never replaced)."""
+        return self._procs
+
     def find(self, pid: int) -> Process | None:
         """The state of ``pid``, or None."""
         return self._procs.get(pid)
