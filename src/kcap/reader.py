@@ -267,14 +267,21 @@ class Reader:
             self._raw_handlers = {}
             raw_tail = self._decoders.raw_tail
             if raw_tail is not None:
-                from kcap.format.accel import handle_updaters, value_reader
+                from kcap.format.accel import handle_updaters, module_loaders, value_reader
 
                 hsnap, psnap = self.recover_snapshotters()
                 py = hsnap.updaters()
                 create, close = handle_updaters(
                     hsnap.by_object, py["CreateHandle"], py["CloseHandle"], raw_tail
                 )
-                self._raw_handlers = {py["CreateHandle"]: create, py["CloseHandle"]: close}
+                images = psnap.image_update_parts()
+                load, rundown = module_loaders(images, raw_tail)
+                self._raw_handlers = {
+                    py["CreateHandle"]: create,
+                    py["CloseHandle"]: close,
+                    images.on_load_image: load,
+                    images.on_image_rundown: rundown,
+                }
                 psnap.value_reader = value_reader(raw_tail)
         return self._raw_handlers
 

@@ -246,6 +246,24 @@ def process_events() -> list[Event]:
         ev("ImageRundown", hpid=100, pid=100, file_name=r"C:\\x\\c.dll", base_address=0x7000),
         ev("ImageRundown", hpid=0, pid=0, file_name=r"\\SystemRoot\\nt.exe", base_address=0x1),
         ev("ImageRundown", hpid=100, pid=Param("pid", ParamType.UNICODE, "100")),  # a warning
+        # an upper-case extension makes a longer exe; a non-ASCII one is left to Python's
+        # str.lower(); a size stored as text reads as 0
+        ev("LoadImage", hpid=100, pid=100, file_path=r"C:\\x\\LONGER_NAME.EXE", base_address=0x5),
+        ev(
+            "LoadImage",
+            hpid=100,
+            pid=100,
+            file_path="C:\\x\\longest_of_names.ex\u0117",
+            base_address=0x6,
+        ),
+        ev(
+            "ImageRundown",
+            hpid=100,
+            pid=100,
+            file_path="d.dll",
+            base_address=0x8,
+            image_size=Param("image_size", ParamType.UNICODE, "12"),
+        ),
         ev("UnloadImage", hpid=100, pid=100, base_address=0x7000),
         ev("TerminateThread", hpid=100, pid=100, tid=7),
         ev("TerminateThread", hpid=100, tid=8),  # a warning
@@ -318,3 +336,6 @@ def test_process_updates_read_raw_values_like_decoded_ones(
     proc = next(p for p in during if p[0] == 100)
     assert dict(proc[2])[8].base_prio == 0 and dict(proc[2])[8].start_address == 0x402000
     assert all(p[0] != 100 for p in tables[-1])  # terminated
+    before_end = next(p for p in tables[-3] if p[0] == 100)
+    assert before_end[1] == r"C:\\x\\LONGER_NAME.EXE"
+    assert [(m.base_address, m.size) for m in before_end[3]][-3:] == [(5, 0), (6, 0), (8, 0)]

@@ -993,6 +993,194 @@ static PyObject *handle_updaters(PyObject *self, PyObject *args)
     return Py_BuildValue("(NN)", fc, fl);
 }
 
+/* ------------------------------------------------------------------ module state updates */
+
+/*
+ * LoadImage and ImageRundown add a module to a process; image rundowns alone are ~14% of a
+ * Windows capture. This twin of ProcessSnapshotter._load_module (state/processes.py, which
+ * holds the semantics) covers the common case: integer and text values, a known process whose
+ * module index is current, an ASCII file extension. Anything else -- before any change is
+ * made -- goes to the Python handler given as fallback.
+ */
+static PyTypeObject *ModuleT, *IndexT;
+static Py_ssize_t o_mod[7], o_ix_owner, o_ix_bases, o_ix_length;
+static PyObject *str_exe, *str_modules;
+
+#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
+
+static int fill_fields(PyObject *names, Fields *fs)
+{
+    fs->n = (int)PyTuple_GET_SIZE(names);
+    if (fs->n > MAX_FIELDS) {
+        PyErr_Format(PyExc_ValueError, "at most %d names", MAX_FIELDS);
+        return -1;
+    }
+    for (int f = 0; f < fs->n; f++) {
+        PyObject *k = PyTuple_GET_ITEM(names, f);
+        if (!PyUnicode_Check(k)) {
+            PyErr_SetString(PyExc_TypeError, "names must be str");
+            return -1;
+        }
+        if ((fs->utf8[f] = PyUnicode_AsUTF8AndSize(k, &fs->len[f])) == NULL)
+            return -1;
+        fs->key[f] = k;
+    }
+    return 0;
+}
+
+/* True when the last four characters of s are ".exe" in any case; -1 when one is not ASCII
+ * (Python's str.lower() decides those). */
+static int ends_with_exe(PyObject *s)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (n < 4) return 0;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    static const char want[4] = {'.', 'e', 'x', 'e'};
+    int match = 1;
+    for (int i = 0; i < 4; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, n - 4 + i);
+        if (ch >= 128) return -1;
+        if ((ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) != (Py_UCS4)want[i]) match = 0;
+    }
+    return match;
+}
+
+/* cfg = (tail cfg, names, procs, indexes, fallback, rundown) */
+static PyObject *load_module(PyObject *cfg, PyObject *ev)
+{
+    PyObject *tailcfg = PyTuple_GET_ITEM(cfg, 0), *names = PyTuple_GET_ITEM(cfg, 1);
+    PyObject *procs = PyTuple_GET_ITEM(cfg, 2), *indexes = PyTuple_GET_ITEM(cfg, 3);
+    PyObject *fallback = PyTuple_GET_ITEM(cfg, 4);
+    int rundown = PyTuple_GET_ITEM(cfg, 5) == Py_True;
+    Fields fs;
+    if (fill_fields(names, &fs) < 0 || fs.n != 9)
+        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "nine names expected");
+    PyObject *out[MAX_FIELDS] = {NULL};
+    PyObject *key = NULL, *modules = NULL, *exe = NULL, *result = NULL;
+    int rc = event_fields(tailcfg, ev, &fs, out);
+    if (rc < 0) goto done;
+    if (rc > 0) goto python;
+    /* values: pid, file_path, file_name, base, size, checksum, default base, sig level, type */
+    PyObject *path = out[1] ? out[1] : out[2];
+    if (out[0] == NULL || !PyLong_CheckExact(out[0]) || (path && !PyUnicode_CheckExact(path)))
+        goto python;
+    for (int f = 3; f < 9; f++)
+        if (out[f] && !PyLong_CheckExact(out[f])) goto python;
+    int overflow;
+    long long pid = PyLong_AsLongLongAndOverflow(out[0], &overflow);
+    if (pid == -1 && PyErr_Occurred()) goto done;
+    key = rundown && !overflow && pid == 0 ? PyLong_FromLong(4) : Py_NewRef(out[0]);
+    if (key == NULL) goto done;
+    PyObject *proc = PyDict_GetItemWithError(procs, key);
+    if (proc == NULL) {
+        if (!PyErr_Occurred()) result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *index = PyDict_GetItemWithError(indexes, key);
+    if (index == NULL && PyErr_Occurred()) goto done;
+    if (index == NULL || Py_TYPE(index) != IndexT || SLOT(index, o_ix_owner) != proc)
+        goto python;
+    modules = PyObject_GetAttr(proc, str_modules);
+    exe = modules ? PyObject_GetAttr(proc, str_exe) : NULL;
+    if (exe == NULL) goto done;
+    PyObject *length = SLOT(index, o_ix_length), *bases = SLOT(index, o_ix_bases);
+    if (!PyList_CheckExact(modules) || !PyUnicode_CheckExact(exe) || length == NULL ||
+        !PyLong_CheckExact(length) || bases == NULL || !PySet_CheckExact(bases) ||
+        PyLong_AsSsize_t(length) != PyList_GET_SIZE(modules))
+        goto python;
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (empty == NULL) goto done;
+    if (path == NULL) path = empty;
+    int is_exe = ends_with_exe(path);
+    if (is_exe < 0) { Py_DECREF(empty); goto python; }
+    /* from here on the state changes, as the Python handler would change it */
+    if (PyUnicode_GET_LENGTH(path) > PyUnicode_GET_LENGTH(exe) && is_exe &&
+        PyObject_SetAttr(proc, str_exe, path) < 0) {
+        Py_DECREF(empty);
+        goto done;
+    }
+    PyObject *base = out[3] ? out[3] : zero_int;
+    int has = PySet_Contains(bases, base);
+    if (has != 0) {
+        Py_DECREF(empty);
+        if (has > 0) result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *new_length = PyLong_FromSsize_t(PyList_GET_SIZE(modules) + 1);
+    PyObject *mod = new_length ? ModuleT->tp_alloc(ModuleT, 0) : NULL;
+    if (mod == NULL || PySet_Add(bases, base) < 0) {
+        Py_XDECREF(new_length); Py_XDECREF(mod); Py_DECREF(empty);
+        goto done;
+    }
+    set_slot(index, o_ix_length, new_length);
+    set_slot(mod, o_mod[0], Py_NewRef(path));
+    set_slot(mod, o_mod[1], Py_NewRef(base));
+    for (int f = 4; f < 9; f++)
+        set_slot(mod, o_mod[f - 2], Py_NewRef(out[f] ? out[f] : zero_int));
+    Py_DECREF(empty);
+    int err = PyList_Append(modules, mod);
+    Py_DECREF(mod);
+    if (err == 0) result = Py_NewRef(Py_None);
+    goto done;
+python:
+    result = PyObject_CallOneArg(fallback, ev);
+done:
+    for (int f = 0; f < MAX_FIELDS; f++)
+        Py_XDECREF(out[f]);
+    Py_XDECREF(key);
+    Py_XDECREF(modules);
+    Py_XDECREF(exe);
+    return result;
+}
+
+static PyMethodDef load_module_def = {"load_module", load_module, METH_O,
+                                      "Apply a LoadImage or ImageRundown event to the processes."};
+
+/*
+ * module_loaders(module_cls, index_cls, procs, indexes, names, load_fallback,
+ *                rundown_fallback, tail_fn, table, little) -> (load, rundown)
+ */
+static PyObject *module_loaders(PyObject *self, PyObject *args)
+{
+    PyObject *mcls, *icls, *procs, *indexes, *names, *load_fb, *rundown_fb, *tail_fn, *table;
+    int le;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOOO!p", &PyType_Type, &mcls, &PyType_Type, &icls,
+                          &PyDict_Type, &procs, &PyDict_Type, &indexes, &PyTuple_Type, &names,
+                          &load_fb, &rundown_fb, &tail_fn, &PyTuple_Type, &table, &le))
+        return NULL;
+    if (EventT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
+    if (PyTuple_GET_SIZE(names) != 9)
+        return PyErr_Format(PyExc_ValueError, "nine names expected");
+    static const char *mfields[7] = {"path", "base_address", "size", "checksum",
+                                     "default_base_address", "signature_level", "signature_type"};
+    for (int i = 0; i < 7; i++)
+        if ((o_mod[i] = slot_offset(mcls, mfields[i])) < 0) return NULL;
+    if ((o_ix_owner = slot_offset(icls, "owner")) < 0 ||
+        (o_ix_bases = slot_offset(icls, "bases")) < 0 ||
+        (o_ix_length = slot_offset(icls, "length")) < 0)
+        return NULL;
+    if (str_exe == NULL && (str_exe = PyUnicode_InternFromString("exe")) == NULL) return NULL;
+    if (str_modules == NULL && (str_modules = PyUnicode_InternFromString("modules")) == NULL)
+        return NULL;
+    Py_XSETREF(ModuleT, (PyTypeObject *)Py_NewRef(mcls));
+    Py_XSETREF(IndexT, (PyTypeObject *)Py_NewRef(icls));
+    PyObject *tailcfg = Py_BuildValue("(OOOOO)", Py_None, Py_None, tail_fn, table,
+                                      le ? Py_True : Py_False);
+    if (tailcfg == NULL) return NULL;
+    PyObject *lc = Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, load_fb, Py_False);
+    PyObject *rc = lc ? Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, rundown_fb,
+                                      Py_True) : NULL;
+    Py_DECREF(tailcfg);
+    PyObject *fl = rc ? PyCFunction_New(&load_module_def, lc) : NULL;
+    PyObject *fr = fl ? PyCFunction_New(&load_module_def, rc) : NULL;
+    Py_XDECREF(lc);
+    Py_XDECREF(rc);
+    if (fr == NULL) { Py_XDECREF(fl); return NULL; }
+    return Py_BuildValue("(NN)", fl, fr);
+}
+
 /* ------------------------------------------------------------------ the replay loop */
 
 /*
@@ -1415,6 +1603,7 @@ static PyMethodDef methods[] = {
     {"handle_updaters", handle_updaters, METH_VARARGS, "CreateHandle/CloseHandle state updaters."},
     {"value_reader", value_reader, METH_VARARGS, "Reads named parameter values of events."},
     {"replay_loop", replay_loop, METH_VARARGS, "Reader.read's per-event loop."},
+    {"module_loaders", module_loaders, METH_VARARGS, "LoadImage/ImageRundown state updaters."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -65,3 +65,26 @@ def value_reader(
     read: Callable[[Event, tuple[str, ...]], tuple[object, ...] | None]
     read = speedups.value_reader(tail_fn, table, little)
     return read
+
+
+def module_loaders(
+    parts: Any, raw_tail: tuple[Any, tuple[Any, ...], bool]
+) -> tuple[Callable[[Event], None], Callable[[Event], None]]:
+    """LoadImage/ImageRundown updaters of a process snapshotter (``parts``: its
+    `~kcap.state.processes.ImageUpdateParts`) that read an event's raw tail; anything but the
+    common case goes to the snapshotter's own handlers."""
+    assert speedups is not None
+    tail_fn, table, little = raw_tail
+    load, rundown = speedups.module_loaders(
+        parts.module_cls,
+        parts.index_cls,
+        parts.procs,
+        parts.indexes,
+        parts.names,
+        parts.on_load_image,
+        parts.on_image_rundown,
+        tail_fn,
+        table,
+        little,
+    )
+    return load, rundown

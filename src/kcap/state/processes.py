@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from kcap.model import Event, Module, Process, Thread, Timestamp, lookup, split_cmdline
 from kcap.state.dispatch import MAX_CACHED, Handler, HandlerCache
@@ -106,6 +107,18 @@ class _ModuleIndex:
         self.owner = owner
         self.bases = {m.base_address for m in owner.modules}
         self.length = len(owner.modules)
+
+
+class ImageUpdateParts(NamedTuple):
+    """See `ProcessSnapshotter.image_update_parts`."""
+
+    module_cls: type[Module]
+    index_cls: type[_ModuleIndex]
+    procs: dict[int, Process]
+    indexes: dict[int, _ModuleIndex]
+    names: tuple[str, ...]
+    on_load_image: Handler
+    on_image_rundown: Handler
 
 
 # The parameters each update reads, in the order its handler unpacks them.
@@ -416,6 +429,19 @@ class ProcessSnapshotter:
                 break
         if all(m.base_address != base for m in mods):
             index.bases.discard(base)
+
+    def image_update_parts(self) -> ImageUpdateParts:
+        """What an accelerated twin of the LoadImage/ImageRundown updates works on (the live
+        tables, the classes it builds, the parameters it reads) and hands back to."""
+        return ImageUpdateParts(
+            Module,
+            _ModuleIndex,
+            self._procs,
+            self._indexes,
+            _IMAGE,
+            self._on_load_image,
+            self._on_image_rundown,
+        )
 
     def reads_raw(self, handler: Handler) -> bool:
         """True when ``handler`` needs no decoded event: it reads its values through
