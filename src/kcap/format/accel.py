@@ -16,7 +16,7 @@ from typing import Any
 
 from kcap.model.event import Event
 from kcap.model.params import Param, Params
-from kcap.model.process import AlpcInfo, FileInfo, Handle, MutantInfo, UnknownInfo
+from kcap.model.process import AlpcInfo, FileInfo, Handle, MutantInfo, Process, UnknownInfo
 from kcap.model.timestamp import Timestamp
 
 speedups: Any
@@ -28,6 +28,7 @@ try:
         Event, Param, Timestamp, Params, ipaddress.IPv4Address, ipaddress.IPv6Address
     )
     speedups.configure_handles(Handle, AlpcInfo, MutantInfo, FileInfo, UnknownInfo)
+    speedups.configure_process(Process)
 except ImportError:
     speedups = None
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from kcap.errors import Corrupt, EncodeError
 from kcap.format import sections as sec
+from kcap.format.accel import speedups
 from kcap.format.cursor import Cursor
 from kcap.format.handles import (
     encode_prefixed_handles,
@@ -57,6 +58,11 @@ def read_process(
     buf: bytes, off: int, end: int, version: int, prefix: str, short_handles: bool = False
 ) -> Process:
     """Decode a process body of ``version`` that must end exactly at ``end``."""
+    if speedups is not None and not short_handles and type(buf) is bytes:
+        # The common case (no PE body); None for anything else, decoded and reported below.
+        got: Process | None = speedups.decode_process(buf, off, end, version, prefix == "<")
+        if got is not None:
+            return got
     if version not in (1, 2, 3, 4):
         raise Corrupt(f"unknown process section version {version}", offset=off)
     cur = Cursor(buf, off, end, prefix, f"process body V{version}")
