@@ -90,7 +90,7 @@ typedef struct {
     const unsigned char *b;
     int le;
     PyObject *table;     /* tuple: wire id -> (ParamType, codec) or None */
-    PyObject *head_cache; /* dict: bytes of the four head strings -> 4-tuple of str */
+    PyObject *head_cache; /* dict: type id + the four head strings -> (4 str, type id) */
 } Ctx;
 
 static inline uint16_t rd16(const Ctx *c, Py_ssize_t p)
@@ -380,13 +380,17 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
     n = rd16(c, p);
     if (p + 2 + n > end)
         return ANOMALY;
-    PyObject *key = PyBytes_FromStringAndSize((const char *)c->b + a, p - a);
+    /* The type id and the four strings, as one key: events of a kind share one type-id
+     * object (its hash computed once for every lookup by type) and one set of strings. */
+    PyObject *key = PyBytes_FromStringAndSize(NULL, width + (p - a));
     if (key == NULL)
         return NULL;
+    memcpy(PyBytes_AS_STRING(key), c->b + off + 16, width);
+    memcpy(PyBytes_AS_STRING(key) + width, c->b + a, p - a);
     PyObject *strings = PyDict_GetItemWithError(c->head_cache, key);  /* borrowed */
     if (strings == NULL) {
         if (PyErr_Occurred()) { Py_DECREF(key); return NULL; }
-        PyObject *s[4];
+        PyObject *s[5];
         Py_ssize_t q = a;
         for (int i = 0; i < 4; i++) {
             Py_ssize_t l = rd16(c, q);
@@ -398,8 +402,14 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
             }
             q += 2 + l;
         }
-        strings = PyTuple_Pack(4, s[0], s[1], s[2], s[3]);
-        for (int j = 0; j < 4; j++) Py_DECREF(s[j]);
+        s[4] = PyBytes_FromStringAndSize((const char *)c->b + off + 16, width);
+        if (s[4] == NULL) {
+            for (int j = 0; j < 4; j++) Py_DECREF(s[j]);
+            Py_DECREF(key);
+            return NULL;
+        }
+        strings = PyTuple_Pack(5, s[0], s[1], s[2], s[3], s[4]);
+        for (int j = 0; j < 5; j++) Py_DECREF(s[j]);
         if (strings == NULL) { Py_DECREF(key); return NULL; }
         if (PyDict_GET_SIZE(c->head_cache) >= 4096)
             PyDict_Clear(c->head_cache);
@@ -420,8 +430,8 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
     set_slot(ev, o_seq, PyLong_FromUnsignedLongLong(rd64(c, off)));
     set_slot(ev, o_pid, PyLong_FromUnsignedLong(rd32(c, off + 8)));
     set_slot(ev, o_tid, PyLong_FromUnsignedLong(rd32(c, off + 12)));
-    PyObject *type_id = PyBytes_FromStringAndSize((const char *)c->b + off + 16, width);
-    if (type_id != NULL && !full && eager != Py_None) {
+    PyObject *type_id = Py_NewRef(PyTuple_GET_ITEM(strings, 4));
+    if (!full && eager != Py_None) {
         int hit = PySet_Contains(eager, type_id);  /* events that change state: decode now */
         if (hit < 0) { Py_DECREF(type_id); Py_DECREF(strings); Py_DECREF(ts); return NULL; }
         full = hit;

@@ -388,7 +388,7 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
     batch = None
     if _speedups is not None and not headerless:
         c_batch = _speedups.decode_batch
-        head_strings: dict[bytes, tuple[str, str, str, str]] = {}
+        head_strings: dict[bytes, tuple[str, str, str, str, bytes]] = {}
 
         def process_body(buf: bytes, p: int, end: int, version: int) -> Process:
             return read_process(buf, p, end, version, prefix, short_handles)
