@@ -116,6 +116,7 @@ class Reader:
         self._decompressor = Decompressor(self._fh, name)
         self._stream = RecordStream(self._decompressor, name, max_record)
         self._filter: Predicate | None = None
+        self._filter_kind_only = False
         self._hsnap: HandleSnapshotter | None = None
         self._psnap: ProcessSnapshotter | None = None
         self._detection: Detection | None = None
@@ -206,6 +207,7 @@ class Reader:
             flt = compile_filter(flt) if flt.strip() else None
         # A compiled Filter offers its bare predicate, which skips one call per event.
         self._filter = getattr(flt, "predicate", flt)
+        self._filter_kind_only = bool(getattr(flt, "kind_only", False))
 
     # ------------------------------------------------------------------ reading
 
@@ -343,6 +345,7 @@ class Reader:
                 track_state,
                 include_state,
                 lazy,
+                self._filter_kind_only,
             )
             try:
                 yield from loop

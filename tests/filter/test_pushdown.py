@@ -125,3 +125,30 @@ def test_predicate_returns_exactly_true_or_false(expr: str) -> None:
         ev.ps = Process(pid=4)
         assert f.predicate(ev) is f(ev)
         assert f(ev) in (True, False)
+
+
+@pytest.mark.parametrize(
+    ("expr", "kind_only"),
+    [
+        ("kevt.name = 'CreateFile'", True),
+        ("evt.name in ('A', 'B') and not kevt.category = 'file' or kevt.desc ~= 'x'", True),
+        ("kevt.name = 'CreateFile' and kevt.pid = 4", False),  # pid differs within a kind
+        ("kevt.name = 'CreateFile' and ps.name = 'x'", False),
+        ("lower(kevt.name) = 'createfile'", False),  # functions are not assumed pure
+    ],
+)
+def test_kind_only_filters_are_recognised(expr: str, kind_only: bool) -> None:
+    assert compile(expr).kind_only is kind_only
+
+
+def test_a_kind_only_filter_gives_the_same_events_as_evaluating_each(live2022: Path) -> None:
+    expr = "kevt.name in ('CreateFile', 'RegOpenKey') or kevt.category = 'net'"
+    f = compile(expr)
+    assert f.kind_only
+    with kcap.open(live2022) as reader:
+        reader.set_filter(f)
+        kept = [ev.seq for ev in reader.read()]
+    with kcap.open(live2022) as reader:
+        reader.set_filter(lambda ev: f(ev))  # a plain predicate: asked for every event
+        each = [ev.seq for ev in reader.read()]
+    assert kept == each and len(kept) > 100

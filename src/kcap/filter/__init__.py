@@ -30,6 +30,11 @@ class _Info:
     params: frozenset[str]
     namespaces: frozenset[str]
     header_only: bool
+    functions: frozenset[str]
+
+
+#: Fields whose value is a function of an event's type id, name, category and description.
+KIND_FIELDS = frozenset({"kevt.name", "kevt.category", "kevt.desc"})
 
 
 class Filter:
@@ -62,6 +67,14 @@ class Filter:
     @property
     def header_only(self) -> bool:
         return self._info.header_only
+
+    @property
+    def kind_only(self) -> bool:
+        """True when the verdict depends only on the kind of event: its type id, name,
+        category and description (no other field, no function). A reader can then decide
+        once per kind instead of once per event."""
+        info = self._info
+        return bool(info.fields) and info.fields <= KIND_FIELDS and not info.functions
 
     @property
     def fields(self) -> frozenset[str]:
@@ -100,5 +113,6 @@ def compile(expression: str | Filter) -> Filter:
         frozenset(compiled.params),
         namespaces,
         compiled.header_only,
+        frozenset(compiler.calls),
     )
     return Filter(src, compiled.fn, compiled.strict, info)

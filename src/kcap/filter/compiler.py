@@ -64,6 +64,8 @@ class Compiler:
     def __init__(self, expr: str) -> None:
         self.expr = expr
         self.has_field_or_call = False
+        #: Names of the functions the expression calls.
+        self.calls: set[str] = set()
 
     def fail(self, node: Node, message: str) -> NoReturn:
         raise semantic_error(self.expr, node.pos, message)
@@ -147,6 +149,7 @@ class Compiler:
             )
         self._validate_call(node)
         self.has_field_or_call = True
+        self.calls.add(name)
         args = [self.compile(a) for a in node.args]
         for i, (arg_node, arg) in enumerate(zip(node.args, args, strict=True)):
             allowed = (

@@ -1358,6 +1358,7 @@ static PyObject *module_loaders(PyObject *self, PyObject *args)
 typedef struct {
     PyObject_HEAD
     PyObject *source, *batch, *type_info, *info_of, *procs, *flt, *report, *format_error;
+    PyObject *verdicts; /* dict (type, name, category, description) -> bool, or NULL */
     Py_ssize_t index;
     int defer, track, include_state, lazy;
     long long read, emitted, state_only, dropped;
@@ -1367,7 +1368,7 @@ static void loop_dealloc(ReplayLoop *self)
 {
     Py_XDECREF(self->source); Py_XDECREF(self->batch); Py_XDECREF(self->type_info);
     Py_XDECREF(self->info_of); Py_XDECREF(self->procs); Py_XDECREF(self->flt);
-    Py_XDECREF(self->report); Py_XDECREF(self->format_error);
+    Py_XDECREF(self->report); Py_XDECREF(self->format_error); Py_XDECREF(self->verdicts);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1474,19 +1475,42 @@ static PyObject *loop_next(ReplayLoop *self)
         }
         set_slot(ev, o_ps, ps);
         if (self->flt != Py_None) {
-            PyObject *r = PyObject_CallOneArg(self->flt, ev);
-            int keep;
-            if (r == NULL) {
-                if (reported(self) < 0) { Py_DECREF(ev); return NULL; }
-                Py_DECREF(ev);
-                continue;
+            int keep = -1;
+            PyObject *kind = NULL;
+            if (self->verdicts != NULL) {
+                /* A filter on the kind of event only: one verdict per kind. */
+                kind = PyTuple_Pack(4, type_id, SLOT(ev, o_name), SLOT(ev, o_category),
+                                    SLOT(ev, o_description));
+                if (kind == NULL) { Py_DECREF(ev); return NULL; }
+                PyObject *known = PyDict_GetItemWithError(self->verdicts, kind);
+                if (known != NULL) {
+                    keep = known == Py_True;
+                } else if (PyErr_Occurred()) {
+                    Py_DECREF(kind); Py_DECREF(ev); return NULL;
+                }
             }
-            keep = PyObject_IsTrue(r);
-            Py_DECREF(r);
+            if (keep < 0) {
+                PyObject *r = PyObject_CallOneArg(self->flt, ev);
+                if (r == NULL) {
+                    Py_XDECREF(kind);
+                    if (reported(self) < 0) { Py_DECREF(ev); return NULL; }
+                    Py_DECREF(ev);
+                    continue;
+                }
+                keep = PyObject_IsTrue(r);
+                Py_DECREF(r);
+                if (keep >= 0 && kind != NULL) {
+                    if (PyDict_GET_SIZE(self->verdicts) >= 4096)
+                        PyDict_Clear(self->verdicts);
+                    if (PyDict_SetItem(self->verdicts, kind, keep ? Py_True : Py_False) < 0)
+                        keep = -1;
+                }
+            }
+            Py_XDECREF(kind);
             if (keep < 0) { Py_DECREF(ev); return NULL; }
             if (!keep) { self->dropped++; Py_DECREF(ev); continue; }
             if (!self->lazy) {
-                r = decode_now(ev);
+                PyObject *r = decode_now(ev);
                 if (r == NULL) {
                     if (reported(self) < 0) { Py_DECREF(ev); return NULL; }
                     Py_DECREF(ev);
@@ -1529,15 +1553,17 @@ static PyTypeObject ReplayLoopType = {
 
 /*
  * replay_loop(source, type_info, info_of, procs, flt, report, format_error,
- *             defer, track, include_state, lazy) -> ReplayLoop
+ *             defer, track, include_state, lazy, kind_only) -> ReplayLoop
+ * kind_only: the filter reads nothing but the type id, name, category and description of an
+ * event, so its verdict is remembered per such kind.
  */
 static PyObject *replay_loop(PyObject *self, PyObject *args)
 {
     PyObject *source, *type_info, *info_of, *procs, *flt, *report, *format_error;
-    int defer, track, include_state, lazy;
-    if (!PyArg_ParseTuple(args, "OO!OO!OOOpppp", &source, &PyDict_Type, &type_info, &info_of,
+    int defer, track, include_state, lazy, kind_only;
+    if (!PyArg_ParseTuple(args, "OO!OO!OOOppppp", &source, &PyDict_Type, &type_info, &info_of,
                           &PyDict_Type, &procs, &flt, &report, &format_error, &defer, &track,
-                          &include_state, &lazy))
+                          &include_state, &lazy, &kind_only))
         return NULL;
     if (EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
@@ -1556,6 +1582,11 @@ static PyObject *replay_loop(PyObject *self, PyObject *args)
     loop->flt = Py_NewRef(flt);
     loop->report = Py_NewRef(report);
     loop->format_error = Py_NewRef(format_error);
+    loop->verdicts = NULL;
+    if (kind_only && flt != Py_None && (loop->verdicts = PyDict_New()) == NULL) {
+        Py_DECREF(loop);
+        return NULL;
+    }
     loop->index = 0;
     loop->defer = defer; loop->track = track; loop->include_state = include_state;
     loop->lazy = lazy;
