@@ -1594,6 +1594,84 @@ static PyObject *replay_loop(PyObject *self, PyObject *args)
     return (PyObject *)loop;
 }
 
+/* ------------------------------------------------------------------ timestamps */
+
+/*
+ * parse_time(text) -> (utc_ns, offset_seconds) | None for the canonical RFC 3339 forms
+ * writers store (ASCII digits, 'T', 'Z' or +hh:mm, 1-9 fraction digits, years 1678-2261 so the
+ * nanoseconds fit 64 bits). None means "not decided here": model/timestamp.py's parser, which
+ * holds the rules, then parses the text or rejects it.
+ */
+static int two_or_four(const unsigned char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static PyObject *parse_time(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg))
+        Py_RETURN_NONE;
+    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int y, mo, d, h, mi, sec, hh = 0, mm = 0;
+    if (n < 20 || n > 64 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':')
+        Py_RETURN_NONE;
+    if (!two_or_four(s, 4, &y) || !two_or_four(s + 5, 2, &mo) || !two_or_four(s + 8, 2, &d) ||
+        !two_or_four(s + 11, 2, &h) || !two_or_four(s + 14, 2, &mi) ||
+        !two_or_four(s + 17, 2, &sec))
+        Py_RETURN_NONE;
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1678 || y > 2261 || mo < 1 || mo > 12 || d < 1 ||
+        d > dim[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59)
+        Py_RETURN_NONE;
+    Py_ssize_t end;
+    int sign = 0;
+    if (s[n - 1] == 'Z' || s[n - 1] == 'z') {
+        end = n - 1;
+    } else if (n >= 25 && s[n - 3] == ':' && (s[n - 6] == '+' || s[n - 6] == '-')) {
+        if (!two_or_four(s + n - 5, 2, &hh) || !two_or_four(s + n - 2, 2, &mm) || hh > 23 ||
+            mm > 59)
+            Py_RETURN_NONE;
+        sign = s[n - 6] == '+' ? 1 : -1;
+        end = n - 6;
+    } else {
+        Py_RETURN_NONE;
+    }
+    long long frac = 0;
+    if (end > 19) {
+        Py_ssize_t digits = end - 20;
+        if ((s[19] != '.' && s[19] != ',') || digits < 1 || digits > 9)
+            Py_RETURN_NONE;
+        for (Py_ssize_t i = 20; i < end; i++) {
+            if (s[i] < '0' || s[i] > '9') Py_RETURN_NONE;
+            frac = frac * 10 + (s[i] - '0');
+        }
+        for (Py_ssize_t i = digits; i < 9; i++)
+            frac *= 10;
+    }
+    long long offset = sign * (hh * 3600LL + mm * 60LL);
+    long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec - offset;
+    return Py_BuildValue("(LL)", secs * 1000000000LL + frac, offset);
+}
+
 /* ------------------------------------------------------------------ encoding */
 
 typedef struct {
@@ -1797,6 +1875,7 @@ static PyMethodDef methods[] = {
     {"handle_updaters", handle_updaters, METH_VARARGS, "CreateHandle/CloseHandle state updaters."},
     {"value_reader", value_reader, METH_VARARGS, "Reads named parameter values of events."},
     {"replay_loop", replay_loop, METH_VARARGS, "Reader.read's per-event loop."},
+    {"parse_time", parse_time, METH_O, "Parse canonical RFC 3339 text to (ns, offset)."},
     {"configure_process", configure_process, METH_O, "Bind the Process class."},
     {"decode_process", decode_process, METH_VARARGS, "Decode a common process body."},
     {"module_loaders", module_loaders, METH_VARARGS, "LoadImage/ImageRundown state updaters."},

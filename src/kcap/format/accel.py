@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from kcap.model import timestamp
 from kcap.model.event import Event
 from kcap.model.params import Param, Params
 from kcap.model.process import AlpcInfo, FileInfo, Handle, MutantInfo, Process, UnknownInfo
@@ -29,6 +30,7 @@ try:
     )
     speedups.configure_handles(Handle, AlpcInfo, MutantInfo, FileInfo, UnknownInfo)
     speedups.configure_process(Process)
+    timestamp._fast_parse = speedups.parse_time
 except ImportError:
     speedups = None
 

@@ -9,6 +9,7 @@ capture holds thousands of events per second.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import total_ordering
 
@@ -20,6 +21,10 @@ ZERO_NS = _EPOCH_OFFSET_ZERO * 1_000_000_000
 _SECOND_CACHE: dict[str, int] = {}
 _SECOND_CACHE_MAX = 8192
 
+
+#: An optional faster `_parse` for the canonical forms (None: not decided, `_parse` decides).
+#: Set by `kcap.format.accel` when the C accelerator is loaded.
+_fast_parse: Callable[[str], tuple[int, int] | None] | None = None
 
 _SCALE = tuple(10 ** (9 - digits) for digits in range(10))  # fraction digits -> ns factor
 
@@ -129,7 +134,9 @@ class Timestamp:
         return cls.from_ns(ns, offset)
 
     def _load(self) -> int:
-        parsed = _parse(self.text)
+        parsed = None if _fast_parse is None else _fast_parse(self.text)
+        if parsed is None:
+            parsed = _parse(self.text)
         if parsed is None:
             self._ns, self._offset = ZERO_NS, 0
             self._offset = -1 << 31  # marks "did not parse"; offset reads as 0
