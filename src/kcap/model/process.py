@@ -49,7 +49,13 @@ HandleMeta = AlpcInfo | MutantInfo | FileInfo | UnknownInfo | None
 
 @dataclass(slots=True)
 class Handle:
-    """An open kernel object handle (on Linux: an open file descriptor)."""
+    """An open kernel object handle (on Linux: an open file descriptor).
+
+    Handles, modules and timestamps made by the C accelerator are not watched by Python's
+    cycle collector, as tuples of plain values are not: they hold only numbers, text and a
+    small metadata record. Do not make one part of a reference cycle (``h.meta = [h]``); such
+    a cycle would never be freed.
+    """
 
     num: int = 0
     object: int = 0
