@@ -237,15 +237,20 @@ class Reader:
         full = decode is self._decoders.full
         eager = None if full else self._eager_types(self._track_state)
         while stream.section_ready() is not None:
-            events, stream.pos, anomaly = batch(
-                stream.buf, stream.pos, stream.base, full, _BATCH, eager
-            )
-            if events:
-                yield events
-            if anomaly:
-                raw = stream.next_event()
-                if raw is not None:
-                    yield list(_decode_each((raw,), decode))
+            # section_ready (which fills the buffer) only when the buffer ran out of sections
+            while True:
+                events, stream.pos, anomaly = batch(
+                    stream.buf, stream.pos, stream.base, full, _BATCH, eager
+                )
+                if events:
+                    yield events
+                if anomaly:
+                    raw = stream.next_event()
+                    if raw is not None:
+                        yield list(_decode_each((raw,), decode))
+                    break
+                if len(events) < _BATCH:
+                    break
 
     def _eager_types(self, track_state: bool) -> frozenset[bytes]:
         """Known type ids (both widths) whose events change state or carry a process body,
@@ -269,7 +274,12 @@ class Reader:
             self._raw_handlers = {}
             raw_tail = self._decoders.raw_tail
             if raw_tail is not None:
-                from kcap.format.accel import handle_updaters, module_loaders, value_reader
+                from kcap.format.accel import (
+                    handle_updaters,
+                    module_loaders,
+                    thread_updater,
+                    value_reader,
+                )
 
                 hsnap, psnap = self.recover_snapshotters()
                 py = hsnap.updaters()
@@ -278,11 +288,13 @@ class Reader:
                 )
                 images = psnap.image_update_parts()
                 load, rundown = module_loaders(images, raw_tail)
+                threads = psnap.thread_update_parts()
                 self._raw_handlers = {
                     py["CreateHandle"]: create,
                     py["CloseHandle"]: close,
                     images.on_load_image: load,
                     images.on_image_rundown: rundown,
+                    threads.on_thread: thread_updater(threads, raw_tail),
                 }
                 psnap.value_reader = value_reader(raw_tail)
         return self._raw_handlers

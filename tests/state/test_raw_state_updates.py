@@ -229,6 +229,8 @@ def process_events() -> list[Event]:
             entrypoint=0x402000,
             base_prio=Param("base_prio", ParamType.UNICODE, "8"),
         ),
+        # both names of the start address: the newest wins
+        ev("CreateThread", hpid=100, pid=100, tid=12, start_address=0x1, entrypoint=0x2),
         ev("CreateThread", hpid=100, pid=100),  # no tid: a warning
         ev("CreateThread", hpid=100, tid=9),  # no pid: a warning
         ev(
@@ -332,9 +334,11 @@ def test_process_updates_read_raw_values_like_decoded_ones(
     assert warnings == 6
     system = next(p for p in tables[-1] if p[0] == 4)
     assert [m.path for m in system[3]] == [r"\\SystemRoot\\nt.exe"]
-    during = next(t for t in tables if any(p[0] == 100 and len(p[2]) == 2 for p in t))
+    during = next(t for t in tables if any(p[0] == 100 and len(p[2]) >= 2 for p in t))
     proc = next(p for p in during if p[0] == 100)
     assert dict(proc[2])[8].base_prio == 0 and dict(proc[2])[8].start_address == 0x402000
+    later = next(p for p in tables[-3] if p[0] == 100)
+    assert dict(later[2])[12].start_address == 0x1
     assert all(p[0] != 100 for p in tables[-1])  # terminated
     before_end = next(p for p in tables[-3] if p[0] == 100)
     assert before_end[1] == r"C:\\x\\LONGER_NAME.EXE"

@@ -1361,6 +1361,92 @@ static PyObject *module_loaders(PyObject *self, PyObject *args)
     return Py_BuildValue("(NN)", fl, fr);
 }
 
+/* ------------------------------------------------------------------ thread state updates */
+
+/*
+ * CreateThread and ThreadRundown record a thread in its process; twin of
+ * ProcessSnapshotter._on_thread for integer values and a known process, anything else (a
+ * missing pid or tid, which warns) going to the Python handler before any change.
+ */
+static PyTypeObject *ThreadT;
+static Py_ssize_t o_thread[10];
+static PyObject *str_threads;
+
+/* cfg = (tail cfg, names, procs, fallback); names as ProcessSnapshotter's _THREAD (11) */
+static PyObject *record_thread(PyObject *cfg, PyObject *ev)
+{
+    PyObject *names = PyTuple_GET_ITEM(cfg, 1), *procs = PyTuple_GET_ITEM(cfg, 2);
+    Fields fs;
+    if (fill_fields(names, &fs) < 0)
+        return NULL;
+    PyObject *out[MAX_FIELDS] = {NULL};
+    PyObject *threads = NULL, *result = NULL;
+    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, &fs, out);
+    if (rc < 0) goto done;
+    if (rc > 0 || out[0] == NULL || out[1] == NULL) goto python;
+    for (int f = 0; f < 11; f++)
+        if (out[f] && !PyLong_CheckExact(out[f])) goto python;
+    PyObject *proc = PyDict_GetItemWithError(procs, out[0]);
+    if (proc == NULL) {
+        if (!PyErr_Occurred()) result = Py_NewRef(Py_None);
+        goto done;
+    }
+    threads = PyObject_GetAttr(proc, str_threads);
+    if (threads == NULL) goto done;
+    if (!PyDict_CheckExact(threads)) goto python;
+    PyObject *t = ThreadT->tp_alloc(ThreadT, 0);
+    if (t == NULL) goto done;
+    untrack(t);
+    /* tid, pid, then the eight values; the start address under its newest name first */
+    set_slot(t, o_thread[0], Py_NewRef(out[1]));
+    set_slot(t, o_thread[1], Py_NewRef(out[0]));
+    for (int f = 2; f < 9; f++)
+        set_slot(t, o_thread[f], Py_NewRef(out[f] ? out[f] : zero_int));
+    PyObject *start = out[9] ? out[9] : out[10];
+    set_slot(t, o_thread[9], Py_NewRef(start ? start : zero_int));
+    if (PyDict_SetItem(threads, out[1], t) == 0) result = Py_NewRef(Py_None);
+    Py_DECREF(t);
+    goto done;
+python:
+    result = PyObject_CallOneArg(PyTuple_GET_ITEM(cfg, 3), ev);
+done:
+    for (int f = 0; f < MAX_FIELDS; f++)
+        Py_XDECREF(out[f]);
+    Py_XDECREF(threads);
+    return result;
+}
+
+static PyMethodDef record_thread_def = {"record_thread", record_thread, METH_O,
+                                        "Apply a CreateThread or ThreadRundown event."};
+
+/* thread_updater(thread_cls, procs, names, fallback, tail_fn, table, little) -> callable */
+static PyObject *thread_updater(PyObject *self, PyObject *args)
+{
+    PyObject *tcls, *procs, *names, *fallback, *tail_fn, *table;
+    int le;
+    if (!PyArg_ParseTuple(args, "O!O!O!OOO!p", &PyType_Type, &tcls, &PyDict_Type, &procs,
+                          &PyTuple_Type, &names, &fallback, &tail_fn, &PyTuple_Type, &table, &le))
+        return NULL;
+    if (EventT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
+    if (PyTuple_GET_SIZE(names) != 11)
+        return PyErr_Format(PyExc_ValueError, "eleven names expected");
+    static const char *tfields[10] = {"tid", "pid", "io_prio", "base_prio", "page_prio",
+                                      "ustack_base", "ustack_limit", "kstack_base",
+                                      "kstack_limit", "start_address"};
+    for (int i = 0; i < 10; i++)
+        if ((o_thread[i] = slot_offset(tcls, tfields[i])) < 0) return NULL;
+    if (str_threads == NULL && (str_threads = PyUnicode_InternFromString("threads")) == NULL)
+        return NULL;
+    Py_XSETREF(ThreadT, (PyTypeObject *)Py_NewRef(tcls));
+    PyObject *cfg = Py_BuildValue("((OOOOO)OOO)", Py_None, Py_None, tail_fn, table,
+                                  le ? Py_True : Py_False, names, procs, fallback);
+    if (cfg == NULL) return NULL;
+    PyObject *fn = PyCFunction_New(&record_thread_def, cfg);
+    Py_DECREF(cfg);
+    return fn;
+}
+
 /* ------------------------------------------------------------------ the replay loop */
 
 /*
@@ -1896,6 +1982,7 @@ static PyMethodDef methods[] = {
     {"configure_process", configure_process, METH_O, "Bind the Process class."},
     {"decode_process", decode_process, METH_VARARGS, "Decode a common process body."},
     {"module_loaders", module_loaders, METH_VARARGS, "LoadImage/ImageRundown state updaters."},
+    {"thread_updater", thread_updater, METH_VARARGS, "CreateThread/ThreadRundown state updater."},
     {NULL, NULL, 0, NULL},
 };
 

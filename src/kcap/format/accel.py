@@ -91,3 +91,17 @@ def module_loaders(
         little,
     )
     return load, rundown
+
+
+def thread_updater(
+    parts: Any, raw_tail: tuple[Any, tuple[Any, ...], bool]
+) -> Callable[[Event], None]:
+    """The CreateThread/ThreadRundown update of a process snapshotter (``parts``: its
+    `~kcap.state.processes.ThreadUpdateParts`) reading an event's raw tail; anything but the
+    common case goes to the snapshotter's own handler."""
+    assert speedups is not None
+    tail_fn, table, little = raw_tail
+    update: Callable[[Event], None] = speedups.thread_updater(
+        parts.thread_cls, parts.procs, parts.names, parts.on_thread, tail_fn, table, little
+    )
+    return update

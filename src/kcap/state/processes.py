@@ -121,6 +121,15 @@ class ImageUpdateParts(NamedTuple):
     on_image_rundown: Handler
 
 
+class ThreadUpdateParts(NamedTuple):
+    """See `ProcessSnapshotter.thread_update_parts`."""
+
+    thread_cls: type[Thread]
+    procs: dict[int, Process]
+    names: tuple[str, ...]
+    on_thread: Handler
+
+
 # The parameters each update reads, in the order its handler unpacks them.
 _TERMINATE_PROCESS = ("pid",)
 _PID_TID = ("pid", "tid")
@@ -442,6 +451,11 @@ class ProcessSnapshotter:
             self._on_load_image,
             self._on_image_rundown,
         )
+
+    def thread_update_parts(self) -> ThreadUpdateParts:
+        """What an accelerated twin of the CreateThread/ThreadRundown update works on and
+        hands back to (see `image_update_parts`)."""
+        return ThreadUpdateParts(Thread, self._procs, _THREAD, self._on_thread)
 
     def reads_raw(self, handler: Handler) -> bool:
         """True when ``handler`` needs no decoded event: it reads its values through
