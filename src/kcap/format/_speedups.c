@@ -555,6 +555,33 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
 }
 
 
+/*
+ * decode_event(buf, off, end, version, ev1_width, little, table, head_cache, tail_fn, proc_fn)
+ *   -> Event | None
+ * One fully decoded event body buf[off:end] (section version 1 or 2); None when it is not
+ * well formed, for the Python decoder to decode or report.
+ */
+static PyObject *decode_event(PyObject *self, PyObject *args)
+{
+    PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn;
+    Py_ssize_t off, end;
+    int version, ev1_width, le;
+    if (!PyArg_ParseTuple(args, "O!nniipO!O!OO", &PyBytes_Type, &buf, &off, &end, &version,
+                          &ev1_width, &le, &PyTuple_Type, &table, &PyDict_Type, &head_cache,
+                          &tail_fn, &proc_fn))
+        return NULL;
+    if (EventT == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "_speedups.configure() was not called");
+    int width = version == 2 ? 18 : version == 1 ? ev1_width : 0;
+    if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
+        Py_RETURN_NONE;
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, head_cache};
+    PyObject *ev = event(&c, buf, off, end, width, 1, tail_fn, proc_fn, Py_None, Py_None);
+    if (ev == ANOMALY)
+        Py_RETURN_NONE;
+    return ev;
+}
+
 /* ------------------------------------------------------------------ handle records */
 
 static PyTypeObject *HandleT;
@@ -1970,6 +1997,7 @@ done:;
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "Bind the model classes (Event, Param, ...)."},
     {"decode_batch", decode_batch, METH_VARARGS, "Decode well-formed event sections."},
+    {"decode_event", decode_event, METH_VARARGS, "Decode one well-formed event body."},
     {"decode_tail", decode_tail, METH_VARARGS, "Decode parameters and metadata."},
     {"encode_tail", encode_tail, METH_VARARGS, "Encode parameters and metadata."},
     {"configure_handles", configure_handles, METH_VARARGS, "Bind the handle classes."},

@@ -413,4 +413,27 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             )
 
     raw_tail = (decode_tail, c_table, little) if batch is not None else None
-    return EventDecoders(decode, decode_full, batch, raw_tail)
+    full = decode_full
+    if _speedups is not None and not headerless:
+        c_one = _speedups.decode_event
+
+        def full(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
+            # The accelerator for a well-formed body; Python decodes (and reports) the rest.
+            if type(buf) is bytes:
+                ev: Event | None = c_one(
+                    buf,
+                    off,
+                    end,
+                    version,
+                    ev1_width,
+                    little,
+                    c_table,
+                    head_strings,
+                    decode_tail,
+                    process_body,
+                )
+                if ev is not None:
+                    return ev
+            return decode_full(buf, off, end, version, base)
+
+    return EventDecoders(decode, full, batch, raw_tail)
