@@ -10,6 +10,7 @@ accelerated paths, and the state and warnings must match after every event.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,13 @@ needs_accelerator = pytest.mark.skipif(
 )
 
 ADDR = ParamType.ADDRESS
+
+
+def create_handle(pid: int, *params: Param, meta: list[tuple[str, str]] | None = None) -> Event:
+    """A CreateHandle with exactly these parameters (typed as given)."""
+    return Event(
+        pid=pid, type=ev("CreateHandle").type, name="CreateHandle", params=params, meta=meta
+    )
 
 
 def handle_events() -> list[Event]:
@@ -52,53 +60,31 @@ def handle_events() -> list[Event]:
         ev("CreateHandle", hpid=15, handle_id=16, type_id="File"),
         ev("CloseHandle", hpid=15, handle_id=16),
         # handle_object that is not an integer
-        Event(
-            seq=0,
-            pid=16,
-            type=ev("CreateHandle").type,
-            name="CreateHandle",
-            params=[Param("handle_object", ParamType.UNICODE, "0x5000")],
-        ),
+        create_handle(16, Param("handle_object", ParamType.UNICODE, "0x5000")),
         # a handle id stored as text, a type stored as a number
-        Event(
-            seq=0,
-            pid=17,
-            type=ev("CreateHandle").type,
-            name="CreateHandle",
-            params=[
-                param("handle_object", 0x6000),
-                Param("handle_id", ParamType.UNICODE, "9"),
-                Param("type_id", ParamType.UINT32, 7),
-            ],
+        create_handle(
+            17,
+            param("handle_object", 0x6000),
+            Param("handle_id", ParamType.UNICODE, "9"),
+            Param("type_id", ParamType.UINT32, 7),
         ),
         # two handle_object parameters: the first counts
-        Event(
-            seq=0,
-            pid=18,
-            type=ev("CreateHandle").type,
-            name="CreateHandle",
-            params=[param("handle_object", 0x7000), param("handle_object", 0x8000)],
-        ),
+        create_handle(18, param("handle_object", 0x7000), param("handle_object", 0x8000)),
         ev("CloseHandle", hpid=10, handle_object=0x2000),
         ev("CloseHandle", hpid=10, handle_object=0xDEAD),  # never opened
         ev("CloseHandle", hpid=10, handle_object=0x1000, type_id="Mutant"),
         # a large address (kernel objects live high)
         ev("CreateHandle", hpid=19, handle_object=0xFFFF_A000_0000_1234, handle_id=1),
         # parameters around the interesting ones, of many types, that the twins skip
-        Event(
-            seq=0,
-            pid=20,
-            type=ev("CreateHandle").type,
-            name="CreateHandle",
-            params=[
-                Param("before", ParamType.BINARY, b"\x00" * 300),
-                Param("list", ParamType.SLICE, ["a", "bc"], "s"),
-                Param("addrs", ParamType.SLICE, [1, 2, 3], "8"),
-                param("handle_object", 0x9000),
-                Param("ip", ParamType.IPV6, __import__("ipaddress").ip_address("::1")),
-                Param("handle_name", ParamType.UNICODE, "n\udcff"),
-                Param("flag", ParamType.BOOL, True),
-            ],
+        create_handle(
+            20,
+            Param("before", ParamType.BINARY, b"\x00" * 300),
+            Param("list", ParamType.SLICE, ["a", "bc"], "s"),
+            Param("addrs", ParamType.SLICE, [1, 2, 3], "8"),
+            param("handle_object", 0x9000),
+            Param("ip", ParamType.IPV6, ipaddress.ip_address("::1")),
+            Param("handle_name", ParamType.UNICODE, "n\udcff"),
+            Param("flag", ParamType.BOOL, True),
             meta=[("k", "v")],
         ),
     ]

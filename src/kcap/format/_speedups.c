@@ -646,6 +646,27 @@ static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
     return h;
 }
 
+/* `count` u16-length-prefixed records from *pp appended to list: 0 ok, 1 anomaly, -1 error. */
+static int handle_records(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end, Py_ssize_t count,
+                          PyObject *list)
+{
+    Py_ssize_t p = *pp;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (p + 2 > end) return 1;
+        Py_ssize_t rec_end = p + 2 + rd16(c, p);
+        if (rec_end > end) return 1;
+        PyObject *h = one_handle(c, p + 2, rec_end);
+        if (h == NULL) return -1;
+        if (h == ANOMALY) return 1;
+        int err = PyList_Append(list, h);
+        Py_DECREF(h);
+        if (err < 0) return -1;
+        p = rec_end;
+    }
+    *pp = p;
+    return 0;
+}
+
 /*
  * decode_handles(buf, p, end, count, little) -> (list of Handle, offset after) | None
  * `count` records, each a u16 length then the record (§6). None at anything not well formed
@@ -669,18 +690,9 @@ static PyObject *decode_handles(PyObject *self, PyObject *args)
     list = PyList_New(0);
     if (list == NULL)
         goto done;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (p + 2 > end) goto anomaly;
-        Py_ssize_t rec_end = p + 2 + rd16(&c, p);
-        if (rec_end > end) goto anomaly;
-        PyObject *h = one_handle(&c, p + 2, rec_end);
-        if (h == NULL) goto done;
-        if (h == ANOMALY) goto anomaly;
-        int err = PyList_Append(list, h);
-        Py_DECREF(h);
-        if (err < 0) goto done;
-        p = rec_end;
-    }
+    int rc = handle_records(&c, &p, end, count, list);
+    if (rc < 0) goto done;
+    if (rc > 0) goto anomaly;
     out = Py_BuildValue("On", list, p);
     goto done;
 anomaly:
@@ -837,18 +849,9 @@ static PyObject *decode_process(PyObject *self, PyObject *args)
     PyObject *handles = PyList_New(0);
     if (handles == NULL) goto error;
     set_slot(proc, o_proc[P_HANDLES], handles);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        NEED(2)
-        Py_ssize_t rec_end = p + 2 + rd16(&c, p);
-        if (rec_end > end) goto anomaly;
-        PyObject *h = one_handle(&c, p + 2, rec_end);
-        if (h == NULL) goto error;
-        if (h == ANOMALY) goto anomaly;
-        int err = PyList_Append(handles, h);
-        Py_DECREF(h);
-        if (err < 0) goto error;
-        p = rec_end;
-    }
+    int rc = handle_records(&c, &p, end, count, handles);
+    if (rc < 0) goto error;
+    if (rc > 0) goto anomaly;
     NEED(10)
     if (c.b[p] != 4 || rd32(&c, p + 6) != 0) goto anomaly; /* PE header; a PE body: Python */
     p += 10;
@@ -1167,6 +1170,17 @@ static PyObject *value_reader(PyObject *self, PyObject *args)
     return fn;
 }
 
+/* (d1 bound to cfg1, d2 bound to cfg2); steals both configuration tuples (NULL: error). */
+static PyObject *bound_pair(PyMethodDef *d1, PyObject *cfg1, PyMethodDef *d2, PyObject *cfg2)
+{
+    PyObject *f1 = cfg1 && cfg2 ? PyCFunction_New(d1, cfg1) : NULL;
+    PyObject *f2 = f1 ? PyCFunction_New(d2, cfg2) : NULL;
+    Py_XDECREF(cfg1);
+    Py_XDECREF(cfg2);
+    if (f2 == NULL) { Py_XDECREF(f1); return NULL; }
+    return Py_BuildValue("(NN)", f1, f2);
+}
+
 /*
  * handle_updaters(by_object, create_fallback, close_fallback, tail_fn, table, little)
  *   -> (create, close): callables on an event that update the dict `by_object` in place.
@@ -1189,14 +1203,10 @@ static PyObject *handle_updaters(PyObject *self, PyObject *args)
     }
     handle_fieldset.n = NFIELDS;
     PyObject *little = le ? Py_True : Py_False;
-    PyObject *cc = Py_BuildValue("(OOOOO)", by_object, create_fb, tail_fn, table, little);
-    PyObject *cl = cc ? Py_BuildValue("(OOOOO)", by_object, close_fb, tail_fn, table, little) : NULL;
-    PyObject *fc = cl ? PyCFunction_New(&create_def, cc) : NULL;
-    PyObject *fl = fc ? PyCFunction_New(&close_def, cl) : NULL;
-    Py_XDECREF(cc);
-    Py_XDECREF(cl);
-    if (fl == NULL) { Py_XDECREF(fc); return NULL; }
-    return Py_BuildValue("(NN)", fc, fl);
+    return bound_pair(&create_def,
+                      Py_BuildValue("(OOOOO)", by_object, create_fb, tail_fn, table, little),
+                      &close_def,
+                      Py_BuildValue("(OOOOO)", by_object, close_fb, tail_fn, table, little));
 }
 
 /* ------------------------------------------------------------------ module state updates */
@@ -1376,16 +1386,13 @@ static PyObject *module_loaders(PyObject *self, PyObject *args)
     PyObject *tailcfg = Py_BuildValue("(OOOOO)", Py_None, Py_None, tail_fn, table,
                                       le ? Py_True : Py_False);
     if (tailcfg == NULL) return NULL;
-    PyObject *lc = Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, load_fb, Py_False);
-    PyObject *rc = lc ? Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, rundown_fb,
-                                      Py_True) : NULL;
+    PyObject *pair = bound_pair(
+        &load_module_def,
+        Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, load_fb, Py_False),
+        &load_module_def,
+        Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, rundown_fb, Py_True));
     Py_DECREF(tailcfg);
-    PyObject *fl = rc ? PyCFunction_New(&load_module_def, lc) : NULL;
-    PyObject *fr = fl ? PyCFunction_New(&load_module_def, rc) : NULL;
-    Py_XDECREF(lc);
-    Py_XDECREF(rc);
-    if (fr == NULL) { Py_XDECREF(fl); return NULL; }
-    return Py_BuildValue("(NN)", fl, fr);
+    return pair;
 }
 
 /* ------------------------------------------------------------------ thread state updates */
