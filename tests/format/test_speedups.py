@@ -126,8 +126,33 @@ def test_objects_of_plain_values_are_left_out_of_the_cycle_collector(live2022: P
         _, psnap = reader.recover_snapshotters()
     assert not gc.is_tracked(handles[0])
     lazy = next(ev for ev in events if ev._tail is not None)
-    assert not gc.is_tracked(lazy._tail) and not gc.is_tracked(lazy.timestamp)
-    assert gc.is_tracked(lazy)
+    assert not gc.is_tracked(lazy._tail) and gc.is_tracked(lazy)
+    decoded = next(ev for ev in events[2500:] if ev._tail is None)  # past the Python trial
+    assert not gc.is_tracked(decoded.timestamp)
     modules = [m for p in psnap.processes() for m in p.modules]
     # the first module of each process comes through Python, which builds its index
     assert sum(not gc.is_tracked(m) for m in modules) > 0.9 * len(modules)
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason=NOT_IN_USE)
+def test_a_lazy_events_timestamp_is_the_stored_one_whenever_it_is_read(live2022: Path) -> None:
+    """The accelerator leaves a lazy event's timestamp undecoded until it is read, before or
+    after the rest of the event, or replaced."""
+    import copy
+
+    import kcap
+
+    with kcap.open(live2022) as reader:
+        eager = [ev.timestamp.text for ev in itertools.islice(reader.read(), 8000)]
+    with kcap.open(live2022) as reader:
+        lazy = list(itertools.islice(reader.read(lazy=True), 8000))
+    assert any(ev._timestamp is None for ev in lazy)
+    for i, ev in enumerate(lazy):
+        if i % 3 == 0:
+            ev.decode()  # the rest first
+        elif i % 3 == 1:
+            ev = copy.copy(ev)
+        assert ev.timestamp.text == eager[i]
+    ev = lazy[-1]
+    ev.timestamp = kcap.Timestamp("2024-01-01T00:00:00Z")
+    assert ev.decode().timestamp.text == "2024-01-01T00:00:00Z"

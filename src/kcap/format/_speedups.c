@@ -68,7 +68,7 @@ static PyObject *configure(PyObject *self, PyObject *args)
     OFF(o_seq, ev, "seq") OFF(o_pid, ev, "pid") OFF(o_tid, ev, "tid") OFF(o_cpu, ev, "cpu")
     OFF(o_type, ev, "type") OFF(o_name, ev, "name") OFF(o_category, ev, "category")
     OFF(o_description, ev, "description") OFF(o_host, ev, "host")
-    OFF(o_timestamp, ev, "timestamp") OFF(o_ps, ev, "ps") OFF(o_params, ev, "_params")
+    OFF(o_timestamp, ev, "_timestamp") OFF(o_ps, ev, "ps") OFF(o_params, ev, "_params")
     OFF(o_meta, ev, "_meta") OFF(o_process, ev, "_process") OFF(o_tail, ev, "_tail")
     OFF(o_ts_text, ts, "text") OFF(o_ts_ns, ts, "_ns") OFF(o_ts_offset, ts, "_offset")
     OFF(o_by_name, params, "_by_name") OFF(o_duplicates, params, "duplicates")
@@ -432,10 +432,8 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
     }
     Py_INCREF(strings);
     Py_DECREF(key);
-    PyObject *ts_text = text(c, p + 2, n);
-    if (ts_text == NULL) { Py_DECREF(strings); return NULL; }
-    PyObject *ts = new_timestamp(ts_text);
-    if (ts == NULL) { Py_DECREF(strings); return NULL; }
+    Py_ssize_t ts_len = n; /* the text ends where the tail starts; decoded now when full */
+    PyObject *ts = Py_NewRef(Py_None);
     p += 2 + n;
 
     PyObject *ev = EventT->tp_alloc(EventT, 0);
@@ -446,7 +444,7 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
     PyObject *type_id = Py_NewRef(PyTuple_GET_ITEM(strings, 4));
     if (!full && eager != Py_None) {
         int hit = PySet_Contains(eager, type_id);  /* events that change state: decode now */
-        if (hit < 0) { Py_DECREF(type_id); Py_DECREF(strings); Py_DECREF(ts); return NULL; }
+        if (hit < 0) { Py_DECREF(type_id); Py_DECREF(strings); Py_DECREF(ts); Py_DECREF(ev); return NULL; }
         full = hit;
     }
     set_slot(ev, o_type, type_id);
@@ -455,6 +453,12 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
     for (int i = 0; i < 4; i++)
         set_slot(ev, offs[i], Py_NewRef(PyTuple_GET_ITEM(strings, i)));
     Py_DECREF(strings);
+    if (full) {
+        Py_DECREF(ts);
+        PyObject *ts_text = text(c, p - ts_len, ts_len);
+        ts = ts_text ? new_timestamp(ts_text) : NULL;
+        if (ts == NULL) { Py_DECREF(ev); return NULL; }
+    }
     set_slot(ev, o_timestamp, ts);
     set_slot(ev, o_ps, Py_NewRef(Py_None));
     if (PyErr_Occurred()) { Py_DECREF(ev); return NULL; }
@@ -463,7 +467,7 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         set_slot(ev, o_params, Py_NewRef(Py_None));
         set_slot(ev, o_meta, Py_NewRef(Py_None));
         set_slot(ev, o_process, Py_NewRef(Py_None));
-        PyObject *t = Py_BuildValue("(OOnnO)", tail_fn, buf, p, end, base);
+        PyObject *t = Py_BuildValue("(OOnnOn)", tail_fn, buf, p, end, base, ts_len);
         if (t == NULL) { Py_DECREF(ev); return NULL; }
         untrack(t);
         set_slot(ev, o_tail, t);
@@ -1026,8 +1030,8 @@ static int event_fields(PyObject *cfg, PyObject *ev, const Fields *fs, PyObject 
     PyObject *tl = *(PyObject **)((char *)ev + o_tail);
     if (params != NULL && params != Py_None)
         return Py_TYPE(params) == ParamsT ? decoded_fields(params, fs, out) : 1;
-    /* tl = (tail_fn, buf, p, end, base) */
-    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) != 5 ||
+    /* tl = (tail_fn, buf, p, end, base[, timestamp length]) */
+    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) < 5 ||
         PyTuple_GET_ITEM(tl, 0) != PyTuple_GET_ITEM(cfg, 2))
         return 1;
     PyObject *buf = PyTuple_GET_ITEM(tl, 1);

@@ -39,6 +39,7 @@ class Event:
         "_params",
         "_process",
         "_tail",
+        "_timestamp",
         "category",
         "cpu",
         "description",
@@ -48,7 +49,6 @@ class Event:
         "ps",
         "seq",
         "tid",
-        "timestamp",
         "type",
     )
 
@@ -79,7 +79,7 @@ class Event:
         self.category = category
         self.description = description
         self.host = host
-        self.timestamp = timestamp
+        self._timestamp: Timestamp | None = timestamp
         self._params: Params | None = params if isinstance(params, Params) else Params(params)
         self._meta: list[tuple[str, str]] | None = meta if meta is not None else []
         self._process: Process | None = process
@@ -125,8 +125,32 @@ class Event:
     def _load_tail(self) -> None:
         tail = self._tail
         assert tail is not None
-        self._params, self._meta, self._process = tail[0](*tail[1:])
+        if self._timestamp is None:
+            self._timestamp = self._stored_timestamp()
+        self._params, self._meta, self._process = tail[0](*tail[1:5])
         self._tail = None
+
+    # The accelerated decoder leaves the timestamp of a lazy event undecoded: a filter that
+    # drops most events never needs it. Its tail is then (decoder, buf, p, end, base, n): the
+    # n bytes of timestamp text end where the tail starts, at p.
+    def _stored_timestamp(self) -> Timestamp:
+        tail = self._tail
+        if tail is None or len(tail) < 6:
+            return ZERO
+        buf, p, n = tail[1], tail[2], tail[5]
+        return Timestamp(buf[p - n : p].decode("utf-8", "surrogateescape"))
+
+    @property
+    def timestamp(self) -> Timestamp:
+        """When the event happened (the stored RFC 3339 text, nanoseconds and UTC offset)."""
+        ts = self._timestamp
+        if ts is None:
+            ts = self._timestamp = self._stored_timestamp()
+        return ts
+
+    @timestamp.setter
+    def timestamp(self, value: Timestamp) -> None:
+        self._timestamp = value
 
     @property
     def params(self) -> Params:
