@@ -46,6 +46,9 @@ static Py_ssize_t slot_offset(PyObject *cls, const char *name)
     return off;
 }
 
+/* The object in the slot at offset off (borrowed; NULL when never set). */
+#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
+
 /* Store v (a new reference, stolen) in the slot at offset off. */
 static inline void set_slot(PyObject *o, Py_ssize_t off, PyObject *v)
 {
@@ -584,6 +587,27 @@ static PyObject *decode_event(PyObject *self, PyObject *args)
     if (ev == ANOMALY)
         Py_RETURN_NONE;
     return ev;
+}
+
+/* stored_timestamp(ev) -> Timestamp | None: the undecoded timestamp of a lazy event whose
+ * tail is (decoder, buf, p, end, base, n) -- its n bytes of text end at p; None otherwise. */
+static PyObject *stored_timestamp(PyObject *self, PyObject *ev)
+{
+    if (EventT == NULL || Py_TYPE(ev) != EventT)
+        Py_RETURN_NONE;
+    PyObject *tl = SLOT(ev, o_tail);
+    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) < 6 ||
+        !PyBytes_CheckExact(PyTuple_GET_ITEM(tl, 1)))
+        Py_RETURN_NONE;
+    PyObject *buf = PyTuple_GET_ITEM(tl, 1);
+    Py_ssize_t p = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 2));
+    Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 5));
+    if (PyErr_Occurred())
+        return NULL;
+    if (n < 0 || p - n < 0 || p > PyBytes_GET_SIZE(buf))
+        Py_RETURN_NONE;
+    PyObject *txt = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(buf) + p - n, n, "surrogateescape");
+    return txt ? new_timestamp(txt) : NULL;
 }
 
 /* ------------------------------------------------------------------ handle records */
@@ -1226,7 +1250,6 @@ static PyTypeObject *ModuleT, *IndexT;
 static Py_ssize_t o_mod[7], o_ix_owner, o_ix_bases, o_ix_length;
 static PyObject *str_exe, *str_modules;
 
-#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
 static int fill_fields(PyObject *names, Fields *fs)
 {
@@ -2009,6 +2032,7 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "Bind the model classes (Event, Param, ...)."},
     {"decode_batch", decode_batch, METH_VARARGS, "Decode well-formed event sections."},
     {"decode_event", decode_event, METH_VARARGS, "Decode one well-formed event body."},
+    {"stored_timestamp", stored_timestamp, METH_O, "The undecoded timestamp of a lazy event."},
     {"decode_tail", decode_tail, METH_VARARGS, "Decode parameters and metadata."},
     {"encode_tail", encode_tail, METH_VARARGS, "Encode parameters and metadata."},
     {"configure_handles", configure_handles, METH_VARARGS, "Bind the handle classes."},

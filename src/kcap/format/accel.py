@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from kcap.model import event as event_module
 from kcap.model import timestamp
 from kcap.model.event import Event
 from kcap.model.params import Param, Params
@@ -31,6 +32,7 @@ try:
     speedups.configure_handles(Handle, AlpcInfo, MutantInfo, FileInfo, UnknownInfo)
     speedups.configure_process(Process)
     timestamp._fast_parse = speedups.parse_time
+    event_module._fast_stored_timestamp = speedups.stored_timestamp
 except ImportError:
     speedups = None
 

@@ -21,6 +21,11 @@ from kcap.model.timestamp import ZERO, Timestamp
 TailDecoder = Callable[..., tuple[Params, list[tuple[str, str]], Process | None]]
 
 
+#: The accelerator's `Event._stored_timestamp` (None: not loaded); returns None where it
+#: cannot tell, and the Python method decides. Set by `kcap.format.accel`.
+_fast_stored_timestamp: Callable[[Event], Timestamp | None] | None = None
+
+
 class Event:
     """One captured event.
 
@@ -145,7 +150,11 @@ class Event:
         """When the event happened (the stored RFC 3339 text, nanoseconds and UTC offset)."""
         ts = self._timestamp
         if ts is None:
-            ts = self._timestamp = self._stored_timestamp()
+            fast = _fast_stored_timestamp
+            ts = fast(self) if fast is not None else None
+            if ts is None:
+                ts = self._stored_timestamp()
+            self._timestamp = ts
         return ts
 
     @timestamp.setter
