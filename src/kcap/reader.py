@@ -117,6 +117,8 @@ class Reader:
         self._stream = RecordStream(self._decompressor, name, max_record)
         self._filter: Predicate | None = None
         self._filter_kind_only = False
+        self._verdicts: dict[Any, bool] | None = None
+        self._skipped = 0
         self._hsnap: HandleSnapshotter | None = None
         self._psnap: ProcessSnapshotter | None = None
         self._detection: Detection | None = None
@@ -236,12 +238,16 @@ class Reader:
         stream = self._stream
         full = decode is self._decoders.full
         eager = None if full else self._eager_types(self._track_state)
+        # Events of a kind the filter rejected that change no state are not even built.
+        verdicts = self._verdicts
+        skip = None if verdicts is None else (self._type_info, verdicts)
         while stream.section_ready() is not None:
             # section_ready (which fills the buffer) only when the buffer ran out of sections
             while True:
-                events, stream.pos, anomaly = batch(
-                    stream.buf, stream.pos, stream.base, full, _BATCH, eager
+                events, stream.pos, anomaly, skipped = batch(
+                    stream.buf, stream.pos, stream.base, full, _BATCH, eager, skip
                 )
+                self._skipped += skipped
                 if events:
                     yield events
                 if anomaly:
@@ -342,8 +348,11 @@ class Reader:
         # filter on header fields never decodes the events it drops, unless state needs them.
         defer = lazy or flt is not None
         decode = self._decoders.lazy if defer else self._decoders.full
-        source = self._decoded(decode)
         stats = self.stats
+        # A filter on the kind of event is decided once per kind, in this dict.
+        self._verdicts = {} if flt is not None and self._filter_kind_only else None
+        self._skipped = 0
+        source = self._decoded(decode)
         if _speedups is not None:
             loop = _speedups.replay_loop(
                 source,
@@ -357,12 +366,15 @@ class Reader:
                 track_state,
                 include_state,
                 lazy,
-                self._filter_kind_only,
+                self._verdicts,
             )
             try:
                 yield from loop
             finally:
                 read, emitted, state_only, dropped = loop.counts()
+                # events the decoder left unbuilt were read and dropped by the filter
+                read += self._skipped
+                dropped += self._skipped
                 stats.events_read += read
                 stats.events_emitted += emitted
                 stats.state_only += state_only

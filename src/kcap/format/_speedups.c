@@ -378,9 +378,38 @@ out:
 /* ------------------------------------------------------------------ whole events */
 
 /* Decode one event body [off, end). Returns a new Event, NULL on error, ANOMALY. */
+/* Sentinel for an event the filter is known to drop and state does not need (see `skip`). */
+#define SKIPPED ((PyObject *)2)
+
+/*
+ * skip = None or (type_info, verdicts): an event whose type is known to change no state and
+ * whose kind (type id, name, category, description) the replay loop's kind-only filter has
+ * already rejected is not built at all; the caller counts it as read and dropped.
+ */
+static int skippable(PyObject *skip, PyObject *type_id, PyObject *strings)
+{
+    PyObject *info = PyDict_GetItemWithError(PyTuple_GET_ITEM(skip, 0), type_id);
+    if (info == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 4 ||
+        !PyTuple_CheckExact(PyTuple_GET_ITEM(info, 0)) ||
+        PyTuple_GET_SIZE(PyTuple_GET_ITEM(info, 0)) != 0 ||
+        PyTuple_GET_ITEM(info, 1) != Py_False || PyTuple_GET_ITEM(info, 2) != Py_False)
+        return 0;
+    PyObject *kind = PyTuple_Pack(4, type_id, PyTuple_GET_ITEM(strings, 0),
+                                  PyTuple_GET_ITEM(strings, 1), PyTuple_GET_ITEM(strings, 2));
+    if (kind == NULL)
+        return -1;
+    PyObject *verdict = PyDict_GetItemWithError(PyTuple_GET_ITEM(skip, 1), kind);
+    Py_DECREF(kind);
+    if (verdict == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return verdict == Py_False;
+}
+
 static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
                        int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
-                       PyObject *eager)
+                       PyObject *eager, PyObject *skip)
 {
     Py_ssize_t p = off + 16 + width + 1, a, n;
     if (p > end)
@@ -433,8 +462,13 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         Py_DECREF(strings);  /* the dict holds it now */
         if (err < 0) { Py_DECREF(key); return NULL; }
     }
-    Py_INCREF(strings);
     Py_DECREF(key);
+    if (skip != Py_None) {
+        int k = skippable(skip, PyTuple_GET_ITEM(strings, 4), strings);
+        if (k < 0) return NULL;
+        if (k > 0) return SKIPPED;
+    }
+    Py_INCREF(strings);
     Py_ssize_t ts_len = n; /* the text ends where the tail starts; decoded now when full */
     PyObject *ts = Py_NewRef(Py_None);
     p += 2 + n;
@@ -506,20 +540,25 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
 
 /*
  * decode_batch(buf, pos, base, max_record, ev1_width, little, table, head_cache, full,
- *              tail_fn, proc_fn, limit, eager)
- *   -> (events, pos, anomaly)
+ *              tail_fn, proc_fn, limit, eager, skip)
+ *   -> (events, pos, anomaly, skipped)
  * Decodes complete event sections from buf[pos:] until the data ends, `limit` events were
  * made, or a section is not well formed (anomaly=True: pos is that section's start).
+ * `skipped` counts the sections `skip` (see skippable) left unbuilt.
  */
 static PyObject *decode_batch(PyObject *self, PyObject *args)
 {
-    PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn, *base, *eager;
-    Py_ssize_t pos, max_record, limit;
+    PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn, *base, *eager, *skip;
+    Py_ssize_t pos, max_record, limit, skipped = 0;
     int ev1_width, le, full;
-    if (!PyArg_ParseTuple(args, "O!nOniiO!O!iOOnO", &PyBytes_Type, &buf, &pos, &base,
+    if (!PyArg_ParseTuple(args, "O!nOniiO!O!iOOnOO", &PyBytes_Type, &buf, &pos, &base,
                           &max_record, &ev1_width, &le, &PyTuple_Type, &table, &PyDict_Type,
-                          &head_cache, &full, &tail_fn, &proc_fn, &limit, &eager))
+                          &head_cache, &full, &tail_fn, &proc_fn, &limit, &eager, &skip))
         return NULL;
+    if (skip != Py_None && (!PyTuple_CheckExact(skip) || PyTuple_GET_SIZE(skip) != 2 ||
+                            !PyDict_CheckExact(PyTuple_GET_ITEM(skip, 0)) ||
+                            !PyDict_CheckExact(PyTuple_GET_ITEM(skip, 1))))
+        return PyErr_Format(PyExc_TypeError, "skip must be None or (dict, dict)");
     if (eager != Py_None && !PyAnySet_Check(eager))
         return PyErr_Format(PyExc_TypeError, "eager must be a set or None");
     if (EventT == NULL)
@@ -541,7 +580,7 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
         if (pos + 10 + size > len)
             break;  /* the caller brings more data */
         PyObject *ev = event(&c, buf, pos + 10, pos + 10 + size, width, full, tail_fn, proc_fn,
-                             base, eager);
+                             base, eager, skip);
         if (ev == NULL) {
             Py_DECREF(events);
             return NULL;
@@ -549,6 +588,11 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
         if (ev == ANOMALY) {
             anomaly = 1;
             break;
+        }
+        if (ev == SKIPPED) {
+            skipped++;
+            pos += 10 + size;
+            continue;
         }
         int err = PyList_Append(events, ev);
         Py_DECREF(ev);
@@ -558,7 +602,7 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
         }
         pos += 10 + size;
     }
-    return Py_BuildValue("NnO", events, pos, anomaly ? Py_True : Py_False);
+    return Py_BuildValue("NnOn", events, pos, anomaly ? Py_True : Py_False, skipped);
 }
 
 
@@ -583,7 +627,8 @@ static PyObject *decode_event(PyObject *self, PyObject *args)
     if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
         Py_RETURN_NONE;
     Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, head_cache};
-    PyObject *ev = event(&c, buf, off, end, width, 1, tail_fn, proc_fn, Py_None, Py_None);
+    PyObject *ev = event(&c, buf, off, end, width, 1, tail_fn, proc_fn, Py_None, Py_None,
+                         Py_None);
     if (ev == ANOMALY)
         Py_RETURN_NONE;
     return ev;
@@ -1717,18 +1762,21 @@ static PyTypeObject ReplayLoopType = {
 
 /*
  * replay_loop(source, type_info, info_of, procs, flt, report, format_error,
- *             defer, track, include_state, lazy, kind_only) -> ReplayLoop
- * kind_only: the filter reads nothing but the type id, name, category and description of an
- * event, so its verdict is remembered per such kind.
+ *             defer, track, include_state, lazy, verdicts) -> ReplayLoop
+ * verdicts: a dict when the filter reads nothing but the type id, name, category and
+ * description of an event; its verdict is then remembered there per such kind (and the
+ * decoder, given the same dict, does not even build events of a rejected kind).
  */
 static PyObject *replay_loop(PyObject *self, PyObject *args)
 {
-    PyObject *source, *type_info, *info_of, *procs, *flt, *report, *format_error;
-    int defer, track, include_state, lazy, kind_only;
-    if (!PyArg_ParseTuple(args, "OO!OO!OOOppppp", &source, &PyDict_Type, &type_info, &info_of,
+    PyObject *source, *type_info, *info_of, *procs, *flt, *report, *format_error, *verdicts;
+    int defer, track, include_state, lazy;
+    if (!PyArg_ParseTuple(args, "OO!OO!OOOppppO", &source, &PyDict_Type, &type_info, &info_of,
                           &PyDict_Type, &procs, &flt, &report, &format_error, &defer, &track,
-                          &include_state, &lazy, &kind_only))
+                          &include_state, &lazy, &verdicts))
         return NULL;
+    if (verdicts != Py_None && !PyDict_CheckExact(verdicts))
+        return PyErr_Format(PyExc_TypeError, "verdicts must be a dict or None");
     if (EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
     if (PyType_Ready(&ReplayLoopType) < 0)
@@ -1746,11 +1794,7 @@ static PyObject *replay_loop(PyObject *self, PyObject *args)
     loop->flt = Py_NewRef(flt);
     loop->report = Py_NewRef(report);
     loop->format_error = Py_NewRef(format_error);
-    loop->verdicts = NULL;
-    if (kind_only && flt != Py_None && (loop->verdicts = PyDict_New()) == NULL) {
-        Py_DECREF(loop);
-        return NULL;
-    }
+    loop->verdicts = verdicts != Py_None && flt != Py_None ? Py_NewRef(verdicts) : NULL;
     loop->index = 0;
     loop->defer = defer; loop->track = track; loop->include_state = include_state;
     loop->lazy = lazy;

@@ -48,7 +48,8 @@ class Layout(NamedTuple):
 
 EventDecoder = Callable[[bytes, int, int, int, int], Event]
 BatchDecoder = Callable[
-    [bytes, int, int, bool, int, "frozenset[bytes] | None"], tuple[list[Event], int, bool]
+    [bytes, int, int, bool, int, "frozenset[bytes] | None", Any],
+    tuple[list[Event], int, bool, int],
 ]
 
 
@@ -58,9 +59,11 @@ class EventDecoders(NamedTuple):
 
     lazy: EventDecoder  # header now, the rest on first access
     full: EventDecoder  # everything now; errors raise here
-    # batch(buf, pos, base, full, limit, eager) -> (events, pos, anomaly): the C accelerator's
-    # fast path over many well-formed sections at once (``eager``: type ids decoded fully even
-    # when ``full`` is false); None when not available for this layout.
+    # batch(buf, pos, base, full, limit, eager, skip) -> (events, pos, anomaly, skipped): the C
+    # accelerator's fast path over many well-formed sections at once (``eager``: type ids
+    # decoded fully even when ``full`` is false; ``skip``: None, or (type info, verdicts) of
+    # the replay loop, whose stateless events of a rejected kind are counted, not built);
+    # None when not available for this layout.
     batch: BatchDecoder | None = None
     # (tail_fn, c_table, little): how the accelerator reads a lazy event's raw tail, for state
     # updaters that need a few values without decoding the event; None without the accelerator.
@@ -394,8 +397,14 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             return read_process(buf, p, end, version, prefix, short_handles)
 
         def batch(
-            buf: bytes, pos: int, base: int, full: bool, limit: int, eager: frozenset[bytes] | None
-        ) -> tuple[list[Event], int, bool]:
+            buf: bytes,
+            pos: int,
+            base: int,
+            full: bool,
+            limit: int,
+            eager: frozenset[bytes] | None,
+            skip: Any,
+        ) -> tuple[list[Event], int, bool, int]:
             return c_batch(
                 buf,
                 pos,
@@ -410,6 +419,7 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
                 process_body,
                 limit,
                 eager,
+                skip,
             )
 
     raw_tail = (decode_tail, c_table, little) if batch is not None else None
