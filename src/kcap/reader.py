@@ -223,7 +223,10 @@ class Reader:
         self._consumed = True
         assert self._detection is not None
         pre = self._detection.events
-        yield list(pre)
+        yield [
+            ev if ev is not None else _decode_one(raw, decode)
+            for ev, raw in zip(pre, self._trial, strict=False)
+        ]
         yield list(_decode_each(self._trial[len(pre) :], decode))
         self._trial = []
         self._detection.events.clear()
@@ -510,6 +513,14 @@ def _batches(items: Iterator[Event | FormatError]) -> Iterator[list[Event | Form
         if not chunk:
             return
         yield chunk
+
+
+def _decode_one(raw: RawEvent, decode: Callable[..., Event]) -> Event | FormatError:
+    """One raw section decoded, or the error it raised."""
+    try:
+        return decode(*raw)
+    except FormatError as exc:
+        return exc
 
 
 def _decode_each(

@@ -607,19 +607,20 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
 
 
 /*
- * decode_event(buf, off, end, version, ev1_width, little, table, head_cache, tail_fn, proc_fn)
- *   -> Event | None
- * One fully decoded event body buf[off:end] (section version 1 or 2); None when it is not
- * well formed, for the Python decoder to decode or report.
+ * decode_event(buf, off, end, version, ev1_width, little, table, head_cache, tail_fn, proc_fn,
+ *              full, base) -> Event | None
+ * One event body buf[off:end] (section version 1 or 2), fully decoded or lazy (its tail read
+ * later by tail_fn); None when it is not well formed, for the Python decoder to decode or
+ * report.
  */
 static PyObject *decode_event(PyObject *self, PyObject *args)
 {
-    PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn;
+    PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn, *base;
     Py_ssize_t off, end;
-    int version, ev1_width, le;
-    if (!PyArg_ParseTuple(args, "O!nniipO!O!OO", &PyBytes_Type, &buf, &off, &end, &version,
+    int version, ev1_width, le, full;
+    if (!PyArg_ParseTuple(args, "O!nniipO!O!OOpO", &PyBytes_Type, &buf, &off, &end, &version,
                           &ev1_width, &le, &PyTuple_Type, &table, &PyDict_Type, &head_cache,
-                          &tail_fn, &proc_fn))
+                          &tail_fn, &proc_fn, &full, &base))
         return NULL;
     if (EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "_speedups.configure() was not called");
@@ -627,7 +628,7 @@ static PyObject *decode_event(PyObject *self, PyObject *args)
     if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
         Py_RETURN_NONE;
     Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, head_cache};
-    PyObject *ev = event(&c, buf, off, end, width, 1, tail_fn, proc_fn, Py_None, Py_None,
+    PyObject *ev = event(&c, buf, off, end, width, full, tail_fn, proc_fn, base, Py_None,
                          Py_None);
     if (ev == ANOMALY)
         Py_RETURN_NONE;
@@ -1831,25 +1832,22 @@ static long long days_from_civil(long long y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static PyObject *parse_time(PyObject *self, PyObject *arg)
+/* 1 with *ns and *offset set when s[0:n] is canonical RFC 3339 text (see parse_time), else 0. */
+static int canonical_time(const unsigned char *s, Py_ssize_t n, long long *ns, long long *offset)
 {
-    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg))
-        Py_RETURN_NONE;
-    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(arg);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     int y, mo, d, h, mi, sec, hh = 0, mm = 0;
     if (n < 20 || n > 64 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
         s[13] != ':' || s[16] != ':')
-        Py_RETURN_NONE;
+        return 0;
     if (!two_or_four(s, 4, &y) || !two_or_four(s + 5, 2, &mo) || !two_or_four(s + 8, 2, &d) ||
         !two_or_four(s + 11, 2, &h) || !two_or_four(s + 14, 2, &mi) ||
         !two_or_four(s + 17, 2, &sec))
-        Py_RETURN_NONE;
+        return 0;
     static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1678 || y > 2261 || mo < 1 || mo > 12 || d < 1 ||
         d > dim[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59)
-        Py_RETURN_NONE;
+        return 0;
     Py_ssize_t end;
     int sign = 0;
     if (s[n - 1] == 'Z' || s[n - 1] == 'z') {
@@ -1857,27 +1855,84 @@ static PyObject *parse_time(PyObject *self, PyObject *arg)
     } else if (n >= 25 && s[n - 3] == ':' && (s[n - 6] == '+' || s[n - 6] == '-')) {
         if (!two_or_four(s + n - 5, 2, &hh) || !two_or_four(s + n - 2, 2, &mm) || hh > 23 ||
             mm > 59)
-            Py_RETURN_NONE;
+            return 0;
         sign = s[n - 6] == '+' ? 1 : -1;
         end = n - 6;
     } else {
-        Py_RETURN_NONE;
+        return 0;
     }
     long long frac = 0;
     if (end > 19) {
         Py_ssize_t digits = end - 20;
         if ((s[19] != '.' && s[19] != ',') || digits < 1 || digits > 9)
-            Py_RETURN_NONE;
+            return 0;
         for (Py_ssize_t i = 20; i < end; i++) {
-            if (s[i] < '0' || s[i] > '9') Py_RETURN_NONE;
+            if (s[i] < '0' || s[i] > '9') return 0;
             frac = frac * 10 + (s[i] - '0');
         }
         for (Py_ssize_t i = digits; i < 9; i++)
             frac *= 10;
     }
-    long long offset = sign * (hh * 3600LL + mm * 60LL);
-    long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec - offset;
-    return Py_BuildValue("(LL)", secs * 1000000000LL + frac, offset);
+    *offset = sign * (hh * 3600LL + mm * 60LL);
+    long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec - *offset;
+    *ns = secs * 1000000000LL + frac;
+    return 1;
+}
+
+static PyObject *parse_time(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg) || !PyUnicode_IS_ASCII(arg))
+        Py_RETURN_NONE;
+    long long ns, offset;
+    if (!canonical_time((const unsigned char *)PyUnicode_DATA(arg), PyUnicode_GET_LENGTH(arg),
+                        &ns, &offset))
+        Py_RETURN_NONE;
+    return Py_BuildValue("(LL)", ns, offset);
+}
+
+/*
+ * check_event(buf, off, end, version, ev1_width, little, table) -> True | None
+ * True when the body would decode under this layout, without an embedded process body, and
+ * carries a canonical, valid timestamp -- decided without building anything. None when it
+ * cannot tell: the decoders then decide (generation detection uses this for its trial).
+ */
+static PyObject *check_event(PyObject *self, PyObject *args)
+{
+    PyObject *buf, *table;
+    Py_ssize_t off, end;
+    int version, ev1_width, le;
+    if (!PyArg_ParseTuple(args, "O!nniipO!", &PyBytes_Type, &buf, &off, &end, &version,
+                          &ev1_width, &le, &PyTuple_Type, &table))
+        return NULL;
+    int width = version == 2 ? 18 : version == 1 ? ev1_width : 0;
+    if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
+        Py_RETURN_NONE;
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, NULL};
+    Py_ssize_t p = off + 16 + width + 1;
+    if (p > end)
+        Py_RETURN_NONE;
+    for (int i = 0; i < 4; i++) {
+        if (p + 2 > end)
+            Py_RETURN_NONE;
+        p += 2 + rd16(&c, p);
+    }
+    if (p + 2 > end)
+        Py_RETURN_NONE;
+    Py_ssize_t n = rd16(&c, p);
+    if (p + 2 + n > end)
+        Py_RETURN_NONE;
+    long long ns, offset;
+    if (!canonical_time(c.b + p + 2, n, &ns, &offset))
+        Py_RETURN_NONE;
+    p += 2 + n;
+    Fields none = {0};
+    PyObject *out[1] = {NULL};
+    int rc = raw_fields(&c, p, end, &none, out);
+    if (rc < 0)
+        return NULL;
+    if (rc > 0)
+        Py_RETURN_NONE;
+    Py_RETURN_TRUE;
 }
 
 /* ------------------------------------------------------------------ encoding */
@@ -2086,6 +2141,7 @@ static PyMethodDef methods[] = {
     {"value_reader", value_reader, METH_VARARGS, "Reads named parameter values of events."},
     {"replay_loop", replay_loop, METH_VARARGS, "Reader.read's per-event loop."},
     {"parse_time", parse_time, METH_O, "Parse canonical RFC 3339 text to (ns, offset)."},
+    {"check_event", check_event, METH_VARARGS, "Whether an event body decodes (no objects)."},
     {"configure_process", configure_process, METH_O, "Bind the Process class."},
     {"decode_process", decode_process, METH_VARARGS, "Decode a common process body."},
     {"module_loaders", module_loaders, METH_VARARGS, "LoadImage/ImageRundown state updaters."},

@@ -39,8 +39,9 @@ class Detection:
     generation: str
     decoded: int  # events of the trial that decoded strictly
     trial: int  # events in the trial
-    # The leading trial events, fully decoded under ``layout`` (reused so none decodes twice).
-    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+    # The leading trial events, fully decoded under ``layout`` (reused so none decodes twice);
+    # None for one the accelerator vouched for without building it.
+    events: list[Event | None] = field(default_factory=list, repr=False, compare=False)
 
 
 def candidates(header: Header, first_version: int | None) -> list[tuple[int, str]]:
@@ -53,13 +54,21 @@ def candidates(header: Header, first_version: int | None) -> list[tuple[int, str
     return _MAJOR2_EV1
 
 
-def _strict_decode(layout: Layout, trial: Sequence[RawEvent]) -> list[Event]:
-    """The leading events that decode completely and plausibly under ``layout``."""
-    decode = make_event_decoder(layout).full
-    out: list[Event] = []
-    for buf, start, end, version, base in trial:
+def _strict_decode(layout: Layout, trial: Sequence[RawEvent]) -> list[Event | None]:
+    """The leading events that decode completely and plausibly under ``layout``.
+
+    An event the accelerator can vouch for without building it is None in the list: the
+    reader decodes it like any other, lazily if it likes.
+    """
+    decoders = make_event_decoder(layout)
+    decode, check = decoders.full, decoders.check
+    out: list[Event | None] = []
+    for raw in trial:
+        if check is not None and check(*raw):
+            out.append(None)
+            continue
         try:
-            ev = decode(buf, start, end, version, base)
+            ev = decode(*raw)
         except FormatError:
             break
         if not ev.timestamp.valid:

@@ -68,6 +68,9 @@ class EventDecoders(NamedTuple):
     # (tail_fn, c_table, little): how the accelerator reads a lazy event's raw tail, for state
     # updaters that need a few values without decoding the event; None without the accelerator.
     raw_tail: tuple[Any, tuple[Any, ...], bool] | None = None
+    # check(buf, off, end, version, base) -> True when the body certainly decodes under this
+    # layout with a valid timestamp (decided without building it); False: decode to find out.
+    check: Callable[[bytes, int, int, int, int], bool] | None = None
 
 
 def make_event_decoder(layout: Layout) -> EventDecoders:
@@ -423,27 +426,36 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             )
 
     raw_tail = (decode_tail, c_table, little) if batch is not None else None
-    full = decode_full
+    full, lazy, check = decode_full, decode, None
     if _speedups is not None and not headerless:
         c_one = _speedups.decode_event
+        c_check = _speedups.check_event
 
+        # The accelerator for a well-formed body; Python decodes (and reports) the rest.
         def full(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
-            # The accelerator for a well-formed body; Python decodes (and reports) the rest.
             if type(buf) is bytes:
                 ev: Event | None = c_one(
-                    buf,
-                    off,
-                    end,
-                    version,
-                    ev1_width,
-                    little,
-                    c_table,
-                    head_strings,
-                    decode_tail,
-                    process_body,
-                )
+                    buf, off, end, version, ev1_width, little, c_table, head_strings,
+                    decode_tail, process_body, True, base,
+                )  # fmt: skip
                 if ev is not None:
                     return ev
             return decode_full(buf, off, end, version, base)
 
-    return EventDecoders(decode, full, batch, raw_tail)
+        def lazy(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
+            if type(buf) is bytes:
+                ev: Event | None = c_one(
+                    buf, off, end, version, ev1_width, little, c_table, head_strings,
+                    decode_tail, process_body, False, base,
+                )  # fmt: skip
+                if ev is not None:
+                    return ev
+            return decode(buf, off, end, version, base)
+
+        def check(buf: bytes, off: int, end: int, version: int, base: int) -> bool:
+            checked: bool | None = type(buf) is bytes and c_check(
+                buf, off, end, version, ev1_width, little, c_table
+            )
+            return checked is True
+
+    return EventDecoders(lazy, full, batch, raw_tail, check)
