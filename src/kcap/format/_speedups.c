@@ -121,6 +121,40 @@ static inline PyObject *text(const Ctx *c, Py_ssize_t p, Py_ssize_t n)
 }
 
 /*
+ * Short strings repeat endlessly in a capture (handle types, DLL paths, registry value names);
+ * a small direct-mapped cache hands out the same immutable str for the same bytes instead of
+ * decoding and allocating each again.
+ */
+#define STR_CACHE_SLOTS 512
+#define STR_CACHE_MAX 64
+static struct {
+    PyObject *s;
+    Py_ssize_t n;
+    unsigned char b[STR_CACHE_MAX];
+} str_cache[STR_CACHE_SLOTS];
+
+static PyObject *cached_text(const Ctx *c, Py_ssize_t p, Py_ssize_t n)
+{
+    if (n == 0 || n > STR_CACHE_MAX)
+        return text(c, p, n);
+    const unsigned char *b = c->b + p;
+    uint32_t h = 2166136261u;
+    for (Py_ssize_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    h ^= h >> 15;
+    __typeof__(&str_cache[0]) e = &str_cache[h % STR_CACHE_SLOTS];
+    if (e->s != NULL && e->n == n && memcmp(e->b, b, n) == 0)
+        return Py_NewRef(e->s);
+    PyObject *s = text(c, p, n);
+    if (s == NULL)
+        return NULL;
+    Py_XSETREF(e->s, Py_NewRef(s));
+    e->n = n;
+    memcpy(e->b, b, n);
+    return s;
+}
+
+/*
  * Objects that hold only atoms (numbers, text, bytes, a decoder function) cannot be part of a
  * reference cycle, so the cycle collector need not watch them -- CPython does the same for
  * tuples of atoms. A replay allocates millions of them (timestamps, lazy-tail tuples, handles,
@@ -158,7 +192,7 @@ static PyObject *value(const Ctx *c, int codec, Py_ssize_t *pp, Py_ssize_t end, 
     switch (codec) {
     case C_STR16:
         NEED(2) n = rd16(c, p);
-        NEED(2 + n) v = text(c, p + 2, n);
+        NEED(2 + n) v = cached_text(c, p + 2, n);
         p += 2 + n;
         break;
     case C_U64: NEED(8) v = PyLong_FromUnsignedLongLong(rd64(c, p)); p += 8; break;
@@ -713,8 +747,8 @@ static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
     set_slot(h, o_h_num, PyLong_FromUnsignedLongLong(rd64(c, p)));
     set_slot(h, o_h_object, PyLong_FromUnsignedLongLong(rd64(c, p + 8)));
     set_slot(h, o_h_pid, PyLong_FromUnsignedLong(rd32(c, p + 16)));
-    set_slot(h, o_h_type, text(c, q + 2, tl));
-    set_slot(h, o_h_name, text(c, q + 4 + tl, nl));
+    set_slot(h, o_h_type, cached_text(c, q + 2, tl));
+    set_slot(h, o_h_name, cached_text(c, q + 4 + tl, nl));
     set_slot(h, o_h_meta, meta);
     if (PyErr_Occurred()) { Py_DECREF(h); return NULL; }
     return h;
@@ -849,7 +883,7 @@ static PyObject *str16_at(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end)
     Py_ssize_t n = rd16(c, p);
     if (p + 2 + n > end) return ANOMALY;
     *pp = p + 2 + n;
-    return text(c, p + 2, n);
+    return cached_text(c, p + 2, n);
 }
 
 /* A u16 count then that many strings (pairs: twice as many, as 2-tuples). */
