@@ -420,6 +420,73 @@ out:
  * whose kind (type id, name, category, description) the replay loop's kind-only filter has
  * already rejected is not built at all; the caller counts it as read and dropped.
  */
+/*
+ * Verdicts of a kind-only filter, by kind (type id, name, category, description). The dict
+ * (shared by the replay loop and the decoder) holds them by value; in front of it, a small
+ * direct-mapped cache matches by identity -- the decoder hands out one set of objects per kind
+ * -- which saves building a key per event. Entries hold references, so an address is never
+ * reused while cached, and a verdict is a pure function of its filter (the dict) and the kind.
+ */
+#define VERDICT_SLOTS 256
+static struct {
+    PyObject *dict, *type, *name, *cat, *desc;
+    int keep;
+} verdict_cache[VERDICT_SLOTS];
+
+static inline size_t verdict_slot(PyObject *dict, PyObject *type, PyObject *name)
+{
+    uintptr_t h = (uintptr_t)type ^ ((uintptr_t)name >> 3) ^ ((uintptr_t)dict >> 7);
+    h ^= h >> 17;
+    return (size_t)((h >> 4) % VERDICT_SLOTS);
+}
+
+static void cache_verdict(PyObject *dict, PyObject *type, PyObject *name, PyObject *cat,
+                          PyObject *desc, int keep)
+{
+    __typeof__(&verdict_cache[0]) e = &verdict_cache[verdict_slot(dict, type, name)];
+    Py_XSETREF(e->dict, Py_NewRef(dict));
+    Py_XSETREF(e->type, Py_NewRef(type));
+    Py_XSETREF(e->name, Py_NewRef(name));
+    Py_XSETREF(e->cat, Py_NewRef(cat));
+    Py_XSETREF(e->desc, Py_NewRef(desc));
+    e->keep = keep;
+}
+
+/* 1 keep, 0 drop, -1 not known yet, -2 error. */
+static int known_verdict(PyObject *dict, PyObject *type, PyObject *name, PyObject *cat,
+                         PyObject *desc)
+{
+    __typeof__(&verdict_cache[0]) e = &verdict_cache[verdict_slot(dict, type, name)];
+    if (e->dict == dict && e->type == type && e->name == name && e->cat == cat && e->desc == desc)
+        return e->keep;
+    PyObject *kind = PyTuple_Pack(4, type, name, cat, desc);
+    if (kind == NULL)
+        return -2;
+    PyObject *verdict = PyDict_GetItemWithError(dict, kind);
+    Py_DECREF(kind);
+    if (verdict == NULL)
+        return PyErr_Occurred() ? -2 : -1;
+    int keep = verdict == Py_True;
+    cache_verdict(dict, type, name, cat, desc, keep);
+    return keep;
+}
+
+/* Record a verdict in the dict (bounded) and the cache; 0 ok, -1 error. */
+static int remember_verdict(PyObject *dict, PyObject *type, PyObject *name, PyObject *cat,
+                            PyObject *desc, int keep)
+{
+    PyObject *kind = PyTuple_Pack(4, type, name, cat, desc);
+    if (kind == NULL)
+        return -1;
+    if (PyDict_GET_SIZE(dict) >= 4096)
+        PyDict_Clear(dict);
+    int err = PyDict_SetItem(dict, kind, keep ? Py_True : Py_False);
+    Py_DECREF(kind);
+    if (err == 0)
+        cache_verdict(dict, type, name, cat, desc, keep);
+    return err;
+}
+
 static int skippable(PyObject *skip, PyObject *type_id, PyObject *strings)
 {
     PyObject *info = PyDict_GetItemWithError(PyTuple_GET_ITEM(skip, 0), type_id);
@@ -430,15 +497,11 @@ static int skippable(PyObject *skip, PyObject *type_id, PyObject *strings)
         PyTuple_GET_SIZE(PyTuple_GET_ITEM(info, 0)) != 0 ||
         PyTuple_GET_ITEM(info, 1) != Py_False || PyTuple_GET_ITEM(info, 2) != Py_False)
         return 0;
-    PyObject *kind = PyTuple_Pack(4, type_id, PyTuple_GET_ITEM(strings, 0),
-                                  PyTuple_GET_ITEM(strings, 1), PyTuple_GET_ITEM(strings, 2));
-    if (kind == NULL)
+    int keep = known_verdict(PyTuple_GET_ITEM(skip, 1), type_id, PyTuple_GET_ITEM(strings, 0),
+                             PyTuple_GET_ITEM(strings, 1), PyTuple_GET_ITEM(strings, 2));
+    if (keep == -2)
         return -1;
-    PyObject *verdict = PyDict_GetItemWithError(PyTuple_GET_ITEM(skip, 1), kind);
-    Py_DECREF(kind);
-    if (verdict == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    return verdict == Py_False;
+    return keep == 0;
 }
 
 static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
@@ -1720,37 +1783,27 @@ static PyObject *loop_next(ReplayLoop *self)
         set_slot(ev, o_ps, ps);
         if (self->flt != Py_None) {
             int keep = -1;
-            PyObject *kind = NULL;
-            if (self->verdicts != NULL) {
+            PyObject *name = SLOT(ev, o_name), *cat = SLOT(ev, o_category);
+            PyObject *desc = SLOT(ev, o_description);
+            int by_kind = self->verdicts != NULL && name && cat && desc;
+            if (by_kind) {
                 /* A filter on the kind of event only: one verdict per kind. */
-                kind = PyTuple_Pack(4, type_id, SLOT(ev, o_name), SLOT(ev, o_category),
-                                    SLOT(ev, o_description));
-                if (kind == NULL) { Py_DECREF(ev); return NULL; }
-                PyObject *known = PyDict_GetItemWithError(self->verdicts, kind);
-                if (known != NULL) {
-                    keep = known == Py_True;
-                } else if (PyErr_Occurred()) {
-                    Py_DECREF(kind); Py_DECREF(ev); return NULL;
-                }
+                keep = known_verdict(self->verdicts, type_id, name, cat, desc);
+                if (keep == -2) { Py_DECREF(ev); return NULL; }
             }
             if (keep < 0) {
                 PyObject *r = PyObject_CallOneArg(self->flt, ev);
                 if (r == NULL) {
-                    Py_XDECREF(kind);
                     if (reported(self) < 0) { Py_DECREF(ev); return NULL; }
                     Py_DECREF(ev);
                     continue;
                 }
                 keep = PyObject_IsTrue(r);
                 Py_DECREF(r);
-                if (keep >= 0 && kind != NULL) {
-                    if (PyDict_GET_SIZE(self->verdicts) >= 4096)
-                        PyDict_Clear(self->verdicts);
-                    if (PyDict_SetItem(self->verdicts, kind, keep ? Py_True : Py_False) < 0)
-                        keep = -1;
-                }
+                if (keep >= 0 && by_kind &&
+                    remember_verdict(self->verdicts, type_id, name, cat, desc, keep) < 0)
+                    keep = -1;
             }
-            Py_XDECREF(kind);
             if (keep < 0) { Py_DECREF(ev); return NULL; }
             if (!keep) { self->dropped++; Py_DECREF(ev); continue; }
             if (!self->lazy) {
