@@ -758,6 +758,7 @@ static PyObject *stored_timestamp(PyObject *self, PyObject *ev)
 static PyTypeObject *HandleT;
 static PyObject *AlpcCls, *MutantCls, *FileCls, *UnknownCls;
 static Py_ssize_t o_h_num, o_h_object, o_h_pid, o_h_type, o_h_name, o_h_meta;
+static Py_ssize_t o_alpc_flags, o_alpc_seqno, o_alpc_context, o_mutant_count, o_mutant_abandoned;
 
 static PyObject *configure_handles(PyObject *self, PyObject *args)
 {
@@ -768,6 +769,14 @@ static PyObject *configure_handles(PyObject *self, PyObject *args)
     OFF(o_h_num, "num") OFF(o_h_object, "object") OFF(o_h_pid, "pid") OFF(o_h_type, "type")
     OFF(o_h_name, "name") OFF(o_h_meta, "meta")
 #undef OFF
+    if (!PyType_Check(alpc) || !PyType_Check(mutant))
+        return PyErr_Format(PyExc_TypeError, "configure_handles() takes classes");
+    if ((o_alpc_flags = slot_offset(alpc, "flags")) < 0 ||
+        (o_alpc_seqno = slot_offset(alpc, "seqno")) < 0 ||
+        (o_alpc_context = slot_offset(alpc, "context")) < 0 ||
+        (o_mutant_count = slot_offset(mutant, "count")) < 0 ||
+        (o_mutant_abandoned = slot_offset(mutant, "abandoned")) < 0)
+        return NULL;
     Py_XSETREF(HandleT, (PyTypeObject *)Py_NewRef(h));
     Py_XSETREF(AlpcCls, Py_NewRef(alpc));
     Py_XSETREF(MutantCls, Py_NewRef(mutant));
@@ -790,20 +799,30 @@ static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
     if (need < 0 || t + 1 + need != rec_end) return ANOMALY;
     PyObject *meta;
     const Py_ssize_t m = t + 1;
-    if (tag == 5)
+    if (tag == 5) {
         meta = Py_NewRef(Py_None);
-    else if (tag == 4)
+    } else if (tag == 4) {
         meta = PyObject_CallNoArgs(UnknownCls);
-    else if (tag == 3)
+    } else if (tag == 3) {
         meta = PyObject_CallOneArg(FileCls, c->b[m] ? Py_True : Py_False);
-    else if (tag == 2)
-        meta = PyObject_CallFunction(MutantCls, "iO", (int32_t)rd32(c, m),
-                                     c->b[m + 4] ? Py_True : Py_False);
-    else
-        meta = PyObject_CallFunction(AlpcCls, "kkK", (unsigned long)rd32(c, m),
-                                     (unsigned long)rd32(c, m + 4),
-                                     (unsigned long long)rd64(c, m + 8));
-    if (meta == NULL) return NULL;
+    } else if (tag == 2) {
+        /* ALPC ports and mutants are a sixth of all handles: built like Handle, by slot */
+        meta = ((PyTypeObject *)MutantCls)->tp_alloc((PyTypeObject *)MutantCls, 0);
+        if (meta != NULL) {
+            untrack(meta);
+            set_slot(meta, o_mutant_count, PyLong_FromLong((int32_t)rd32(c, m)));
+            set_slot(meta, o_mutant_abandoned, Py_NewRef(c->b[m + 4] ? Py_True : Py_False));
+        }
+    } else {
+        meta = ((PyTypeObject *)AlpcCls)->tp_alloc((PyTypeObject *)AlpcCls, 0);
+        if (meta != NULL) {
+            untrack(meta);
+            set_slot(meta, o_alpc_flags, PyLong_FromUnsignedLong(rd32(c, m)));
+            set_slot(meta, o_alpc_seqno, PyLong_FromUnsignedLong(rd32(c, m + 4)));
+            set_slot(meta, o_alpc_context, PyLong_FromUnsignedLongLong(rd64(c, m + 8)));
+        }
+    }
+    if (meta == NULL || PyErr_Occurred()) { Py_XDECREF(meta); return NULL; }
     PyObject *h = HandleT->tp_alloc(HandleT, 0);
     if (h == NULL) { Py_DECREF(meta); return NULL; }
     untrack(h);
