@@ -785,6 +785,22 @@ static PyObject *configure_handles(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The owner pid of a handle as an int: records come grouped by process, so the last one made
+ * is handed out again while the pid repeats. */
+static PyObject *owner_pid(uint32_t pid)
+{
+    static PyObject *last;
+    static uint32_t last_pid;
+    if (last == NULL || last_pid != pid) {
+        PyObject *v = PyLong_FromUnsignedLong(pid);
+        if (v == NULL)
+            return NULL;
+        Py_XSETREF(last, v);
+        last_pid = pid;
+    }
+    return Py_NewRef(last);
+}
+
 /* One handle record [p, rec_end) after its u16 length: a new Handle, NULL on error, ANOMALY. */
 static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
 {
@@ -828,7 +844,7 @@ static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
     untrack(h);
     set_slot(h, o_h_num, PyLong_FromUnsignedLongLong(rd64(c, p)));
     set_slot(h, o_h_object, PyLong_FromUnsignedLongLong(rd64(c, p + 8)));
-    set_slot(h, o_h_pid, PyLong_FromUnsignedLong(rd32(c, p + 16)));
+    set_slot(h, o_h_pid, owner_pid(rd32(c, p + 16)));
     set_slot(h, o_h_type, cached_text(c, q + 2, tl));
     set_slot(h, o_h_name, cached_text(c, q + 4 + tl, nl));
     set_slot(h, o_h_meta, meta);
