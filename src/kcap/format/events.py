@@ -426,31 +426,30 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             )
 
     raw_tail = (decode_tail, c_table, little) if batch is not None else None
-    full, lazy, check = decode_full, decode, None
+    full: EventDecoder = decode_full
+    lazy: EventDecoder = decode
+    check = None
     if _speedups is not None and not headerless:
         c_one = _speedups.decode_event
         c_check = _speedups.check_event
 
-        # The accelerator for a well-formed body; Python decodes (and reports) the rest.
-        def full(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
-            if type(buf) is bytes:
-                ev: Event | None = c_one(
-                    buf, off, end, version, ev1_width, little, c_table, head_strings,
-                    decode_tail, process_body, True, base,
-                )  # fmt: skip
-                if ev is not None:
-                    return ev
-            return decode_full(buf, off, end, version, base)
+        def accelerated(python: EventDecoder, decode_all: bool) -> EventDecoder:
+            """The accelerator for a well-formed body; ``python`` decodes (and reports) the
+            rest."""
 
-        def lazy(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
-            if type(buf) is bytes:
-                ev: Event | None = c_one(
-                    buf, off, end, version, ev1_width, little, c_table, head_strings,
-                    decode_tail, process_body, False, base,
-                )  # fmt: skip
-                if ev is not None:
-                    return ev
-            return decode(buf, off, end, version, base)
+            def one(buf: bytes, off: int, end: int, version: int, base: int) -> Event:
+                if type(buf) is bytes:
+                    ev: Event | None = c_one(
+                        buf, off, end, version, ev1_width, little, c_table, head_strings,
+                        decode_tail, process_body, decode_all, base,
+                    )  # fmt: skip
+                    if ev is not None:
+                        return ev
+                return python(buf, off, end, version, base)
+
+            return one
+
+        full, lazy = accelerated(decode_full, True), accelerated(decode, False)
 
         def check(buf: bytes, off: int, end: int, version: int, base: int) -> bool:
             checked: bool | None = type(buf) is bytes and c_check(
