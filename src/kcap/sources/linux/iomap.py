@@ -11,57 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kcap.model import Param, Params, Process
+from kcap.model import Param
 from kcap.sources.linux import probes as K
-from kcap.sources.linux.mapping_base import Endpoint, MapperStats, P, shared_params
-from kcap.sources.linux.procfs import FD_SOCKET, FdInfo, ProcInfo, handle_key
+from kcap.sources.linux.mapping_base import MapperHost, P, shared_params
+from kcap.sources.linux.procfs import FD_SOCKET, FdInfo, handle_key
 from kcap.sources.linux.taxonomy import I32, KINDS, PATH, PID, STR, U32, U64
 
-if TYPE_CHECKING:
-    from kcap.sources.linux.taxonomy import Kind
 
-
-class FileIoMapping:
+class FileIoMapping(MapperHost):
     """Handlers of read/write exits (see `Mapper` for the state they use)."""
 
     io_window_ns: int
     _io_acc: dict[tuple[int, int, int], list[object]]
 
     if TYPE_CHECKING:
-        procs: dict[int, ProcInfo]
-        pending: dict[int, tuple[int, tuple[object, ...]]]
-        stats: MapperStats
-        _want_net: bool
         _want_file: bool
-
-        def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo: ...
-        def _ret(self, buf: memoryview, off: int) -> int: ...
-        def _ev(
-            self,
-            kind: Kind,
-            pid: int,
-            tid: int,
-            cpu: int,
-            ts: int,
-            params: list[Param] | Params,
-            process: Process | None = None,
-            meta: list[tuple[str, str]] | None = None,
-            state: bool = False,
-        ) -> None: ...
-        def _net_event(
-            self,
-            info: ProcInfo,
-            pid: int,
-            tid: int,
-            cpu: int,
-            ts: int,
-            fd: int,
-            fdi: FdInfo,
-            send: bool,
-            size: int,
-            peer: Endpoint | None,
-            what: str | None = None,
-        ) -> None: ...
 
     def _io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
         entry = self.pending.pop(tid, None)

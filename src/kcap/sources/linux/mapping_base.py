@@ -9,8 +9,13 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kcap.model import Param, Params, ParamType
+from kcap.model import Param, Params, ParamType, Process
+
+if TYPE_CHECKING:
+    from kcap.sources.linux.procfs import FdInfo, ProcInfo
+    from kcap.sources.linux.taxonomy import Kind
 
 HDR = struct.Struct("<IIQQ")  # kind, cpu, pid_tgid, ts
 WORDS = [struct.Struct("<" + "Q" * n) for n in range(9)]
@@ -126,3 +131,44 @@ class MapperStats:
     unpaired: int = 0
     errors: int = 0  # records that could not be mapped (see first_error)
     first_error: str | None = None
+
+
+class MapperHost:
+    """What the mapping mixins (`netmap.NetworkMapping`, `iomap.FileIoMapping`) use of the
+    `Mapper` they are mixed into: declared once, for the type checker only."""
+
+    if TYPE_CHECKING:
+        procs: dict[int, ProcInfo]
+        pending: dict[int, tuple[int, tuple[object, ...]]]
+        stats: MapperStats
+        _want_net: bool
+
+        def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo: ...
+        def _ev(
+            self,
+            kind: Kind,
+            pid: int,
+            tid: int,
+            cpu: int,
+            ts: int,
+            params: list[Param] | Params,
+            process: Process | None = None,
+            meta: list[tuple[str, str]] | None = None,
+            state: bool = False,
+        ) -> None: ...
+        def _take(self, tid: int, *kinds: int) -> tuple[object, ...] | None: ...
+        def _ret(self, buf: memoryview, off: int) -> int: ...
+        def _net_event(
+            self,
+            info: ProcInfo,
+            pid: int,
+            tid: int,
+            cpu: int,
+            ts: int,
+            fd: int,
+            fdi: FdInfo,
+            send: bool,
+            size: int,
+            peer: Endpoint | None,
+            what: str | None = None,
+        ) -> None: ...

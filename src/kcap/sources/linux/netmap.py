@@ -14,7 +14,7 @@ import socket
 import struct
 from typing import TYPE_CHECKING
 
-from kcap.model import Param, Params, ParamType, Process
+from kcap.model import ParamType
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.mapping_base import (
     AF_INET,
@@ -24,7 +24,7 @@ from kcap.sources.linux.mapping_base import (
     TCP_SYN_SENT,
     WORDS,
     Endpoint,
-    MapperStats,
+    MapperHost,
     P,
     parse_sockaddr,
     s32,
@@ -37,39 +37,20 @@ from kcap.sources.linux.procfs import (
     describe_fd,
     socket_table,
 )
-from kcap.sources.linux.taxonomy import I32, KINDS, PID, PORT, STR, U32, Kind
+from kcap.sources.linux.taxonomy import I32, KINDS, PID, PORT, STR, U32
 
 ADDR_IPV4 = ParamType.IPV4
 ADDR_IPV6 = ParamType.IPV6
 
 
-class NetworkMapping:
+class NetworkMapping(MapperHost):
     """Handlers of the network records (see `Mapper` for the state they use)."""
 
     if TYPE_CHECKING:
-        procs: dict[int, ProcInfo]
-        pending: dict[int, tuple[int, tuple[object, ...]]]
-        stats: MapperStats
-        _want_net: bool
         _layouts: dict[int, K.Probe]
         _client_local: dict[Endpoint, Endpoint]
         _server_local: dict[Endpoint, Endpoint]
 
-        def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo: ...
-        def _ev(
-            self,
-            kind: Kind,
-            pid: int,
-            tid: int,
-            cpu: int,
-            ts: int,
-            params: list[Param] | Params,
-            process: Process | None = None,
-            meta: list[tuple[str, str]] | None = None,
-            state: bool = False,
-        ) -> None: ...
-        def _take(self, tid: int, *kinds: int) -> tuple[object, ...] | None: ...
-        def _ret(self, buf: memoryview, off: int) -> int: ...
         def _slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes: ...
         def _add_fd(
             self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
