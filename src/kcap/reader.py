@@ -293,7 +293,11 @@ class Reader:
                 hsnap, psnap = self.recover_snapshotters()
                 py = hsnap.updaters()
                 create, close = handle_updaters(
-                    hsnap.by_object, py["CreateHandle"], py["CloseHandle"], raw_tail
+                    hsnap.by_object,
+                    hsnap.UPDATE_PARAMS,
+                    py["CreateHandle"],
+                    py["CloseHandle"],
+                    raw_tail,
                 )
                 images = psnap.image_update_parts()
                 load, rundown = module_loaders(images, raw_tail)

@@ -1100,13 +1100,12 @@ error:
  * They cover the well-formed common case only: a tail that does not validate exactly as the
  * decoder would, a missing or non-integer handle_object, a type name that is not text, an event
  * built in code -- each goes to the Python handler given as fallback, which holds the semantics
- * (state.handles) and reports the problem. Parity is tested in tests/state/test_fast_handles.py.
+ * (state.handles) and reports the problem. Parity: tests/state/test_raw_state_updates.py.
  */
 
+/* The parameters the handle updates read, in the order HandleSnapshotter.UPDATE_PARAMS
+ * lists them. */
 enum { F_OBJECT, F_ID, F_TYPE_ID, F_HANDLE_TYPE, F_NAME, NFIELDS };
-static const char *const FIELD_NAMES[NFIELDS] = {
-    "handle_object", "handle_id", "type_id", "handle_type", "handle_name"};
-static PyObject *field_keys[NFIELDS]; /* the same names as interned str */
 
 /* The offset after a value of `codec` at p, or -1 when it runs past end or is not known. */
 static Py_ssize_t skip_value(const Ctx *c, int codec, Py_ssize_t p, Py_ssize_t end)
@@ -1153,6 +1152,55 @@ typedef struct {
     Py_ssize_t len[MAX_FIELDS];
     PyObject *key[MAX_FIELDS]; /* borrowed */
 } Fields;
+
+static int fill_fields(PyObject *names, Fields *fs)
+{
+    fs->n = (int)PyTuple_GET_SIZE(names);
+    if (fs->n > MAX_FIELDS) {
+        PyErr_Format(PyExc_ValueError, "at most %d names", MAX_FIELDS);
+        return -1;
+    }
+    for (int f = 0; f < fs->n; f++) {
+        PyObject *k = PyTuple_GET_ITEM(names, f);
+        if (!PyUnicode_Check(k)) {
+            PyErr_SetString(PyExc_TypeError, "names must be str");
+            return -1;
+        }
+        if ((fs->utf8[f] = PyUnicode_AsUTF8AndSize(k, &fs->len[f])) == NULL)
+            return -1;
+        fs->key[f] = k;
+    }
+    return 0;
+}
+
+static void free_fields(PyObject *capsule)
+{
+    PyMem_Free(PyCapsule_GetPointer(capsule, "kcap.fields"));
+    Py_XDECREF((PyObject *)PyCapsule_GetContext(capsule));
+}
+
+/* The Fields of `names` (a tuple of str), prepared once for an updater's lifetime: a capsule
+ * that also keeps the names, whose UTF-8 the Fields point into, alive. */
+static PyObject *fields_capsule(PyObject *names, int expected)
+{
+    if (!PyTuple_CheckExact(names) || PyTuple_GET_SIZE(names) != expected)
+        return PyErr_Format(PyExc_ValueError, "%d parameter names expected", expected);
+    Fields *fs = PyMem_Malloc(sizeof(Fields));
+    if (fs == NULL)
+        return PyErr_NoMemory();
+    PyObject *cap = fill_fields(names, fs) < 0 ? NULL : PyCapsule_New(fs, "kcap.fields", free_fields);
+    if (cap == NULL) {
+        PyMem_Free(fs);
+        return NULL;
+    }
+    PyCapsule_SetContext(cap, Py_NewRef(names));
+    return cap;
+}
+
+static inline const Fields *capsule_fields(PyObject *cap)
+{
+    return (const Fields *)PyCapsule_GetPointer(cap, "kcap.fields");
+}
 
 /* Validate the tail [p, end) as the decoder would and pick out the first value of each field.
  * 0 ok (out[] holds new references or NULL), 1 not well formed, -1 error. */
@@ -1247,11 +1295,10 @@ static int event_fields(PyObject *cfg, PyObject *ev, const Fields *fs, PyObject 
     return raw_fields(&c, p, end, fs, out);
 }
 
-static Fields handle_fieldset;
-
+/* cfg = (by_object, fallback, tail_fn, table, little, fields) */
 static int handle_fields(PyObject *cfg, PyObject *ev, PyObject *out[NFIELDS])
 {
-    return event_fields(cfg, ev, &handle_fieldset, out);
+    return event_fields(cfg, ev, capsule_fields(PyTuple_GET_ITEM(cfg, 5)), out);
 }
 
 static void drop_fields(PyObject *out[NFIELDS])
@@ -1325,20 +1372,9 @@ static PyObject *read_values(PyObject *cfg, PyObject *const *args, Py_ssize_t na
 {
     if (nargs != 2 || !PyTuple_CheckExact(args[1]))
         return PyErr_Format(PyExc_TypeError, "read_values(event, names: tuple)");
-    PyObject *names = args[1];
     Fields fs;
-    fs.n = (int)PyTuple_GET_SIZE(names);
-    if (fs.n > MAX_FIELDS)
-        return PyErr_Format(PyExc_ValueError, "at most %d names", MAX_FIELDS);
-    for (int f = 0; f < fs.n; f++) {
-        PyObject *k = PyTuple_GET_ITEM(names, f);
-        if (!PyUnicode_Check(k))
-            return PyErr_Format(PyExc_TypeError, "names must be str");
-        fs.utf8[f] = PyUnicode_AsUTF8AndSize(k, &fs.len[f]);
-        if (fs.utf8[f] == NULL)
-            return NULL;
-        fs.key[f] = k;
-    }
+    if (fill_fields(args[1], &fs) < 0)
+        return NULL;
     PyObject *out[MAX_FIELDS] = {NULL};
     int rc = event_fields(cfg, args[0], &fs, out);
     PyObject *result = NULL;
@@ -1388,31 +1424,27 @@ static PyObject *bound_pair(PyMethodDef *d1, PyObject *cfg1, PyMethodDef *d2, Py
 }
 
 /*
- * handle_updaters(by_object, create_fallback, close_fallback, tail_fn, table, little)
+ * handle_updaters(by_object, names, create_fallback, close_fallback, tail_fn, table, little)
  *   -> (create, close): callables on an event that update the dict `by_object` in place.
  */
 static PyObject *handle_updaters(PyObject *self, PyObject *args)
 {
-    PyObject *by_object, *create_fb, *close_fb, *tail_fn, *table;
+    PyObject *by_object, *names, *create_fb, *close_fb, *tail_fn, *table;
     int le;
-    if (!PyArg_ParseTuple(args, "O!OOOO!p", &PyDict_Type, &by_object, &create_fb, &close_fb,
-                          &tail_fn, &PyTuple_Type, &table, &le))
+    if (!PyArg_ParseTuple(args, "O!OOOOO!p", &PyDict_Type, &by_object, &names, &create_fb,
+                          &close_fb, &tail_fn, &PyTuple_Type, &table, &le))
         return NULL;
     if (HandleT == NULL || EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() and configure_handles() first");
-    for (int f = 0; f < NFIELDS; f++) {
-        if (field_keys[f] == NULL && (field_keys[f] = PyUnicode_InternFromString(FIELD_NAMES[f])) == NULL)
-            return NULL;
-        handle_fieldset.utf8[f] = FIELD_NAMES[f];
-        handle_fieldset.len[f] = (Py_ssize_t)strlen(FIELD_NAMES[f]);
-        handle_fieldset.key[f] = field_keys[f];
-    }
-    handle_fieldset.n = NFIELDS;
+    PyObject *fields = fields_capsule(names, NFIELDS);
+    if (fields == NULL)
+        return NULL;
     PyObject *little = le ? Py_True : Py_False;
-    return bound_pair(&create_def,
-                      Py_BuildValue("(OOOOO)", by_object, create_fb, tail_fn, table, little),
-                      &close_def,
-                      Py_BuildValue("(OOOOO)", by_object, close_fb, tail_fn, table, little));
+    PyObject *pair = bound_pair(
+        &create_def, Py_BuildValue("(OOOOOO)", by_object, create_fb, tail_fn, table, little, fields),
+        &close_def, Py_BuildValue("(OOOOOO)", by_object, close_fb, tail_fn, table, little, fields));
+    Py_DECREF(fields);
+    return pair;
 }
 
 /* ------------------------------------------------------------------ module state updates */
@@ -1429,25 +1461,6 @@ static Py_ssize_t o_mod[7], o_ix_owner, o_ix_bases, o_ix_length;
 static PyObject *str_exe, *str_modules;
 
 
-static int fill_fields(PyObject *names, Fields *fs)
-{
-    fs->n = (int)PyTuple_GET_SIZE(names);
-    if (fs->n > MAX_FIELDS) {
-        PyErr_Format(PyExc_ValueError, "at most %d names", MAX_FIELDS);
-        return -1;
-    }
-    for (int f = 0; f < fs->n; f++) {
-        PyObject *k = PyTuple_GET_ITEM(names, f);
-        if (!PyUnicode_Check(k)) {
-            PyErr_SetString(PyExc_TypeError, "names must be str");
-            return -1;
-        }
-        if ((fs->utf8[f] = PyUnicode_AsUTF8AndSize(k, &fs->len[f])) == NULL)
-            return -1;
-        fs->key[f] = k;
-    }
-    return 0;
-}
 
 /* True when the last four characters of s are ".exe" in any case; -1 when one is not ASCII
  * (Python's str.lower() decides those). */
@@ -1467,19 +1480,16 @@ static int ends_with_exe(PyObject *s)
     return match;
 }
 
-/* cfg = (tail cfg, names, procs, indexes, fallback, rundown) */
+/* cfg = (tail cfg, fields of the nine names, procs, indexes, fallback, rundown) */
 static PyObject *load_module(PyObject *cfg, PyObject *ev)
 {
-    PyObject *tailcfg = PyTuple_GET_ITEM(cfg, 0), *names = PyTuple_GET_ITEM(cfg, 1);
+    PyObject *tailcfg = PyTuple_GET_ITEM(cfg, 0);
     PyObject *procs = PyTuple_GET_ITEM(cfg, 2), *indexes = PyTuple_GET_ITEM(cfg, 3);
     PyObject *fallback = PyTuple_GET_ITEM(cfg, 4);
     int rundown = PyTuple_GET_ITEM(cfg, 5) == Py_True;
-    Fields fs;
-    if (fill_fields(names, &fs) < 0 || fs.n != 9)
-        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "nine names expected");
     PyObject *out[MAX_FIELDS] = {NULL};
     PyObject *key = NULL, *modules = NULL, *exe = NULL, *result = NULL;
-    int rc = event_fields(tailcfg, ev, &fs, out);
+    int rc = event_fields(tailcfg, ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)), out);
     if (rc < 0) goto done;
     if (rc > 0) goto python;
     /* values: pid, file_path, file_name, base, size, checksum, default base, sig level, type */
@@ -1573,8 +1583,6 @@ static PyObject *module_loaders(PyObject *self, PyObject *args)
         return NULL;
     if (EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
-    if (PyTuple_GET_SIZE(names) != 9)
-        return PyErr_Format(PyExc_ValueError, "nine names expected");
     static const char *mfields[7] = {"path", "base_address", "size", "checksum",
                                      "default_base_address", "signature_level", "signature_type"};
     for (int i = 0; i < 7; i++)
@@ -1588,15 +1596,18 @@ static PyObject *module_loaders(PyObject *self, PyObject *args)
         return NULL;
     Py_XSETREF(ModuleT, (PyTypeObject *)Py_NewRef(mcls));
     Py_XSETREF(IndexT, (PyTypeObject *)Py_NewRef(icls));
+    PyObject *fields = fields_capsule(names, 9);
+    if (fields == NULL) return NULL;
     PyObject *tailcfg = Py_BuildValue("(OOOOO)", Py_None, Py_None, tail_fn, table,
                                       le ? Py_True : Py_False);
-    if (tailcfg == NULL) return NULL;
+    if (tailcfg == NULL) { Py_DECREF(fields); return NULL; }
     PyObject *pair = bound_pair(
         &load_module_def,
-        Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, load_fb, Py_False),
+        Py_BuildValue("(OOOOOO)", tailcfg, fields, procs, indexes, load_fb, Py_False),
         &load_module_def,
-        Py_BuildValue("(OOOOOO)", tailcfg, names, procs, indexes, rundown_fb, Py_True));
+        Py_BuildValue("(OOOOOO)", tailcfg, fields, procs, indexes, rundown_fb, Py_True));
     Py_DECREF(tailcfg);
+    Py_DECREF(fields);
     return pair;
 }
 
@@ -1611,16 +1622,14 @@ static PyTypeObject *ThreadT;
 static Py_ssize_t o_thread[10];
 static PyObject *str_threads;
 
-/* cfg = (tail cfg, names, procs, fallback); names as ProcessSnapshotter's _THREAD (11) */
+/* cfg = (tail cfg, fields of ProcessSnapshotter's 11 thread names, procs, fallback) */
 static PyObject *record_thread(PyObject *cfg, PyObject *ev)
 {
-    PyObject *names = PyTuple_GET_ITEM(cfg, 1), *procs = PyTuple_GET_ITEM(cfg, 2);
-    Fields fs;
-    if (fill_fields(names, &fs) < 0)
-        return NULL;
+    PyObject *procs = PyTuple_GET_ITEM(cfg, 2);
     PyObject *out[MAX_FIELDS] = {NULL};
     PyObject *threads = NULL, *result = NULL;
-    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, &fs, out);
+    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)),
+                          out);
     if (rc < 0) goto done;
     if (rc > 0 || out[0] == NULL || out[1] == NULL) goto python;
     for (int f = 0; f < 11; f++)
@@ -1668,8 +1677,6 @@ static PyObject *thread_updater(PyObject *self, PyObject *args)
         return NULL;
     if (EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
-    if (PyTuple_GET_SIZE(names) != 11)
-        return PyErr_Format(PyExc_ValueError, "eleven names expected");
     static const char *tfields[10] = {"tid", "pid", "io_prio", "base_prio", "page_prio",
                                       "ustack_base", "ustack_limit", "kstack_base",
                                       "kstack_limit", "start_address"};
@@ -1678,8 +1685,10 @@ static PyObject *thread_updater(PyObject *self, PyObject *args)
     if (str_threads == NULL && (str_threads = PyUnicode_InternFromString("threads")) == NULL)
         return NULL;
     Py_XSETREF(ThreadT, (PyTypeObject *)Py_NewRef(tcls));
-    PyObject *cfg = Py_BuildValue("((OOOOO)OOO)", Py_None, Py_None, tail_fn, table,
-                                  le ? Py_True : Py_False, names, procs, fallback);
+    PyObject *fields = fields_capsule(names, 11);
+    if (fields == NULL) return NULL;
+    PyObject *cfg = Py_BuildValue("((OOOOO)NOO)", Py_None, Py_None, tail_fn, table,
+                                  le ? Py_True : Py_False, fields, procs, fallback);
     if (cfg == NULL) return NULL;
     PyObject *fn = PyCFunction_New(&record_thread_def, cfg);
     Py_DECREF(cfg);

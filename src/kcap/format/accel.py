@@ -42,6 +42,7 @@ ACCELERATED = speedups is not None
 
 def handle_updaters(
     by_object: dict[int, Handle],
+    names: tuple[str, ...],
     create_fallback: Callable[[Event], None],
     close_fallback: Callable[[Event], None],
     raw_tail: tuple[Any, tuple[Any, ...], bool],
@@ -54,7 +55,7 @@ def handle_updaters(
     assert speedups is not None
     tail_fn, table, little = raw_tail
     create, close = speedups.handle_updaters(
-        by_object, create_fallback, close_fallback, tail_fn, table, little
+        by_object, names, create_fallback, close_fallback, tail_fn, table, little
     )
     return create, close
 

@@ -38,6 +38,10 @@ from kcap.state.warnings import WarningLog, WarningSink
 class HandleSnapshotter:
     """State: object address -> `Handle`."""
 
+    #: The parameters CreateHandle/CloseHandle updates read, in the order an accelerated twin
+    #: of `updaters` expects them.
+    UPDATE_PARAMS = ("handle_object", "handle_id", *HANDLE_TYPE, "handle_name")
+
     def __init__(
         self, handles: Iterable[Handle] = (), *, on_warning: WarningSink | None = None
     ) -> None:
