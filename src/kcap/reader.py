@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -28,7 +28,8 @@ from kcap.format.header import Header
 from kcap.format.stream import DEFAULT_MAX_RECORD, RawEvent, RecordStream
 from kcap.model.catalogue import catalogue, lookup
 from kcap.model.event import Event
-from kcap.model.process import Handle, Process
+from kcap.model.process import Handle
+from kcap.replay import ReplayLoop, TypeInfo, batches, decode_each, decode_one, state_twins
 
 if TYPE_CHECKING:
     from kcap.state import HandleSnapshotter, ProcessSnapshotter
@@ -64,10 +65,7 @@ class ReadStats:
     state_warnings: int = 0
 
 
-# Per type id: (state handlers, state-only?, carries a process body?, handlers need the
-# decoded event?)
-_TypeInfo = tuple[tuple[Callable[[Event], None], ...], bool, bool, bool]
-_NOTHING: _TypeInfo = ((), False, False, False)
+_NOTHING: TypeInfo = ((), False, False, False)
 
 
 @dataclass
@@ -125,7 +123,7 @@ class Reader:
         self._trial: list[RawEvent] = []
         self._consumed = False
         self._track_state = True
-        self._type_info: dict[bytes, _TypeInfo] = {}
+        self._type_info: dict[bytes, TypeInfo] = {}
         self._raw_handlers: dict[Callable[[Event], None], Callable[[Event], None]] | None = None
         try:
             self.header: Header = self._read_header()
@@ -224,17 +222,17 @@ class Reader:
         assert self._detection is not None
         pre = self._detection.events
         yield [
-            ev if ev is not None else _decode_one(raw, decode)
+            ev if ev is not None else decode_one(raw, decode)
             for ev, raw in zip(pre, self._trial, strict=False)
         ]
-        yield list(_decode_each(self._trial[len(pre) :], decode))
+        yield list(decode_each(self._trial[len(pre) :], decode))
         self._trial = []
         self._detection.events.clear()
         if self._trial_error is not None:
             raise self._trial_error
         batch = self._decoders.batch
         if batch is None:
-            yield from _batches(_decode_each(self._raw_iter, decode))
+            yield from batches(decode_each(self._raw_iter, decode), _BATCH)
             return
         # The accelerated path: many sections per call. A section it does not take (anything
         # unusual) goes through the Python decoder, which reports it precisely.
@@ -256,7 +254,7 @@ class Reader:
                 if anomaly:
                     raw = stream.next_event()
                     if raw is not None:
-                        yield list(_decode_each((raw,), decode))
+                        yield list(decode_each((raw,), decode))
                     break
                 if len(events) < _BATCH:
                     break
@@ -280,39 +278,12 @@ class Reader:
         and image updates get the accelerator's value reader instead. Empty without it.
         """
         if self._raw_handlers is None:
-            self._raw_handlers = {}
             raw_tail = self._decoders.raw_tail
-            if raw_tail is not None:
-                from kcap.format.accel import (
-                    handle_updaters,
-                    module_loaders,
-                    thread_updater,
-                    value_reader,
-                )
-
-                hsnap, psnap = self.recover_snapshotters()
-                py = hsnap.updaters()
-                create, close = handle_updaters(
-                    hsnap.by_object,
-                    hsnap.UPDATE_PARAMS,
-                    py["CreateHandle"],
-                    py["CloseHandle"],
-                    raw_tail,
-                )
-                images = psnap.image_update_parts()
-                load, rundown = module_loaders(images, raw_tail)
-                threads = psnap.thread_update_parts()
-                self._raw_handlers = {
-                    py["CreateHandle"]: create,
-                    py["CloseHandle"]: close,
-                    images.on_load_image: load,
-                    images.on_image_rundown: rundown,
-                    threads.on_thread: thread_updater(threads, raw_tail),
-                }
-                psnap.value_reader = value_reader(raw_tail)
+            hsnap, psnap = self.recover_snapshotters()
+            self._raw_handlers = {} if raw_tail is None else state_twins(hsnap, psnap, raw_tail)
         return self._raw_handlers
 
-    def _info(self, type_id: bytes) -> _TypeInfo:
+    def _info(self, type_id: bytes) -> TypeInfo:
         info = self._type_info.get(type_id)
         if info is None:
             hsnap, psnap = self.recover_snapshotters()
@@ -360,93 +331,30 @@ class Reader:
         self._verdicts = {} if flt is not None and self._filter_kind_only else None
         self._skipped = 0
         source = self._decoded(decode)
-        if _speedups is not None:
-            loop = _speedups.replay_loop(
-                source,
-                self._type_info,
-                self._info,
-                psnap.by_pid,
-                flt,
-                self._report,
-                FormatError,
-                defer,
-                track_state,
-                include_state,
-                lazy,
-                self._verdicts,
-            )
-            try:
-                yield from loop
-            finally:
-                read, emitted, state_only, dropped = loop.counts()
-                # events the decoder left unbuilt were read and dropped by the filter
-                read += self._skipped
-                dropped += self._skipped
-                stats.events_read += read
-                stats.events_emitted += emitted
-                stats.state_only += state_only
-                stats.dropped_by_filter += dropped
-            return
-        yield from self._replay(source, psnap.find, defer, track_state, include_state, lazy)
-
-    def _replay(
-        self,
-        source: Iterator[Sequence[Event | FormatError]],
-        find: Callable[[int], Process | None],
-        defer: bool,
-        track_state: bool,
-        include_state: bool,
-        lazy: bool,
-    ) -> Iterator[Event]:
-        """The per-event loop of `read` (the C accelerator runs the same steps)."""
-        flt = self._filter
-        info_of = self._info
-        type_info = self._type_info
-        report = self._report
-        stats = self.stats
-        read = emitted = state_only_count = dropped = 0
+        make_loop = ReplayLoop if _speedups is None else _speedups.replay_loop
+        loop = make_loop(
+            source,
+            self._type_info,
+            self._info,
+            psnap.by_pid,
+            flt,
+            self._report,
+            FormatError,
+            defer,
+            track_state,
+            include_state,
+            lazy,
+            self._verdicts,
+        )
         try:
-            for batch in source:
-                for ev in batch:
-                    if type(ev) is not Event:
-                        report(ev)  # type: ignore[arg-type]
-                        continue
-                    try:
-                        read += 1
-                        handlers, state_only, carries_process, needs_decoded = type_info.get(
-                            ev.type
-                        ) or info_of(ev.type)
-                        if defer and ((needs_decoded and track_state) or carries_process):
-                            ev.decode()
-                        if track_state:
-                            for handler in handlers:
-                                handler(ev)
-                    except FormatError as exc:
-                        report(exc)
-                        continue
-                    if state_only:
-                        state_only_count += 1
-                        if not include_state:
-                            continue
-                    embedded = ev._process
-                    ev.ps = embedded if embedded is not None or not track_state else find(ev.pid)
-                    if flt is not None:
-                        try:
-                            if not flt(ev):
-                                dropped += 1
-                                continue
-                            if not lazy:
-                                ev.decode()
-                        except FormatError as exc:
-                            report(exc)
-                            continue
-                    emitted += 1
-                    yield ev
+            yield from loop
         finally:
-            stats.events_read += read
+            read, emitted, state_only, dropped = loop.counts()
+            # events the decoder left unbuilt were read and dropped by the filter
+            stats.events_read += read + self._skipped
             stats.events_emitted += emitted
-            stats.state_only += state_only_count
-            stats.dropped_by_filter += dropped
+            stats.state_only += state_only
+            stats.dropped_by_filter += dropped + self._skipped
 
     async def aread(
         self, include_state: bool = False, lazy: bool = False, batch: int = 512
@@ -498,44 +406,6 @@ class Reader:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _batches(items: Iterator[Event | FormatError]) -> Iterator[list[Event | FormatError]]:
-    """``items`` in lists of up to `_BATCH`; an error ending ``items`` (a cut file) comes after
-    the list of what was complete before it."""
-    while True:
-        chunk: list[Event | FormatError] = []
-        try:
-            for item in items:
-                chunk.append(item)
-                if len(chunk) == _BATCH:
-                    break
-        except FormatError:
-            if chunk:
-                yield chunk
-            raise
-        if not chunk:
-            return
-        yield chunk
-
-
-def _decode_one(raw: RawEvent, decode: Callable[..., Event]) -> Event | FormatError:
-    """One raw section decoded, or the error it raised."""
-    try:
-        return decode(*raw)
-    except FormatError as exc:
-        return exc
-
-
-def _decode_each(
-    raws: Iterable[RawEvent], decode: Callable[..., Event]
-) -> Iterator[Event | FormatError]:
-    """Decode raw sections one by one; a section that does not decode yields its error."""
-    for buf, start, end, version, base in raws:
-        try:
-            yield decode(buf, start, end, version, base)
-        except FormatError as exc:
-            yield exc
 
 
 def open(
