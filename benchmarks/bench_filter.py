@@ -11,7 +11,7 @@ reused) for
   (c) no filter
 
 In every row the consumer reads every field of every event it receives (header, every
-parameter, metadata and process section: bench_rw.touch_event), so (c) is "no filter, every
+parameter, metadata and process section: _consumer.touch_event), so (c) is "no filter, every
 field of every event decoded". Targets: (a) >= 3x (c), (b) >= 0.8x (c).
 
 events/s = records in the capture (state-only rundowns included) / seconds, so rows compare.
@@ -32,7 +32,7 @@ from _common import DEFAULT_WORKDIR, LIVE_CAPTURE, ensure_kcap_importable, load_
 
 ensure_kcap_importable()
 
-from bench_rw import touch_event  # noqa: E402
+from _consumer import touch_event  # noqa: E402
 from gen_capture import GENERATOR_VERSION, generate  # noqa: E402
 
 import kcap  # noqa: E402

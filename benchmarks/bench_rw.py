@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import io
 import itertools
 import json
@@ -67,66 +66,12 @@ ensure_kcap_importable()
 
 import orjson  # noqa: E402
 import zstandard  # noqa: E402
+from _consumer import touch_event  # noqa: E402
+from _jsonl import make_jsonl  # noqa: E402
 
 import kcap  # noqa: E402
-from kcap.model.process import PE, Process  # noqa: E402
-from kcap.model.timestamp import Timestamp  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
-
-# --------------------------------------------------------------------------- touching fields
-
-
-def _touch_pe(pe: PE) -> int:
-    acc = pe.nsections + pe.nsymbols + len(pe.image_base) + len(pe.entrypoint)
-    acc += pe.link_time.ns
-    for s in pe.sections:
-        acc += s.size + len(s.name) + len(s.md5) + int(s.entropy)
-    acc += len(pe.symbols) + len(pe.imports) + len(pe.version_resources) + len(pe.anomalies)
-    acc += pe.is_signed + pe.is_trusted + pe.is_driver + pe.is_dll + pe.is_executable
-    acc += pe.is_dotnet + len(pe.imphash)
-    cert = pe.cert
-    if cert is not None:
-        acc += cert.not_before.ns + cert.not_after.ns
-        acc += len(cert.serial) + len(cert.subject) + len(cert.issuer)
-    return acc
-
-
-def touch_process(proc: Process) -> int:
-    """Read every field a process section stores (handles and PE included)."""
-    acc = proc.pid + proc.ppid + proc.session_id + proc.uuid
-    acc += len(proc.name) + len(proc.cmdline) + len(proc.exe) + len(proc.cwd) + len(proc.sid)
-    acc += len(proc.username) + len(proc.domain)
-    acc += proc.is_wow64 + proc.is_packaged + proc.is_protected
-    acc += proc.start_time.ns
-    for arg in proc.args:
-        acc += len(arg)
-    for k, v in proc.envs:
-        acc += len(k) + len(v)
-    for h in proc.handles:
-        acc += h.num + h.object + h.pid + len(h.type) + len(h.name) + (h.meta is not None)
-    if proc.pe is not None:
-        acc += _touch_pe(proc.pe)
-    return acc
-
-
-def touch_event(ev: kcap.Event) -> int:
-    """Read every field of an event: header, every parameter, metadata and process section."""
-    acc = ev.seq + ev.pid + ev.tid + ev.cpu + len(ev.type)
-    acc += len(ev.name) + len(ev.category) + len(ev.description) + len(ev.host)
-    acc += ev.timestamp.ns
-    for p in ev.params.all():
-        value = p.value
-        acc += len(p.name) + p.type
-        if type(value) is Timestamp:
-            acc += value.ns
-    for k, v in ev.meta:
-        acc += len(k) + len(v)
-    proc = ev.process
-    if proc is not None:
-        acc += touch_process(proc)
-    return acc + (ev.ps is not None)
-
 
 # --------------------------------------------------------------------------- scenarios
 
@@ -259,118 +204,6 @@ READERS: dict[str, Callable[[Path], Outcome]] = {
     "header-ns": run_header_ns,
     "zstd": run_zstd,
 }
-
-# --------------------------------------------------------------------------- JSON baseline
-
-
-def _json_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        # orjson writes dataclasses itself; this is for the json-module fallback below
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, Timestamp):
-        return value.text
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    return str(value)  # IP addresses
-
-
-def process_json(proc: Process) -> dict[str, Any]:
-    return {
-        "pid": proc.pid,
-        "ppid": proc.ppid,
-        "name": proc.name,
-        "cmdline": proc.cmdline,
-        "exe": proc.exe,
-        "cwd": proc.cwd,
-        "sid": proc.sid,
-        "args": proc.args,
-        "session_id": proc.session_id,
-        "envs": dict(proc.envs),
-        "handles": proc.handles,  # dataclasses: orjson serialises them natively
-        "pe": proc.pe,
-        "start_time": proc.start_time.text,
-        "uuid": proc.uuid,
-        "username": proc.username,
-        "domain": proc.domain,
-        "is_wow64": proc.is_wow64,
-        "is_packaged": proc.is_packaged,
-        "is_protected": proc.is_protected,
-    }
-
-
-def ps_json(proc: Process) -> dict[str, Any]:
-    """The process state attached to an event, as a JSON export would repeat it on each line.
-
-    Handles and PE are left out: a process can hold hundreds of handles, and repeating them on
-    every line is not what anybody would export.
-    """
-    doc = process_json(proc)
-    del doc["handles"], doc["pe"]
-    return doc
-
-
-def event_json(ev: kcap.Event, with_ps: bool = False) -> dict[str, Any]:
-    """The natural JSON shape of an event: header fields, params by name, meta, process.
-
-    ``process`` is the process section stored in the event itself (as in the capture);
-    ``with_ps`` adds ``ps``, the state replay attaches to every event.
-    """
-    proc = ev.process
-    doc = {
-        "seq": ev.seq,
-        "pid": ev.pid,
-        "tid": ev.tid,
-        "cpu": ev.cpu,
-        "type": ev.type.hex(),
-        "name": ev.name,
-        "category": ev.category,
-        "description": ev.description,
-        "host": ev.host,
-        "timestamp": ev.timestamp.text,
-        "params": {p.name: p.value for p in ev.params.all()},
-        "meta": dict(ev.meta),
-        "process": process_json(proc) if proc is not None else None,
-    }
-    if with_ps:
-        doc["ps"] = ps_json(ev.ps) if ev.ps is not None else None
-    return doc
-
-
-def _valid_utf8(obj: Any) -> Any:
-    # Strings kept with surrogateescape cannot go to JSON; a JSON user would have replaced them.
-    if isinstance(obj, str):
-        return obj.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if isinstance(obj, dict):
-        return {_valid_utf8(k): _valid_utf8(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_valid_utf8(v) for v in obj]
-    return obj
-
-
-def make_jsonl(path: Path, out: Path, with_ps: bool = False) -> int:
-    """Write the events of ``path`` as zstd-compressed JSON lines (streamed)."""
-    tmp = out.with_name(out.name + ".part")
-    n = 0
-    dumps = orjson.dumps
-    opts = orjson.OPT_APPEND_NEWLINE
-    with (
-        kcap.open(path) as reader,
-        tmp.open("wb") as fh,
-        zstandard.ZstdCompressor(level=3).stream_writer(fh) as zw,
-    ):
-        for ev in reader.read(include_state=True):
-            doc = event_json(ev, with_ps)
-            try:
-                line = dumps(doc, default=_json_default, option=opts)
-            except orjson.JSONEncodeError:
-                line = dumps(
-                    _valid_utf8(json.loads(json.dumps(doc, default=_json_default))),
-                    option=opts,
-                )
-            zw.write(line)
-            n += 1
-    tmp.replace(out)
-    return n
 
 
 def jsonl_for(path: Path, workdir: Path, with_ps: bool = False) -> Path:
