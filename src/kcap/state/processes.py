@@ -249,10 +249,7 @@ class ProcessSnapshotter:
     def _pid(self, what: str, event: Event, params: ParamMap, name: str = "pid") -> int | None:
         """The integer parameter ``name``, or None with a warning when missing."""
         p = params.get(name)
-        value = None if p is None else int_value(p.value)
-        if value is None:
-            self._skip(what, event, f"parameter {name!r} missing or not an integer")
-        return value
+        return self._int_or_warn(what, event, None if p is None else p.value, name)
 
     # ------------------------------------------------------------------ processes
 

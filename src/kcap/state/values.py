@@ -98,8 +98,7 @@ def param_int_or_zero(params: ParamMap, *names: str) -> int:
     for name in names:
         p = params.get(name)
         if p is not None:
-            value = int_value(p.value)
-            return 0 if value is None else value
+            return int_or_zero(p.value)
     return 0
 
 
