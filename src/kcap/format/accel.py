@@ -77,7 +77,7 @@ def module_loaders(
     parts: Any, raw_tail: tuple[Any, tuple[Any, ...], bool]
 ) -> tuple[Callable[[Event], None], Callable[[Event], None]]:
     """LoadImage/ImageRundown updaters of a process snapshotter (``parts``: its
-    `~kcap.state.processes.ImageUpdateParts`) that read an event's raw tail; anything but the
+    `~kcap.state.process_parts.ImageUpdateParts`) that read an event's raw tail; anything but the
     common case goes to the snapshotter's own handlers."""
     assert speedups is not None
     tail_fn, table, little = raw_tail
@@ -100,7 +100,7 @@ def thread_updater(
     parts: Any, raw_tail: tuple[Any, tuple[Any, ...], bool]
 ) -> Callable[[Event], None]:
     """The CreateThread/ThreadRundown update of a process snapshotter (``parts``: its
-    `~kcap.state.processes.ThreadUpdateParts`) reading an event's raw tail; anything but the
+    `~kcap.state.process_parts.ThreadUpdateParts`) reading an event's raw tail; anything but the
     common case goes to the snapshotter's own handler."""
     assert speedups is not None
     tail_fn, table, little = raw_tail

@@ -45,18 +45,25 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
-from kcap.model import Event, Module, Process, Thread, Timestamp, lookup, split_cmdline
+from kcap.model import Event, Module, Process, Thread, lookup, split_cmdline
 from kcap.state.dispatch import MAX_CACHED, Handler, HandlerCache
 from kcap.state.handles import HandleSnapshotter
+from kcap.state.process_parts import (
+    IMAGE_PARAMS,
+    PID_TID_PARAMS,
+    TERMINATE_PROCESS_PARAMS,
+    THREAD_PARAMS,
+    UNLOAD_PARAMS,
+    ImageUpdateParts,
+    ModuleIndex,
+    ThreadUpdateParts,
+    derive_uuid,
+)
 from kcap.state.sid import sid_to_text
 from kcap.state.values import (
     CMDLINE,
-    IMAGE_PATH,
-    THREAD_START,
     ParamMap,
     ValueReader,
     decline_values,
@@ -84,78 +91,6 @@ _SYSTEM_PID = 4
 
 #: Types whose events carry a process section in every writer generation.
 _PROCESS_CARRIERS = frozenset({"CreateProcess", "ProcessRundown"})
-
-
-def derive_uuid(pid: int, start_time: Timestamp) -> int:
-    """A deterministic, non-zero u64 process uuid from the pid and the start time.
-
-    Used for states built from CreateProcess parameters, which have no recorded uuid. The value
-    depends only on the capture, never on the machine that replays it; two processes get the
-    same uuid only if they share pid and start instant (to the nanosecond).
-    """
-    key = f"kcap-process-uuid:{pid}:{start_time.ns}".encode()
-    value = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
-    return value or 1
-
-
-class _ModuleIndex:
-    """Base addresses of one process's modules (see `ProcessSnapshotter._module_index`)."""
-
-    __slots__ = ("bases", "length", "owner")
-
-    def __init__(self, owner: Process) -> None:
-        self.owner = owner
-        self.bases = {m.base_address for m in owner.modules}
-        self.length = len(owner.modules)
-
-
-class ImageUpdateParts(NamedTuple):
-    """See `ProcessSnapshotter.image_update_parts`."""
-
-    module_cls: type[Module]
-    index_cls: type[_ModuleIndex]
-    procs: dict[int, Process]
-    indexes: dict[int, _ModuleIndex]
-    names: tuple[str, ...]
-    on_load_image: Handler
-    on_image_rundown: Handler
-
-
-class ThreadUpdateParts(NamedTuple):
-    """See `ProcessSnapshotter.thread_update_parts`."""
-
-    thread_cls: type[Thread]
-    procs: dict[int, Process]
-    names: tuple[str, ...]
-    on_thread: Handler
-
-
-# The parameters each update reads, in the order its handler unpacks them.
-_TERMINATE_PROCESS = ("pid",)
-_PID_TID = ("pid", "tid")
-_THREAD = (
-    "pid",
-    "tid",
-    "io_prio",
-    "base_prio",
-    "page_prio",
-    "ustack",
-    "ustack_limit",
-    "kstack",
-    "kstack_limit",
-    *THREAD_START,
-)
-_IMAGE = (
-    "pid",
-    *IMAGE_PATH,
-    "base_address",
-    "image_size",
-    "checksum",
-    "default_address",
-    "signature_level",
-    "signature_type",
-)
-_UNLOAD = ("pid", "base_address")
 
 
 class ProcessSnapshotter:
@@ -198,7 +133,7 @@ class ProcessSnapshotter:
         #: C-level lookup, so the reader skips an irrelevant event with one cheap call.
         self.handler: Callable[[bytes], Handler | None] = self._handlers.__getitem__
         self._carriers: dict[bytes, bool] = {}
-        self._indexes: dict[int, _ModuleIndex] = {}
+        self._indexes: dict[int, ModuleIndex] = {}
         #: Reads the parameter values the thread, image and termination updates need; the
         #: reader sets the accelerator's, which finds them in an undecoded event's raw bytes.
         self.value_reader: ValueReader = decline_values
@@ -332,8 +267,8 @@ class ProcessSnapshotter:
         self._procs[pid] = dataclasses.replace(embedded, threads={}, modules=[], parent=parent)
 
     def _on_terminate_process(self, event: Event) -> None:
-        (pid,) = self.value_reader(event, _TERMINATE_PROCESS) or values_of(
-            event, _TERMINATE_PROCESS
+        (pid,) = self.value_reader(event, TERMINATE_PROCESS_PARAMS) or values_of(
+            event, TERMINATE_PROCESS_PARAMS
         )
         pid = self._int_or_warn("TerminateProcess", event, pid, "pid")
         if pid is not None:
@@ -342,7 +277,7 @@ class ProcessSnapshotter:
     # ------------------------------------------------------------------ threads
 
     def _on_thread(self, event: Event) -> None:
-        v = self.value_reader(event, _THREAD) or values_of(event, _THREAD)
+        v = self.value_reader(event, THREAD_PARAMS) or values_of(event, THREAD_PARAMS)
         pid = self._int_or_warn("thread event", event, v[0], "pid")
         tid = None if pid is None else self._int_or_warn("thread event", event, v[1], "tid")
         if pid is None or tid is None:
@@ -364,7 +299,7 @@ class ProcessSnapshotter:
         )
 
     def _on_terminate_thread(self, event: Event) -> None:
-        v = self.value_reader(event, _PID_TID) or values_of(event, _PID_TID)
+        v = self.value_reader(event, PID_TID_PARAMS) or values_of(event, PID_TID_PARAMS)
         pid = self._int_or_warn("TerminateThread", event, v[0], "pid")
         tid = None if pid is None else self._int_or_warn("TerminateThread", event, v[1], "tid")
         if pid is None or tid is None:
@@ -376,19 +311,19 @@ class ProcessSnapshotter:
     # ------------------------------------------------------------------ modules
 
     def _on_load_image(self, event: Event) -> None:
-        v = self.value_reader(event, _IMAGE) or values_of(event, _IMAGE)
+        v = self.value_reader(event, IMAGE_PARAMS) or values_of(event, IMAGE_PARAMS)
         pid = self._int_or_warn("LoadImage", event, v[0], "pid")
         if pid is not None:
             self._load_module(v, pid)
 
     def _on_image_rundown(self, event: Event) -> None:
-        v = self.value_reader(event, _IMAGE) or values_of(event, _IMAGE)
+        v = self.value_reader(event, IMAGE_PARAMS) or values_of(event, IMAGE_PARAMS)
         pid = self._int_or_warn("ImageRundown", event, v[0], "pid")
         if pid is not None:
             self._load_module(v, pid or _SYSTEM_PID)
 
     def _load_module(self, v: tuple[object, ...], pid: int) -> None:
-        """Add the module an image event describes (``v``: the values of `_IMAGE`)."""
+        """Add the module an image event describes (``v``: the values of `IMAGE_PARAMS`)."""
         proc = self._procs.get(pid)
         if proc is None:
             return
@@ -416,7 +351,7 @@ class ProcessSnapshotter:
         )
 
     def _on_unload_image(self, event: Event) -> None:
-        v = self.value_reader(event, _UNLOAD) or values_of(event, _UNLOAD)
+        v = self.value_reader(event, UNLOAD_PARAMS) or values_of(event, UNLOAD_PARAMS)
         pid = self._int_or_warn("UnloadImage", event, v[0], "pid")
         if pid is None:
             return
@@ -441,10 +376,10 @@ class ProcessSnapshotter:
         tables, the classes it builds, the parameters it reads) and hands back to."""
         return ImageUpdateParts(
             Module,
-            _ModuleIndex,
+            ModuleIndex,
             self._procs,
             self._indexes,
-            _IMAGE,
+            IMAGE_PARAMS,
             self._on_load_image,
             self._on_image_rundown,
         )
@@ -452,14 +387,14 @@ class ProcessSnapshotter:
     def thread_update_parts(self) -> ThreadUpdateParts:
         """What an accelerated twin of the CreateThread/ThreadRundown update works on and
         hands back to (see `image_update_parts`)."""
-        return ThreadUpdateParts(Thread, self._procs, _THREAD, self._on_thread)
+        return ThreadUpdateParts(Thread, self._procs, THREAD_PARAMS, self._on_thread)
 
     def reads_raw(self, handler: Handler) -> bool:
         """True when ``handler`` needs no decoded event: it reads its values through
         `value_reader` (or, without one, decodes the parameters itself)."""
         return getattr(handler, "__func__", None) in _VALUE_HANDLERS
 
-    def _module_index(self, pid: int, proc: Process) -> _ModuleIndex:
+    def _module_index(self, pid: int, proc: Process) -> ModuleIndex:
         """The set of ``proc``'s module base addresses, kept beside its module list.
 
         Image rundowns load dozens of modules per process, each checked against the bases
@@ -469,7 +404,7 @@ class ProcessSnapshotter:
         """
         index = self._indexes.get(pid)
         if index is None or index.owner is not proc or index.length != len(proc.modules):
-            index = _ModuleIndex(proc)
+            index = ModuleIndex(proc)
             self._indexes[pid] = index
         return index
 
