@@ -56,7 +56,9 @@ class Decompressor:
 
     def __iter__(self) -> Iterator[bytes]:
         dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
-        pending = bytearray()
+        # Decompressed pieces gathered until a chunk is due, then joined: one copy per byte.
+        pending: list[bytes] = []
+        pending_size = 0
         carry = b""  # compressed bytes read but not yet given to a decompressor
         first = True
         while True:
@@ -99,11 +101,12 @@ class Decompressor:
                         path=self._path,
                     ) from None
                 if out:
-                    pending += out
-                    if len(pending) >= self._chunk_size:
-                        self.raw_bytes += len(pending)
-                        yield bytes(pending)
-                        pending = bytearray()
+                    pending.append(out)
+                    pending_size += len(out)
+                    if pending_size >= self._chunk_size:
+                        self.raw_bytes += pending_size
+                        yield b"".join(pending)
+                        pending, pending_size = [], 0
                 if dobj.eof:
                     carry = dobj.unused_data
                     break
@@ -115,8 +118,8 @@ class Decompressor:
             if not self.terminated:
                 break
         if pending:
-            self.raw_bytes += len(pending)
-            yield bytes(pending)
+            self.raw_bytes += pending_size
+            yield b"".join(pending)
 
     def _skip(self, size: int) -> None:
         # Seek where possible; a pipe is read through in bounded pieces.
