@@ -13,6 +13,12 @@ setup(
             ["src/kcap/format/_speedups.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "kcap.model._accessors",
+            ["src/kcap/model/_accessors.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

@@ -2021,6 +2021,30 @@ static PyObject *parse_time(PyObject *self, PyObject *arg)
     return Py_BuildValue("(LL)", ns, offset);
 }
 
+/* load_ns(ts) -> int | None: parse a Timestamp's canonical text into its _ns and _offset slots
+ * and return the nanoseconds; None leaves it to Timestamp.ns (any other text, its verdicts). */
+static PyObject *load_ns(PyObject *self, PyObject *ts)
+{
+    if (TimestampT == NULL || Py_TYPE(ts) != TimestampT)
+        Py_RETURN_NONE;
+    PyObject *txt = SLOT(ts, o_ts_text);
+    if (txt == NULL || !PyUnicode_Check(txt) || !PyUnicode_IS_ASCII(txt))
+        Py_RETURN_NONE;
+    long long ns, offset;
+    if (!canonical_time((const unsigned char *)PyUnicode_DATA(txt), PyUnicode_GET_LENGTH(txt),
+                        &ns, &offset))
+        Py_RETURN_NONE;
+    PyObject *ns_obj = PyLong_FromLongLong(ns), *off_obj = PyLong_FromLongLong(offset);
+    if (ns_obj == NULL || off_obj == NULL) {
+        Py_XDECREF(ns_obj);
+        Py_XDECREF(off_obj);
+        return NULL;
+    }
+    set_slot(ts, o_ts_ns, Py_NewRef(ns_obj));
+    set_slot(ts, o_ts_offset, off_obj);
+    return ns_obj;
+}
+
 /*
  * check_event(buf, off, end, version, ev1_width, little, table) -> True | None
  * True when the body would decode under this layout, without an embedded process body, and
@@ -2272,6 +2296,7 @@ static PyMethodDef methods[] = {
     {"value_reader", value_reader, METH_VARARGS, "Reads named parameter values of events."},
     {"replay_loop", replay_loop, METH_VARARGS, "Reader.read's per-event loop."},
     {"parse_time", parse_time, METH_O, "Parse canonical RFC 3339 text to (ns, offset)."},
+    {"load_ns", load_ns, METH_O, "Parse a Timestamp's canonical text into its slots."},
     {"check_event", check_event, METH_VARARGS, "Whether an event body decodes (no objects)."},
     {"configure_process", configure_process, METH_O, "Bind the Process class."},
     {"decode_process", decode_process, METH_VARARGS, "Decode a common process body."},

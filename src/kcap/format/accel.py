@@ -40,6 +40,38 @@ except ImportError:
 ACCELERATED = speedups is not None
 
 
+def _install_lazy_slots() -> bool:
+    """Put the C fast path of `kcap.model._accessors` in front of the model's lazy properties.
+
+    Each property stays the fallback (unfilled values, assignment), so behaviour is unchanged;
+    reading a filled attribute no longer runs Python code. False when the module is absent.
+    """
+    if speedups is None:
+        return False
+    try:
+        lazy_slot = importlib.import_module("kcap.model._accessors").LazySlot
+    except ImportError:
+        return False
+
+    def install(cls: type, name: str, slot: str, tail: str | None, loader: Any) -> None:
+        prop = vars(cls)[name]
+        prop = getattr(prop, "fallback", prop)  # idempotent if this module is reloaded
+        tail_member = vars(cls)[tail] if tail is not None else None
+        setattr(cls, name, lazy_slot(vars(cls)[slot], tail_member, loader, prop))
+
+    install(Event, "timestamp", "_timestamp", None, speedups.stored_timestamp)
+    install(Event, "params", "_params", None, None)
+    install(Event, "meta", "_meta", None, None)
+    # None is a real value of process once the tail is decoded (_tail is None)
+    install(Event, "process", "_process", "_tail", None)
+    install(Timestamp, "ns", "_ns", None, speedups.load_ns)
+    return True
+
+
+#: True when the model's lazy attributes have their C fast path.
+FAST_ATTRIBUTES = _install_lazy_slots()
+
+
 def handle_updaters(
     by_object: dict[int, Handle],
     names: tuple[str, ...],
