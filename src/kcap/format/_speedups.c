@@ -316,7 +316,7 @@ static int tail(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end, PyObject **params_
         if (p + nlen > end || wire >= ntable) { rc = 1; goto done; }
         PyObject *spec = PyTuple_GET_ITEM(c->table, wire);
         if (spec == Py_None) { rc = 1; goto done; }
-        PyObject *name = text(c, p, nlen);
+        PyObject *name = cached_text(c, p, nlen); /* names repeat: one str, hash kept */
         if (name == NULL)
             goto done;
         p += nlen;
@@ -337,8 +337,11 @@ static int tail(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end, PyObject **params_
         PyTuple_SET_ITEM(param, 1, Py_NewRef(PyTuple_GET_ITEM(spec, 0)));
         PyTuple_SET_ITEM(param, 2, v);
         PyTuple_SET_ITEM(param, 3, elem ? elem : Py_NewRef(Py_None));
-        int has = PyDict_Contains(by_name, name);
-        int err = has < 0 ? -1 : has ? PyList_Append(dups, param) : PyDict_SetItem(by_name, name, param);
+        /* Immutable and holding no container (slices are lists): it can close no cycle. */
+        if (!PyList_Check(v))
+            untrack(param);
+        PyObject *first = PyDict_SetDefault(by_name, name, param); /* borrowed */
+        int err = first == NULL ? -1 : first != param ? PyList_Append(dups, param) : 0;
         Py_DECREF(param);
         if (err < 0)
             goto done;
@@ -355,10 +358,12 @@ static int tail(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end, PyObject **params_
         if (p + 2 + kl + 2 > end) { rc = 1; goto done; }
         Py_ssize_t vl = rd16(c, p + 2 + kl);
         if (p + 4 + kl + vl > end) { rc = 1; goto done; }
-        PyObject *k = text(c, p + 2, kl), *v = k ? text(c, p + 4 + kl, vl) : NULL;
+        PyObject *k = cached_text(c, p + 2, kl), *v = k ? cached_text(c, p + 4 + kl, vl) : NULL;
         PyObject *pair = v ? PyTuple_Pack(2, k, v) : NULL;
         Py_XDECREF(k);
         Py_XDECREF(v);
+        if (pair != NULL)
+            untrack(pair);
         if (pair == NULL || PyList_Append(meta, pair) < 0) { Py_XDECREF(pair); goto done; }
         Py_DECREF(pair);
         p += 4 + kl + vl;
@@ -504,6 +509,77 @@ static int skippable(PyObject *skip, PyObject *type_id, PyObject *strings)
     return keep == 0;
 }
 
+/*
+ * A front for the head cache: the head bytes of an event (type id and four strings) repeat for
+ * every event of a kind, and looking them up in the dict meant making a bytes key and hashing
+ * it each time. This direct-mapped table compares the bytes in place. Its entries are a pure
+ * function of their bytes, so it is shared by every reader.
+ */
+#define HEAD_SLOTS 256
+#define HEAD_MAX 512
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t len;
+    unsigned char key[HEAD_MAX];
+    PyObject *strings; /* (4 str, type id) or NULL */
+} HeadSlot;
+static HeadSlot *head_slots;
+
+static uint64_t head_hash(const unsigned char *id, Py_ssize_t width, const unsigned char *run,
+                          Py_ssize_t n)
+{
+    uint64_t h = (uint64_t)(width + n) * 0x9E3779B97F4A7C15ULL;
+    const unsigned char *parts[2] = {id, run};
+    Py_ssize_t lens[2] = {width, n};
+    for (int k = 0; k < 2; k++) {
+        const unsigned char *b = parts[k];
+        Py_ssize_t i = 0, len = lens[k];
+        for (; i + 8 <= len; i += 8) {
+            uint64_t w;
+            memcpy(&w, b + i, 8);
+            h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+            h ^= h >> 32;
+        }
+        uint64_t w = 0;
+        memcpy(&w, b + i, (size_t)(len - i));
+        h = (h ^ w ^ (uint64_t)k) * 0xC4CEB9FE1A85EC53ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* The cached strings of these head bytes (borrowed), or NULL with *slot set to where they go
+ * (NULL: not cacheable here). */
+static PyObject *head_front(const unsigned char *id, Py_ssize_t width, const unsigned char *run,
+                            Py_ssize_t n, HeadSlot **slot)
+{
+    *slot = NULL;
+    if (width + n > HEAD_MAX)
+        return NULL;
+    if (head_slots == NULL) {
+        head_slots = PyMem_Calloc(HEAD_SLOTS, sizeof(HeadSlot));
+        if (head_slots == NULL)
+            return NULL; /* no front: the dict still works */
+    }
+    uint64_t h = head_hash(id, width, run, n);
+    HeadSlot *e = &head_slots[h % HEAD_SLOTS];
+    if (e->strings != NULL && e->hash == h && e->len == width + n &&
+        memcmp(e->key, id, (size_t)width) == 0 && memcmp(e->key + width, run, (size_t)n) == 0)
+        return e->strings;
+    e->hash = h; /* the caller fills the rest through head_remember */
+    *slot = e;
+    return NULL;
+}
+
+static void head_remember(HeadSlot *e, const unsigned char *id, Py_ssize_t width,
+                          const unsigned char *run, Py_ssize_t n, PyObject *strings)
+{
+    memcpy(e->key, id, (size_t)width);
+    memcpy(e->key + width, run, (size_t)n);
+    e->len = width + n;
+    Py_XSETREF(e->strings, Py_NewRef(strings));
+}
+
 static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
                        int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
                        PyObject *eager, PyObject *skip)
@@ -524,12 +600,17 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         return ANOMALY;
     /* The type id and the four strings, as one key: events of a kind share one type-id
      * object (its hash computed once for every lookup by type) and one set of strings. */
-    PyObject *key = PyBytes_FromStringAndSize(NULL, width + (p - a));
-    if (key == NULL)
-        return NULL;
-    memcpy(PyBytes_AS_STRING(key), c->b + off + 16, width);
-    memcpy(PyBytes_AS_STRING(key) + width, c->b + a, p - a);
-    PyObject *strings = PyDict_GetItemWithError(c->head_cache, key);  /* borrowed */
+    HeadSlot *front = NULL;
+    PyObject *key = NULL;
+    PyObject *strings = head_front(c->b + off + 16, width, c->b + a, p - a, &front); /* borrowed */
+    if (strings == NULL) {
+        key = PyBytes_FromStringAndSize(NULL, width + (p - a));
+        if (key == NULL)
+            return NULL;
+        memcpy(PyBytes_AS_STRING(key), c->b + off + 16, width);
+        memcpy(PyBytes_AS_STRING(key) + width, c->b + a, p - a);
+        strings = PyDict_GetItemWithError(c->head_cache, key);  /* borrowed */
+    }
     if (strings == NULL) {
         if (PyErr_Occurred()) { Py_DECREF(key); return NULL; }
         PyObject *s[5];
@@ -559,7 +640,11 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         Py_DECREF(strings);  /* the dict holds it now */
         if (err < 0) { Py_DECREF(key); return NULL; }
     }
-    Py_DECREF(key);
+    if (key != NULL) {
+        Py_DECREF(key);
+        if (front != NULL)
+            head_remember(front, c->b + off + 16, width, c->b + a, p - a, strings);
+    }
     if (skip != Py_None) {
         int k = skippable(skip, PyTuple_GET_ITEM(strings, 4), strings);
         if (k < 0) return NULL;
@@ -601,8 +686,20 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         set_slot(ev, o_params, Py_NewRef(Py_None));
         set_slot(ev, o_meta, Py_NewRef(Py_None));
         set_slot(ev, o_process, Py_NewRef(Py_None));
-        PyObject *t = Py_BuildValue("(OOnnOn)", tail_fn, buf, p, end, base, ts_len);
-        if (t == NULL) { Py_DECREF(ev); return NULL; }
+        PyObject *t = PyTuple_New(6);
+        PyObject *p_obj = t ? PyLong_FromSsize_t(p) : NULL;
+        PyObject *end_obj = p_obj ? PyLong_FromSsize_t(end) : NULL;
+        PyObject *len_obj = end_obj ? PyLong_FromSsize_t(ts_len) : NULL;
+        if (len_obj == NULL) {
+            Py_XDECREF(t); Py_XDECREF(p_obj); Py_XDECREF(end_obj); Py_DECREF(ev);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, 0, Py_NewRef(tail_fn));
+        PyTuple_SET_ITEM(t, 1, Py_NewRef(buf));
+        PyTuple_SET_ITEM(t, 2, p_obj);
+        PyTuple_SET_ITEM(t, 3, end_obj);
+        PyTuple_SET_ITEM(t, 4, Py_NewRef(base));
+        PyTuple_SET_ITEM(t, 5, len_obj);
         untrack(t);
         set_slot(ev, o_tail, t);
         return ev;
