@@ -856,6 +856,7 @@ static PyTypeObject *HandleT;
 static PyObject *AlpcCls, *MutantCls, *FileCls, *UnknownCls;
 static Py_ssize_t o_h_num, o_h_object, o_h_pid, o_h_type, o_h_name, o_h_meta;
 static Py_ssize_t o_alpc_flags, o_alpc_seqno, o_alpc_context, o_mutant_count, o_mutant_abandoned;
+static Py_ssize_t o_file_is_directory;
 
 static PyObject *configure_handles(PyObject *self, PyObject *args)
 {
@@ -872,7 +873,8 @@ static PyObject *configure_handles(PyObject *self, PyObject *args)
         (o_alpc_seqno = slot_offset(alpc, "seqno")) < 0 ||
         (o_alpc_context = slot_offset(alpc, "context")) < 0 ||
         (o_mutant_count = slot_offset(mutant, "count")) < 0 ||
-        (o_mutant_abandoned = slot_offset(mutant, "abandoned")) < 0)
+        (o_mutant_abandoned = slot_offset(mutant, "abandoned")) < 0 ||
+        !PyType_Check(file) || (o_file_is_directory = slot_offset(file, "is_directory")) < 0)
         return NULL;
     Py_XSETREF(HandleT, (PyTypeObject *)Py_NewRef(h));
     Py_XSETREF(AlpcCls, Py_NewRef(alpc));
@@ -917,9 +919,13 @@ static PyObject *one_handle(const Ctx *c, Py_ssize_t p, Py_ssize_t rec_end)
     } else if (tag == 4) {
         meta = PyObject_CallNoArgs(UnknownCls);
     } else if (tag == 3) {
-        meta = PyObject_CallOneArg(FileCls, c->b[m] ? Py_True : Py_False);
+        /* files, ALPC ports and mutants are a sixth of all handles: built like Handle, by slot */
+        meta = ((PyTypeObject *)FileCls)->tp_alloc((PyTypeObject *)FileCls, 0);
+        if (meta != NULL) {
+            untrack(meta);
+            set_slot(meta, o_file_is_directory, Py_NewRef(c->b[m] ? Py_True : Py_False));
+        }
     } else if (tag == 2) {
-        /* ALPC ports and mutants are a sixth of all handles: built like Handle, by slot */
         meta = ((PyTypeObject *)MutantCls)->tp_alloc((PyTypeObject *)MutantCls, 0);
         if (meta != NULL) {
             untrack(meta);

@@ -21,6 +21,7 @@ Deviations from upstream (also in docs/state.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 
 from kcap.model import Event, Handle
 from kcap.state.dispatch import Handler, HandlerCache
@@ -34,6 +35,8 @@ from kcap.state.values import (
 )
 from kcap.state.warnings import WarningLog, WarningSink
 
+_OBJECT = attrgetter("object")
+
 
 class HandleSnapshotter:
     """State: object address -> `Handle`."""
@@ -45,15 +48,15 @@ class HandleSnapshotter:
     def __init__(
         self, handles: Iterable[Handle] = (), *, on_warning: WarningSink | None = None
     ) -> None:
-        self._by_object: dict[int, Handle] = {}
+        # Built by C-level iteration: a capture's snapshot holds tens of thousands of handles.
+        snapshot = handles if isinstance(handles, (list, tuple)) else list(handles)
+        self._by_object: dict[int, Handle] = dict(zip(map(_OBJECT, snapshot), snapshot))
         #: The default warning sink when no ``on_warning`` was given (None otherwise).
         self.warnings: WarningLog | None = None
         if on_warning is None:
             self.warnings = WarningLog()
             on_warning = self.warnings
         self._warn = on_warning
-        for h in handles:
-            self._by_object[h.object] = h
         self._handlers = HandlerCache(
             {"CreateHandle": self._on_create_handle, "CloseHandle": self._on_close_handle}
         )
