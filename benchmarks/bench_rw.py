@@ -10,6 +10,8 @@ reused). For each capture it prints one table:
 * zstd floor: decompressing the file and discarding the output (no parsing at all);
 * orjson baseline: the same events as zstd-compressed JSON lines (converted once, untimed),
   read back line by line with ``orjson.loads`` -- what a Python user would otherwise do;
+  two information rows: the same lines with every field then read as (a) reads them
+  (``touch_json``; timestamps stay text), and lines that also repeat the process state;
 * (a) full decode: ``read(include_state=True)`` (every event's parameters, metadata and process
   section decoded) and every field of every event read; timestamps parsed to nanoseconds;
 * (a0) decode only: the same iteration without reading any field (what (a) costs the reader);
@@ -66,7 +68,7 @@ ensure_kcap_importable()
 
 import orjson  # noqa: E402
 import zstandard  # noqa: E402
-from _consumer import touch_event  # noqa: E402
+from _consumer import touch_event, touch_json  # noqa: E402
 from _jsonl import make_jsonl  # noqa: E402
 
 import kcap  # noqa: E402
@@ -186,14 +188,20 @@ def run_zstd(path: Path) -> Outcome:
     return Outcome(0, in_raw=raw)
 
 
-def run_orjson(jsonl: Path) -> Outcome:
+def run_orjson(jsonl: Path, touch: bool = False) -> Outcome:
     n = 0
+    acc = 0
     loads = orjson.loads
     with jsonl.open("rb") as fh:
         lines = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh), 1 << 20)
-        for line in lines:
-            loads(line)
-            n += 1
+        if touch:
+            for line in lines:
+                acc += touch_json(loads(line))
+                n += 1
+        else:
+            for line in lines:
+                loads(line)
+                n += 1
     return Outcome(n)
 
 
@@ -239,9 +247,10 @@ def child_main(args: argparse.Namespace) -> int:
         finally:
             out.unlink(missing_ok=True)
         seconds = best
-    elif scenario in ("orjson", "orjson-ps"):
+    elif scenario in ORJSON_KEYS:
         jsonl = Path(args.jsonl)
-        seconds, outcome = best_of(args.repeat, lambda: run_orjson(jsonl), clock)
+        touch = scenario == "orjson-touch"
+        seconds, outcome = best_of(args.repeat, lambda: run_orjson(jsonl, touch), clock)
         outcome.out_compressed = jsonl.stat().st_size
     else:
         fn = READERS[scenario]
@@ -277,9 +286,9 @@ def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int)
             timed_write(path, out, chunk, prof=prof)  # profiles the writes only
         finally:
             out.unlink(missing_ok=True)
-    elif scenario in ("orjson", "orjson-ps"):
+    elif scenario in ORJSON_KEYS:
         jsonl = jsonl_for(path, workdir, scenario == "orjson-ps")
-        prof.runcall(run_orjson, jsonl)
+        prof.runcall(run_orjson, jsonl, scenario == "orjson-touch")
     else:
         prof.runcall(READERS[scenario], path)
     stats = pstats.Stats(prof)
@@ -302,6 +311,7 @@ class Scenario:
 SCENARIOS = [
     Scenario("zstd", "zstd floor: decompress only"),
     Scenario("orjson", "orjson baseline: zstd JSON lines + loads"),
+    Scenario("orjson-touch", "(info) orjson + every field read, as (a)"),
     Scenario("orjson-ps", "(info) orjson, lines also carry ps"),
     Scenario(
         "full",
@@ -330,6 +340,7 @@ SCENARIOS = [
     ),
 ]
 KCAP_KEYS = ("full", "decode", "header", "header-ns", "write")
+ORJSON_KEYS = ("orjson", "orjson-touch", "orjson-ps")
 RSS_LIMIT_MB = 200.0
 
 
@@ -341,7 +352,7 @@ def measure(
         progress(f"  {path.name}: {key} ...")
         cmd = ["--child", key, str(path), "--repeat", str(repeat), "--chunk", str(args.chunk)]
         cmd += ["--clock", args.clock]
-        if key in ("orjson", "orjson-ps"):
+        if key in ORJSON_KEYS:
             cmd += ["--jsonl", str(jsonl_for(path, args.workdir, key == "orjson-ps"))]
         if key == "write":
             cmd += ["--out", str(args.workdir / f"bench-write-{os.getpid()}.kcap")]
@@ -366,7 +377,7 @@ def capture_table(path: Path, results: dict[str, dict[str, Any]], clock: str) ->
         if sc.key not in results:
             continue
         res, rate = results[sc.key], rates[sc.key]
-        if sc.key in ("orjson", "orjson-ps"):
+        if sc.key in ORJSON_KEYS:
             bpe = f"{res['out_compressed'] / n:.1f} / -"
         elif sc.key == "write":
             bpe = f"{res['out_compressed'] / n:.1f} / {res['out_raw'] / n:.1f}"
