@@ -132,6 +132,83 @@ def test_objects_of_plain_values_are_left_out_of_the_cycle_collector(live2022: P
     modules = [m for p in psnap.processes() for m in p.modules]
     # the first module of each process comes through Python, which builds its index
     assert sum(not gc.is_tracked(m) for m in modules) > 0.9 * len(modules)
+    with kcap.open(live2022) as reader:
+        full = list(itertools.islice(reader.read(include_state=True), 2500, 5000))
+    params = [p for ev in full for p in ev.params.all()]
+    assert params and not any(gc.is_tracked(p) for p in params)
+    assert all(not gc.is_tracked(pair) for ev in full for pair in ev.meta)
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason=NOT_IN_USE)
+def test_a_parameter_holding_a_list_stays_watched(tmp_path: Path) -> None:
+    """A slice value is a list, which a user may make refer back to its parameter."""
+    import gc
+
+    import kcap
+    from kcap.model import Event, Param, ParamType
+
+    w = kcap.new_writer(tmp_path / "s.kcap")
+    w.write(
+        Event(
+            seq=1,
+            name="x",
+            params=[Param("s", ParamType.SLICE, ["a", "b"]), Param("n", ParamType.UINT8, 1)],
+        )
+    )
+    w.close()
+    with kcap.open(tmp_path / "s.kcap") as reader:
+        (ev,) = reader.read()
+    assert gc.is_tracked(ev.params["s"]) and not gc.is_tracked(ev.params["n"])
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_events_of_many_kinds_keep_their_own_head_strings(tmp_path: Path, lazy: bool) -> None:
+    """The accelerator shares the head strings (name, category, description, host) of events
+    of a kind through a small fixed-size cache: with far more kinds than it has room for, and
+    heads too long for it, each event must still read back exactly what was written."""
+    import random
+
+    import kcap
+    from kcap.model import Event, Param, ParamType, Timestamp
+
+    rng = random.Random(7)
+    kinds = [
+        (bytes([i % 40]) + bytes(17), f"Kind{i}", f"cat{i % 7}", "d" * (i % 40)) for i in range(700)
+    ]
+    kinds.append((b"\xee" * 18, "Long", "x", "a description far too long to cache " * 20))
+    written = []
+    w = kcap.new_writer(tmp_path / "kinds.kcap")
+    for seq in range(4000):
+        type_id, name, category, description = rng.choice(kinds)
+        ev = Event(
+            seq=seq,
+            pid=4,
+            type=type_id,
+            name=name,
+            category=category,
+            description=description,
+            host=f"host{seq % 3}",
+            timestamp=Timestamp.from_ns(1_700_000_000_000_000_000 + seq),
+            params=[Param("n", ParamType.UINT32, seq), Param(name, ParamType.UNICODE, name)],
+        )
+        w.write(ev)
+        written.append((seq, type_id, name, category, description, ev.host, seq, name))
+    w.close()
+    with kcap.open(tmp_path / "kinds.kcap") as reader:
+        got = [
+            (
+                e.seq,
+                e.type,
+                e.name,
+                e.category,
+                e.description,
+                e.host,
+                e.params.value("n"),
+                e.params.value(e.name),
+            )
+            for e in reader.read(lazy=lazy)
+        ]
+    assert got == written
 
 
 @pytest.mark.skipif(not accel.ACCELERATED, reason=NOT_IN_USE)
