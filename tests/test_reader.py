@@ -137,6 +137,34 @@ def test_read_is_single_pass(cap1: Path) -> None:
             list(reader.read())
 
 
+def test_read_starts_reading_only_when_iterated(tmp_path: Path) -> None:
+    path = write(tmp_path / "ok.kcap", [_event(i) for i in range(1, 4)])
+    raw = b"".join(zstandard.ZstdDecompressor().read_to_iter(path.open("rb")))
+    cut = zstandard.ZstdCompressor().compress(raw[:27])  # inside the handle section
+    with kcap.open(io.BytesIO(cut)) as reader:
+        events = reader.read()  # nothing read yet, so nothing raised yet
+        with pytest.raises(Truncated):
+            next(events)
+        assert list(events) == []  # like a generator, it stays ended after raising
+
+
+def test_statistics_count_a_replay_that_ends_raises_or_is_abandoned(tmp_path: Path) -> None:
+    path = write(tmp_path / "ok.kcap", [_event(i) for i in range(1, 6)])
+    with kcap.open(path) as reader:
+        assert len(list(reader.read())) == 5
+        assert (reader.stats.events_read, reader.stats.events_emitted) == (5, 5)
+    with kcap.open(path) as reader:
+        events = reader.read()
+        assert [next(events).seq, next(events).seq] == [1, 2]
+        del events  # abandoned: what it read is still counted
+        assert reader.stats.events_emitted == 2
+    raw = b"".join(zstandard.ZstdDecompressor().read_to_iter(path.open("rb")))
+    with kcap.open(io.BytesIO(zstandard.ZstdCompressor().compress(raw[:-7]))) as reader:
+        with pytest.raises(Truncated):
+            list(reader.read())
+        assert reader.stats.events_emitted == 4
+
+
 def test_set_filter_with_a_predicate(cap2: Path) -> None:
     with kcap.open(cap2) as reader:
         reader.set_filter(lambda e: e.seq % 10 == 0)

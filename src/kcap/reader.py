@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -318,6 +319,19 @@ class Reader:
         header fields are needed. ``track_state=False`` skips the snapshotters altogether (no
         process state is attached, ``ps`` stays None): for tools that only count or copy.
         """
+        if _speedups is not None:
+            # Started on the first next(), like a generator, but without a generator frame
+            # between each event and its consumer.
+            start = partial(self._replay, include_state, lazy, track_state)
+            events: Iterator[Event] = _speedups.deferred(start)
+            return events
+        return self._generate(include_state, lazy, track_state)
+
+    def _generate(self, include_state: bool, lazy: bool, track_state: bool) -> Iterator[Event]:
+        yield from self._replay(include_state, lazy, track_state)
+
+    def _replay(self, include_state: bool, lazy: bool, track_state: bool) -> Iterator[Event]:
+        """Set up the replay loop (`read`'s iterator starts it on its first next())."""
         self._prepare()
         _, psnap = self.recover_snapshotters()
         self._track_state = track_state
@@ -326,13 +340,12 @@ class Reader:
         # filter on header fields never decodes the events it drops, unless state needs them.
         defer = lazy or flt is not None
         decode = self._decoders.lazy if defer else self._decoders.full
-        stats = self.stats
         # A filter on the kind of event is decided once per kind, in this dict.
         self._verdicts = {} if flt is not None and self._filter_kind_only else None
         self._skipped = 0
         source = self._decoded(decode)
         make_loop = ReplayLoop if _speedups is None else _speedups.replay_loop
-        loop = make_loop(
+        loop: Iterable[Event] = make_loop(
             source,
             self._type_info,
             self._info,
@@ -345,16 +358,19 @@ class Reader:
             include_state,
             lazy,
             self._verdicts,
+            self._account,
         )
-        try:
-            yield from loop
-        finally:
-            read, emitted, state_only, dropped = loop.counts()
-            # events the decoder left unbuilt were read and dropped by the filter
-            stats.events_read += read + self._skipped
-            stats.events_emitted += emitted
-            stats.state_only += state_only
-            stats.dropped_by_filter += dropped + self._skipped
+        return iter(loop)
+
+    def _account(self, counts: tuple[int, int, int, int]) -> None:
+        """Add a finished (or abandoned) replay's counts to `stats`."""
+        read, emitted, state_only, dropped = counts
+        stats = self.stats
+        # events the decoder left unbuilt were read and dropped by the filter
+        stats.events_read += read + self._skipped
+        stats.events_emitted += emitted
+        stats.state_only += state_only
+        stats.dropped_by_filter += dropped + self._skipped
 
     async def aread(
         self, include_state: bool = False, lazy: bool = False, batch: int = 512

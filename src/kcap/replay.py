@@ -35,7 +35,8 @@ class ReplayLoop:
     ``source`` yields batches of events, where a `FormatError` stands for a section that did
     not decode; ``verdicts`` (a dict, or None) remembers the verdict of a filter that depends
     only on the kind of event. A `FormatError` raised by decoding, a handler or the filter goes
-    to ``report`` and the event is dropped.
+    to ``report`` and the event is dropped. ``on_end`` gets the final `counts` once, when the
+    loop ends, fails or is dropped unfinished.
     """
 
     def __init__(
@@ -52,8 +53,10 @@ class ReplayLoop:
         include_state: bool,
         lazy: bool,
         verdicts: dict[Any, bool] | None,
+        on_end: Callable[[tuple[int, int, int, int]], None] | None = None,
     ) -> None:
         self._args = (source, type_info, info_of, procs, flt, report, defer, track)
+        self._on_end = on_end
         self._include_state = include_state
         self._lazy = lazy
         self._verdicts = verdicts if flt is not None else None
@@ -113,6 +116,8 @@ class ReplayLoop:
                     yield ev
         finally:
             self._counts = (read, emitted, state_only_count, dropped)
+            if self._on_end is not None:
+                self._on_end(self._counts)
 
 
 def _by_kind(flt: Callable[[Event], bool], verdicts: dict[Any, bool], ev: Event) -> bool:

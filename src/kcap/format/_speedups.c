@@ -1813,13 +1813,45 @@ typedef struct {
     PyObject_HEAD
     PyObject *source, *batch, *type_info, *info_of, *procs, *flt, *report, *format_error;
     PyObject *verdicts; /* dict (type, name, category, description) -> bool, or NULL */
+    PyObject *on_end;   /* on_end(counts), called once when the loop ends; or NULL */
     Py_ssize_t index;
     int defer, track, include_state, lazy;
     long long read, emitted, state_only, dropped;
 } ReplayLoop;
 
+static PyObject *loop_counts(ReplayLoop *self, PyObject *unused);
+
+/* Hand the counts to on_end, once: when the loop ends, fails, or is dropped unfinished (as a
+ * generator's finally clause would run). An exception in flight is kept; one raised by on_end
+ * replaces none. 0 ok, -1 on_end raised (and nothing else was in flight). */
+static int loop_finish(ReplayLoop *self)
+{
+    PyObject *on_end = self->on_end;
+    if (on_end == NULL)
+        return 0;
+    self->on_end = NULL;
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyObject *counts = loop_counts(self, NULL);
+    PyObject *r = counts ? PyObject_CallOneArg(on_end, counts) : NULL;
+    Py_XDECREF(counts);
+    Py_DECREF(on_end);
+    if (r != NULL) {
+        Py_DECREF(r);
+        PyErr_Restore(type, exc, tb);
+        return 0;
+    }
+    if (type == NULL)
+        return -1;
+    PyErr_WriteUnraisable(NULL);
+    PyErr_Restore(type, exc, tb);
+    return 0;
+}
+
 static void loop_dealloc(ReplayLoop *self)
 {
+    if (self->on_end != NULL && loop_finish(self) < 0)
+        PyErr_WriteUnraisable((PyObject *)self);
     Py_XDECREF(self->source); Py_XDECREF(self->batch); Py_XDECREF(self->type_info);
     Py_XDECREF(self->info_of); Py_XDECREF(self->procs); Py_XDECREF(self->flt);
     Py_XDECREF(self->report); Py_XDECREF(self->format_error); Py_XDECREF(self->verdicts);
@@ -1854,7 +1886,7 @@ static PyObject *decode_now(PyObject *ev)
     return PyObject_CallMethod(ev, "decode", NULL);
 }
 
-static PyObject *loop_next(ReplayLoop *self)
+static PyObject *loop_step(ReplayLoop *self)
 {
     for (;;) {
         if (self->batch == NULL || self->index >= PyList_GET_SIZE(self->batch)) {
@@ -1972,6 +2004,14 @@ static PyObject *loop_next(ReplayLoop *self)
     }
 }
 
+static PyObject *loop_next(ReplayLoop *self)
+{
+    PyObject *ev = loop_step(self);
+    if (ev == NULL && self->on_end != NULL && loop_finish(self) < 0)
+        return NULL;
+    return ev;
+}
+
 static PyObject *loop_counts(ReplayLoop *self, PyObject *unused)
 {
     return Py_BuildValue("(LLLL)", self->read, self->emitted, self->state_only, self->dropped);
@@ -1997,7 +2037,7 @@ static PyTypeObject ReplayLoopType = {
 
 /*
  * replay_loop(source, type_info, info_of, procs, flt, report, format_error,
- *             defer, track, include_state, lazy, verdicts) -> ReplayLoop
+ *             defer, track, include_state, lazy, verdicts[, on_end]) -> ReplayLoop
  * verdicts: a dict when the filter reads nothing but the type id, name, category and
  * description of an event; its verdict is then remembered there per such kind (and the
  * decoder, given the same dict, does not even build events of a rejected kind).
@@ -2005,13 +2045,16 @@ static PyTypeObject ReplayLoopType = {
 static PyObject *replay_loop(PyObject *self, PyObject *args)
 {
     PyObject *source, *type_info, *info_of, *procs, *flt, *report, *format_error, *verdicts;
+    PyObject *on_end = Py_None;
     int defer, track, include_state, lazy;
-    if (!PyArg_ParseTuple(args, "OO!OO!OOOppppO", &source, &PyDict_Type, &type_info, &info_of,
-                          &PyDict_Type, &procs, &flt, &report, &format_error, &defer, &track,
-                          &include_state, &lazy, &verdicts))
+    if (!PyArg_ParseTuple(args, "OO!OO!OOOppppO|O", &source, &PyDict_Type, &type_info,
+                          &info_of, &PyDict_Type, &procs, &flt, &report, &format_error, &defer,
+                          &track, &include_state, &lazy, &verdicts, &on_end))
         return NULL;
     if (verdicts != Py_None && !PyDict_CheckExact(verdicts))
         return PyErr_Format(PyExc_TypeError, "verdicts must be a dict or None");
+    if (on_end != Py_None && !PyCallable_Check(on_end))
+        return PyErr_Format(PyExc_TypeError, "on_end must be callable or None");
     if (EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() was not called");
     if (PyType_Ready(&ReplayLoopType) < 0)
@@ -2030,11 +2073,96 @@ static PyObject *replay_loop(PyObject *self, PyObject *args)
     loop->report = Py_NewRef(report);
     loop->format_error = Py_NewRef(format_error);
     loop->verdicts = verdicts != Py_None && flt != Py_None ? Py_NewRef(verdicts) : NULL;
+    loop->on_end = on_end != Py_None ? Py_NewRef(on_end) : NULL;
     loop->index = 0;
     loop->defer = defer; loop->track = track; loop->include_state = include_state;
     loop->lazy = lazy;
     loop->read = loop->emitted = loop->state_only = loop->dropped = 0;
     return (PyObject *)loop;
+}
+
+/*
+ * deferred(start) -> an iterator that calls start() on its first next() and then yields what
+ * the iterator start returned yields. Reader.read returns one so that nothing is read before
+ * iteration begins, as with a generator, without a generator frame between every event and
+ * its consumer. Like a generator, it is exhausted for good once it ended or raised.
+ */
+typedef struct {
+    PyObject_HEAD
+    PyObject *start; /* until the first next() */
+    PyObject *it;    /* after it, until the end */
+} Deferred;
+
+static PyObject *deferred_next(Deferred *self)
+{
+    if (self->it == NULL) {
+        PyObject *start = self->start;
+        if (start == NULL)
+            return NULL; /* ended */
+        self->start = NULL;
+        PyObject *it = PyObject_CallNoArgs(start);
+        Py_DECREF(start);
+        if (it == NULL)
+            return NULL;
+        if (!PyIter_Check(it)) {
+            Py_DECREF(it);
+            return PyErr_Format(PyExc_TypeError, "deferred: start() must return an iterator");
+        }
+        self->it = it;
+    }
+    PyObject *item = Py_TYPE(self->it)->tp_iternext(self->it);
+    if (item == NULL)
+        Py_CLEAR(self->it); /* the end or an error: let go of the loop now */
+    return item;
+}
+
+static int deferred_traverse(Deferred *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->start);
+    Py_VISIT(self->it);
+    return 0;
+}
+
+static int deferred_clear(Deferred *self)
+{
+    Py_CLEAR(self->start);
+    Py_CLEAR(self->it);
+    return 0;
+}
+
+static void deferred_dealloc(Deferred *self)
+{
+    PyObject_GC_UnTrack(self);
+    deferred_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject DeferredType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kcap.format._speedups.Deferred",
+    .tp_basicsize = sizeof(Deferred),
+    .tp_dealloc = (destructor)deferred_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An iterator started on its first next().",
+    .tp_traverse = (traverseproc)deferred_traverse,
+    .tp_clear = (inquiry)deferred_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)deferred_next,
+};
+
+static PyObject *deferred(PyObject *self, PyObject *start)
+{
+    if (!PyCallable_Check(start))
+        return PyErr_Format(PyExc_TypeError, "deferred() takes a callable");
+    if (PyType_Ready(&DeferredType) < 0)
+        return NULL;
+    Deferred *d = PyObject_GC_New(Deferred, &DeferredType);
+    if (d == NULL)
+        return NULL;
+    d->start = Py_NewRef(start);
+    d->it = NULL;
+    PyObject_GC_Track(d);
+    return (PyObject *)d;
 }
 
 /* ------------------------------------------------------------------ timestamps */
@@ -2398,6 +2526,7 @@ static PyMethodDef methods[] = {
     {"handle_updaters", handle_updaters, METH_VARARGS, "CreateHandle/CloseHandle state updaters."},
     {"value_reader", value_reader, METH_VARARGS, "Reads named parameter values of events."},
     {"replay_loop", replay_loop, METH_VARARGS, "Reader.read's per-event loop."},
+    {"deferred", deferred, METH_O, "An iterator started on its first next()."},
     {"parse_time", parse_time, METH_O, "Parse canonical RFC 3339 text to (ns, offset)."},
     {"load_ns", load_ns, METH_O, "Parse a Timestamp's canonical text into its slots."},
     {"check_event", check_event, METH_VARARGS, "Whether an event body decodes (no objects)."},
