@@ -233,3 +233,33 @@ def test_a_lazy_events_timestamp_is_the_stored_one_whenever_it_is_read(live2022:
     ev = lazy[-1]
     ev.timestamp = kcap.Timestamp("2024-01-01T00:00:00Z")
     assert ev.decode().timestamp.text == "2024-01-01T00:00:00Z"
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason=NOT_IN_USE)
+def test_a_lazy_events_tail_reads_as_the_tuple_it_stands_for(tmp_path: Path) -> None:
+    """The accelerator keeps a lazy event's tail as one object; it still reads as the tuple
+    (decoder, buf, p, end, base, timestamp length), which the model's Python code indexes."""
+    import kcap
+    from kcap.model import Event, Param, ParamType, Timestamp
+
+    w = kcap.new_writer(tmp_path / "t.kcap")
+    stamp = "2024-01-01T00:00:00.5Z"
+    for seq in (1, 2):
+        params = [Param("n", ParamType.UINT32, seq)]
+        w.write(Event(seq=seq, name="x", timestamp=Timestamp(stamp), params=params))
+    w.close()
+    with kcap.open(tmp_path / "t.kcap") as reader:
+        lazy = [ev for ev in reader.read(lazy=True) if ev._tail is not None]
+    assert lazy
+    tail = lazy[-1]._tail
+    items = tuple(tail[i] for i in range(len(tail)))
+    assert len(items) == 6 and tuple(tail) == items
+    assert tail[1:5] == items[1:5] and tail[::2] == items[::2] and tail[-1] == items[5]
+    decoder, buf, p, end, base, ts_len = items
+    assert buf[p - ts_len : p].decode() == stamp and p < end <= len(buf)
+    assert isinstance(base, int) and callable(decoder)
+    with pytest.raises(IndexError):
+        tail[6]
+    with pytest.raises(TypeError):
+        tail["x"]
+    assert lazy[-1].params.value("n") == 2 and lazy[-1]._tail is None

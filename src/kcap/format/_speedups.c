@@ -580,6 +580,115 @@ static void head_remember(HeadSlot *e, const unsigned char *id, Py_ssize_t width
     Py_XSETREF(e->strings, Py_NewRef(strings));
 }
 
+/*
+ * The undecoded tail of a lazy event: what Event._load_tail needs to decode it later. It reads
+ * as the tuple (decoder, buf, p, end, base, timestamp length) the Python decoder makes (with
+ * five items), but is one object holding plain offsets instead of a tuple and three ints: a
+ * lazy replay makes one per event. It holds no container, so the collector need not watch it.
+ */
+typedef struct {
+    PyObject_HEAD
+    PyObject *fn, *buf, *base;
+    Py_ssize_t p, end, ts_len;
+} RawTail;
+
+static void raw_tail_dealloc(RawTail *self)
+{
+    Py_DECREF(self->fn);
+    Py_DECREF(self->buf);
+    Py_DECREF(self->base);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t raw_tail_len(PyObject *self) { return 6; }
+
+static PyObject *raw_tail_item(PyObject *op, Py_ssize_t i)
+{
+    RawTail *self = (RawTail *)op;
+    switch (i) {
+    case 0: return Py_NewRef(self->fn);
+    case 1: return Py_NewRef(self->buf);
+    case 2: return PyLong_FromSsize_t(self->p);
+    case 3: return PyLong_FromSsize_t(self->end);
+    case 4: return Py_NewRef(self->base);
+    case 5: return PyLong_FromSsize_t(self->ts_len);
+    default:
+        PyErr_SetString(PyExc_IndexError, "RawTail index out of range");
+        return NULL;
+    }
+}
+
+/* tail[i] and tail[a:b], as on the tuple it stands for */
+static PyObject *raw_tail_subscript(PyObject *self, PyObject *key)
+{
+    if (PyIndex_Check(key)) {
+        Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+        if (i == -1 && PyErr_Occurred())
+            return NULL;
+        return raw_tail_item(self, i < 0 ? i + 6 : i);
+    }
+    if (!PySlice_Check(key))
+        return PyErr_Format(PyExc_TypeError, "RawTail indices must be integers or slices");
+    Py_ssize_t start, stop, step;
+    if (PySlice_Unpack(key, &start, &stop, &step) < 0)
+        return NULL;
+    Py_ssize_t n = PySlice_AdjustIndices(6, &start, &stop, step);
+    PyObject *out = PyTuple_New(n);
+    for (Py_ssize_t k = 0; out != NULL && k < n; k++) {
+        PyObject *item = raw_tail_item(self, start + k * step);
+        if (item == NULL)
+            Py_CLEAR(out);
+        else
+            PyTuple_SET_ITEM(out, k, item);
+    }
+    return out;
+}
+
+static PySequenceMethods raw_tail_seq = {
+    .sq_length = raw_tail_len,
+    .sq_item = raw_tail_item,
+};
+
+static PyMappingMethods raw_tail_map = {
+    .mp_length = raw_tail_len,
+    .mp_subscript = raw_tail_subscript,
+};
+
+static PyTypeObject RawTailType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kcap.format._speedups.RawTail",
+    .tp_basicsize = sizeof(RawTail),
+    .tp_dealloc = (destructor)raw_tail_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The undecoded tail of a lazy event: (decoder, buf, p, end, base, timestamp length).",
+    .tp_as_sequence = &raw_tail_seq,
+    .tp_as_mapping = &raw_tail_map,
+};
+
+/* The tail's fields, from a RawTail or a tuple of at least five items (the Python decoder's);
+ * 1 when it is neither or its offsets are not ints, -1 on error. ts_len is -1 when absent. */
+static int tail_fields(PyObject *tl, PyObject **fn, PyObject **buf, Py_ssize_t *p,
+                       Py_ssize_t *end, Py_ssize_t *ts_len)
+{
+    if (tl != NULL && Py_TYPE(tl) == &RawTailType) {
+        RawTail *t = (RawTail *)tl;
+        *fn = t->fn; *buf = t->buf; *p = t->p; *end = t->end; *ts_len = t->ts_len;
+        return 0;
+    }
+    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) < 5)
+        return 1;
+    PyObject *po = PyTuple_GET_ITEM(tl, 2), *eo = PyTuple_GET_ITEM(tl, 3);
+    PyObject *no = PyTuple_GET_SIZE(tl) >= 6 ? PyTuple_GET_ITEM(tl, 5) : NULL;
+    if (!PyLong_Check(po) || !PyLong_Check(eo) || (no != NULL && !PyLong_Check(no)))
+        return 1;
+    *fn = PyTuple_GET_ITEM(tl, 0);
+    *buf = PyTuple_GET_ITEM(tl, 1);
+    *p = PyLong_AsSsize_t(po);
+    *end = PyLong_AsSsize_t(eo);
+    *ts_len = no != NULL ? PyLong_AsSsize_t(no) : -1;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
                        int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
                        PyObject *eager, PyObject *skip)
@@ -686,22 +795,15 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         set_slot(ev, o_params, Py_NewRef(Py_None));
         set_slot(ev, o_meta, Py_NewRef(Py_None));
         set_slot(ev, o_process, Py_NewRef(Py_None));
-        PyObject *t = PyTuple_New(6);
-        PyObject *p_obj = t ? PyLong_FromSsize_t(p) : NULL;
-        PyObject *end_obj = p_obj ? PyLong_FromSsize_t(end) : NULL;
-        PyObject *len_obj = end_obj ? PyLong_FromSsize_t(ts_len) : NULL;
-        if (len_obj == NULL) {
-            Py_XDECREF(t); Py_XDECREF(p_obj); Py_XDECREF(end_obj); Py_DECREF(ev);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(t, 0, Py_NewRef(tail_fn));
-        PyTuple_SET_ITEM(t, 1, Py_NewRef(buf));
-        PyTuple_SET_ITEM(t, 2, p_obj);
-        PyTuple_SET_ITEM(t, 3, end_obj);
-        PyTuple_SET_ITEM(t, 4, Py_NewRef(base));
-        PyTuple_SET_ITEM(t, 5, len_obj);
-        untrack(t);
-        set_slot(ev, o_tail, t);
+        RawTail *t = PyObject_New(RawTail, &RawTailType);
+        if (t == NULL) { Py_DECREF(ev); return NULL; }
+        t->fn = Py_NewRef(tail_fn);
+        t->buf = Py_NewRef(buf);
+        t->base = Py_NewRef(base);
+        t->p = p;
+        t->end = end;
+        t->ts_len = ts_len;
+        set_slot(ev, o_tail, (PyObject *)t);
         return ev;
     }
     PyObject *params = NULL, *meta = NULL;
@@ -835,15 +937,13 @@ static PyObject *stored_timestamp(PyObject *self, PyObject *ev)
 {
     if (EventT == NULL || Py_TYPE(ev) != EventT)
         Py_RETURN_NONE;
-    PyObject *tl = SLOT(ev, o_tail);
-    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) < 6 ||
-        !PyBytes_CheckExact(PyTuple_GET_ITEM(tl, 1)))
-        Py_RETURN_NONE;
-    PyObject *buf = PyTuple_GET_ITEM(tl, 1);
-    Py_ssize_t p = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 2));
-    Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 5));
-    if (PyErr_Occurred())
+    PyObject *fn, *buf;
+    Py_ssize_t p, end, n;
+    int rc = tail_fields(SLOT(ev, o_tail), &fn, &buf, &p, &end, &n);
+    if (rc < 0)
         return NULL;
+    if (rc > 0 || !PyBytes_CheckExact(buf))
+        Py_RETURN_NONE;
     if (n < 0 || p - n < 0 || p > PyBytes_GET_SIZE(buf))
         Py_RETURN_NONE;
     PyObject *txt = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(buf) + p - n, n, "surrogateescape");
@@ -1383,15 +1483,11 @@ static int event_fields(PyObject *cfg, PyObject *ev, const Fields *fs, PyObject 
     PyObject *tl = *(PyObject **)((char *)ev + o_tail);
     if (params != NULL && params != Py_None)
         return Py_TYPE(params) == ParamsT ? decoded_fields(params, fs, out) : 1;
-    /* tl = (tail_fn, buf, p, end, base[, timestamp length]) */
-    if (tl == NULL || !PyTuple_CheckExact(tl) || PyTuple_GET_SIZE(tl) < 5 ||
-        PyTuple_GET_ITEM(tl, 0) != PyTuple_GET_ITEM(cfg, 2))
-        return 1;
-    PyObject *buf = PyTuple_GET_ITEM(tl, 1);
-    if (!PyBytes_CheckExact(buf)) return 1;
-    Py_ssize_t p = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 2));
-    Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(tl, 3));
-    if (PyErr_Occurred()) return -1;
+    PyObject *fn, *buf;
+    Py_ssize_t p, end, ts_len;
+    int rc = tail_fields(tl, &fn, &buf, &p, &end, &ts_len);
+    if (rc != 0) return rc;
+    if (fn != PyTuple_GET_ITEM(cfg, 2) || !PyBytes_CheckExact(buf)) return 1;
     if (p < 0 || end > PyBytes_GET_SIZE(buf) || p > end) return 1;
     Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), PyTuple_GET_ITEM(cfg, 4) == Py_True,
              PyTuple_GET_ITEM(cfg, 3), NULL};
@@ -2542,4 +2638,9 @@ static struct PyModuleDef module = {
     "Optional C accelerator for decoding event sections (see events.py).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    if (PyType_Ready(&RawTailType) < 0)
+        return NULL;
+    return PyModule_Create(&module);
+}

@@ -9,7 +9,7 @@ simply has everything set.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kcap.model.params import Param, Params
@@ -88,7 +88,7 @@ class Event:
         self._params: Params | None = params if isinstance(params, Params) else Params(params)
         self._meta: list[tuple[str, str]] | None = meta if meta is not None else []
         self._process: Process | None = process
-        self._tail: tuple[Any, ...] | None = None
+        self._tail: Sequence[Any] | None = None
         self.ps = ps if ps is not None else process
 
     # ----------------------------------------------------------------- lazy tail
@@ -106,7 +106,7 @@ class Event:
         description: str,
         host: str,
         timestamp: Timestamp,
-        tail: tuple[Any, ...],
+        tail: Sequence[Any],
     ) -> Event:
         """Build an event whose tail is decoded on first access (used by the format layer)."""
         ev = cls.__new__(cls)
@@ -136,8 +136,8 @@ class Event:
         self._tail = None
 
     # The accelerated decoder leaves the timestamp of a lazy event undecoded: a filter that
-    # drops most events never needs it. Its tail is then (decoder, buf, p, end, base, n): the
-    # n bytes of timestamp text end where the tail starts, at p.
+    # drops most events never needs it. Its tail then reads as (decoder, buf, p, end, base, n)
+    # (one C object, not a tuple): the n bytes of timestamp text end where the tail starts, at p.
     def _stored_timestamp(self) -> Timestamp:
         tail = self._tail
         if tail is None or len(tail) < 6:
