@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         default="250000,1000000",
         help="comma-separated sizes of generated captures for the RSS table ('' for none)",
     )
-    ap.add_argument("--repeat", type=int, default=3, help="runs per scenario on small files")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per scenario on small files")
     ap.add_argument(
         "--repeat-large", type=int, default=1, help="runs per scenario at >= 500k events"
     )

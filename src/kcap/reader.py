@@ -58,12 +58,12 @@ def resolve_path(path: str | os.PathLike[str]) -> Path:
 
 @dataclass
 class ReadStats:
-    events_read: int = 0  # records decoded (state-only included)
+    events_read: int = 0  # records read (state-only included), built into events or not
     events_emitted: int = 0
     dropped_by_filter: int = 0
     state_only: int = 0
     errors: int = 0
-    state_warnings: int = 0
+    state_warnings: int = 0  # events the handle or process state could not take
 
 
 _NOTHING: TypeInfo = ((), False, False, False)
@@ -117,7 +117,8 @@ class Reader:
         self._filter: Predicate | None = None
         self._filter_kind_only = False
         self._verdicts: dict[Any, bool] | None = None
-        self._skipped = 0
+        self._skipped = self._skipped_state_only = 0
+        self._include_state = False
         self._hsnap: HandleSnapshotter | None = None
         self._psnap: ProcessSnapshotter | None = None
         self._detection: Detection | None = None
@@ -193,7 +194,7 @@ class Reader:
 
         if self._hsnap is None or self._psnap is None:
             self._prepare()
-            self._hsnap = HandleSnapshotter(self._stream.handles)
+            self._hsnap = HandleSnapshotter(self._stream.handles, on_warning=self._state_warning)
             self._psnap = ProcessSnapshotter(self._hsnap, on_warning=self._state_warning)
         return self._hsnap, self._psnap
 
@@ -240,16 +241,22 @@ class Reader:
         stream = self._stream
         full = decode is self._decoders.full
         eager = None if full else self._eager_types(self._track_state)
-        # Events of a kind the filter rejected that change no state are not even built.
-        verdicts = self._verdicts
-        skip = None if verdicts is None else (self._type_info, verdicts)
+        # Events nobody receives (a kind the filter rejected; state-only ones unless included)
+        # are not even built: their state change, if any, is applied from the raw bytes.
+        verdicts, include_state = self._verdicts, self._include_state
+        skip = (
+            None
+            if verdicts is None and include_state
+            else (self._type_info, verdicts, include_state, self._track_state)
+        )
         while stream.section_ready() is not None:
             # section_ready (which fills the buffer) only when the buffer ran out of sections
             while True:
-                events, stream.pos, anomaly, skipped = batch(
+                events, stream.pos, anomaly, skipped, skipped_state_only = batch(
                     stream.buf, stream.pos, stream.base, full, _BATCH, eager, skip
                 )
                 self._skipped += skipped
+                self._skipped_state_only += skipped_state_only
                 if events:
                     yield events
                 if anomaly:
@@ -342,7 +349,8 @@ class Reader:
         decode = self._decoders.lazy if defer else self._decoders.full
         # A filter on the kind of event is decided once per kind, in this dict.
         self._verdicts = {} if flt is not None and self._filter_kind_only else None
-        self._skipped = 0
+        self._skipped = self._skipped_state_only = 0
+        self._include_state = include_state
         source = self._decoded(decode)
         make_loop = ReplayLoop if _speedups is None else _speedups.replay_loop
         loop: Iterable[Event] = make_loop(
@@ -367,10 +375,14 @@ class Reader:
         read, emitted, state_only, dropped = counts
         stats = self.stats
         # events the decoder left unbuilt were read and dropped by the filter
-        stats.events_read += read + self._skipped
+        # and state-only events left unbuilt were read (and dropped when they were included)
+        unbuilt_state_only = self._skipped_state_only
+        stats.events_read += read + self._skipped + unbuilt_state_only
         stats.events_emitted += emitted
-        stats.state_only += state_only
+        stats.state_only += state_only + unbuilt_state_only
         stats.dropped_by_filter += dropped + self._skipped
+        if self._include_state:
+            stats.dropped_by_filter += unbuilt_state_only
 
     async def aread(
         self, include_state: bool = False, lazy: bool = False, batch: int = 512

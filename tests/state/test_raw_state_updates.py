@@ -116,7 +116,7 @@ def replay(path: Path, *, twins: bool, lazy: bool, monkeypatch: Any) -> tuple[li
             ]
             if twins:
                 assert reader._raw_twins(), "the accelerated updaters were not used"
-            return tables, len(hsnap.warnings or [])
+            return tables, reader.stats.state_warnings
 
 
 @needs_accelerator

@@ -492,21 +492,46 @@ static int remember_verdict(PyObject *dict, PyObject *type, PyObject *name, PyOb
     return err;
 }
 
-static int skippable(PyObject *skip, PyObject *type_id, PyObject *strings)
+static int is_raw_twin(PyObject *handler);
+static int twin_raw(PyObject *handler, const Ctx *c, Py_ssize_t off, Py_ssize_t p, Py_ssize_t end);
+
+/*
+ * What to do with an event its consumer will not receive: a state-only event when they are
+ * not included, or one of a kind the filter rejected (skip = (type info, verdicts or None,
+ * include_state, track)). 0: build it as usual; 1: skip it, it changes no state; 2: skip it
+ * once *handler (an updater reading raw bytes) has applied its state change. *state_only
+ * tells the caller how to count it. -1 on error.
+ */
+static int kind_action(PyObject *skip, PyObject *type_id, PyObject *strings, PyObject **handler,
+                       int *state_only)
 {
     PyObject *info = PyDict_GetItemWithError(PyTuple_GET_ITEM(skip, 0), type_id);
     if (info == NULL)
-        return PyErr_Occurred() ? -1 : 0;
+        return PyErr_Occurred() ? -1 : 0; /* a kind not seen yet: the loop classifies it */
     if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 4 ||
-        !PyTuple_CheckExact(PyTuple_GET_ITEM(info, 0)) ||
-        PyTuple_GET_SIZE(PyTuple_GET_ITEM(info, 0)) != 0 ||
-        PyTuple_GET_ITEM(info, 1) != Py_False || PyTuple_GET_ITEM(info, 2) != Py_False)
+        !PyTuple_CheckExact(PyTuple_GET_ITEM(info, 0)) || PyTuple_GET_ITEM(info, 2) != Py_False)
+        return 0; /* an event carrying a process body is always built */
+    PyObject *handlers = PyTuple_GET_ITEM(info, 0);
+    int only = PyTuple_GET_ITEM(info, 1) == Py_True;
+    if (!only || PyTuple_GET_ITEM(skip, 2) == Py_True) {
+        PyObject *verdicts = PyTuple_GET_ITEM(skip, 1);
+        if (verdicts == Py_None)
+            return 0;
+        int keep = known_verdict(verdicts, type_id, PyTuple_GET_ITEM(strings, 0),
+                                 PyTuple_GET_ITEM(strings, 1), PyTuple_GET_ITEM(strings, 2));
+        if (keep == -2)
+            return -1;
+        if (keep != 0)
+            return 0;
+    }
+    *state_only = only;
+    Py_ssize_t n = PyTuple_GET_SIZE(handlers);
+    if (n == 0 || PyTuple_GET_ITEM(skip, 3) != Py_True)
+        return 1;
+    if (n != 1 || PyTuple_GET_ITEM(info, 3) != Py_False || !is_raw_twin(PyTuple_GET_ITEM(handlers, 0)))
         return 0;
-    int keep = known_verdict(PyTuple_GET_ITEM(skip, 1), type_id, PyTuple_GET_ITEM(strings, 0),
-                             PyTuple_GET_ITEM(strings, 1), PyTuple_GET_ITEM(strings, 2));
-    if (keep == -2)
-        return -1;
-    return keep == 0;
+    *handler = PyTuple_GET_ITEM(handlers, 0);
+    return 2;
 }
 
 /*
@@ -689,9 +714,14 @@ static int tail_fields(PyObject *tl, PyObject **fn, PyObject **buf, Py_ssize_t *
     return PyErr_Occurred() ? -1 : 0;
 }
 
+/* Sentinels of event() besides ANOMALY: SKIPPED (not built; *skipped_state_only says how to
+ * count it) and STOP (not consumed: its state change must wait until the events made before it
+ * have reached their consumer, who reads the state as it was at each of them). */
+#define STOP ((PyObject *)3)
+
 static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
                        int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
-                       PyObject *eager, PyObject *skip)
+                       PyObject *eager, PyObject *skip, int first, int *skipped_state_only)
 {
     Py_ssize_t p = off + 16 + width + 1, a, n;
     if (p > end)
@@ -755,9 +785,21 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
             head_remember(front, c->b + off + 16, width, c->b + a, p - a, strings);
     }
     if (skip != Py_None) {
-        int k = skippable(skip, PyTuple_GET_ITEM(strings, 4), strings);
+        PyObject *handler = NULL;
+        int only = 0;
+        int k = kind_action(skip, PyTuple_GET_ITEM(strings, 4), strings, &handler, &only);
         if (k < 0) return NULL;
-        if (k > 0) return SKIPPED;
+        if (k == 2) {
+            if (!first)
+                return STOP;
+            int rc = twin_raw(handler, c, off, p + 2 + n, end);
+            if (rc < 0) return NULL;
+            if (rc > 0) k = 0; /* not the common case: built, the loop runs its handler */
+        }
+        if (k > 0) {
+            *skipped_state_only = only;
+            return SKIPPED;
+        }
     }
     Py_INCREF(strings);
     Py_ssize_t ts_len = n; /* the text ends where the tail starts; decoded now when full */
@@ -845,16 +887,18 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
 static PyObject *decode_batch(PyObject *self, PyObject *args)
 {
     PyObject *buf, *table, *head_cache, *tail_fn, *proc_fn, *base, *eager, *skip;
-    Py_ssize_t pos, max_record, limit, skipped = 0;
+    Py_ssize_t pos, max_record, limit, skipped = 0, skipped_state_only = 0;
     int ev1_width, le, full;
     if (!PyArg_ParseTuple(args, "O!nOniiO!O!iOOnOO", &PyBytes_Type, &buf, &pos, &base,
                           &max_record, &ev1_width, &le, &PyTuple_Type, &table, &PyDict_Type,
                           &head_cache, &full, &tail_fn, &proc_fn, &limit, &eager, &skip))
         return NULL;
-    if (skip != Py_None && (!PyTuple_CheckExact(skip) || PyTuple_GET_SIZE(skip) != 2 ||
+    if (skip != Py_None && (!PyTuple_CheckExact(skip) || PyTuple_GET_SIZE(skip) != 4 ||
                             !PyDict_CheckExact(PyTuple_GET_ITEM(skip, 0)) ||
-                            !PyDict_CheckExact(PyTuple_GET_ITEM(skip, 1))))
-        return PyErr_Format(PyExc_TypeError, "skip must be None or (dict, dict)");
+                            (PyTuple_GET_ITEM(skip, 1) != Py_None &&
+                             !PyDict_CheckExact(PyTuple_GET_ITEM(skip, 1)))))
+        return PyErr_Format(PyExc_TypeError,
+                            "skip must be None or (dict, dict or None, include_state, track)");
     if (eager != Py_None && !PyAnySet_Check(eager))
         return PyErr_Format(PyExc_TypeError, "eager must be a set or None");
     if (EventT == NULL)
@@ -875,8 +919,9 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
         }
         if (pos + 10 + size > len)
             break;  /* the caller brings more data */
+        int only = 0;
         PyObject *ev = event(&c, buf, pos + 10, pos + 10 + size, width, full, tail_fn, proc_fn,
-                             base, eager, skip);
+                             base, eager, skip, PyList_GET_SIZE(events) == 0, &only);
         if (ev == NULL) {
             Py_DECREF(events);
             return NULL;
@@ -885,8 +930,13 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
             anomaly = 1;
             break;
         }
+        if (ev == STOP)
+            break;
         if (ev == SKIPPED) {
-            skipped++;
+            if (only)
+                skipped_state_only++;
+            else
+                skipped++;
             pos += 10 + size;
             continue;
         }
@@ -898,7 +948,8 @@ static PyObject *decode_batch(PyObject *self, PyObject *args)
         }
         pos += 10 + size;
     }
-    return Py_BuildValue("NnOn", events, pos, anomaly ? Py_True : Py_False, skipped);
+    return Py_BuildValue("NnOnn", events, pos, anomaly ? Py_True : Py_False, skipped,
+                         skipped_state_only);
 }
 
 
@@ -924,8 +975,9 @@ static PyObject *decode_event(PyObject *self, PyObject *args)
     if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
         Py_RETURN_NONE;
     Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, head_cache};
+    int only = 0;
     PyObject *ev = event(&c, buf, off, end, width, full, tail_fn, proc_fn, base, Py_None,
-                         Py_None);
+                         Py_None, 1, &only);
     if (ev == ANOMALY)
         Py_RETURN_NONE;
     return ev;
@@ -1506,24 +1558,20 @@ static void drop_fields(PyObject *out[NFIELDS])
         Py_CLEAR(out[f]);
 }
 
-/* cfg = (by_object dict, fallback, tail_fn, table, little) */
-static PyObject *create_handle(PyObject *cfg, PyObject *ev)
+/* The state change of a CreateHandle whose values are out[] (pid: the event's): 0 applied,
+ * 1 not the common case (nothing changed: the Python handler decides), -1 error.
+ * cfg = (by_object dict, fallback, tail_fn, table, little, fields) */
+static int create_handle_apply(PyObject *cfg, PyObject **out, PyObject *pid)
 {
-    PyObject *out[NFIELDS] = {NULL};
-    int rc = handle_fields(cfg, ev, out);
-    if (rc < 0) { drop_fields(out); return NULL; }
     PyObject *type = out[F_TYPE_ID] ? out[F_TYPE_ID] : out[F_HANDLE_TYPE];
-    PyObject *pid = Py_TYPE(ev) == EventT ? *(PyObject **)((char *)ev + o_pid) : NULL;
-    if (rc > 0 || out[F_OBJECT] == NULL || !PyLong_CheckExact(out[F_OBJECT]) ||
+    if (out[F_OBJECT] == NULL || !PyLong_CheckExact(out[F_OBJECT]) ||
         (out[F_ID] != NULL && !PyLong_CheckExact(out[F_ID])) ||
         (type != NULL && !PyUnicode_CheckExact(type)) ||
-        (out[F_NAME] != NULL && !PyUnicode_CheckExact(out[F_NAME])) || pid == NULL) {
-        drop_fields(out);
-        return PyObject_CallOneArg(PyTuple_GET_ITEM(cfg, 1), ev);
-    }
+        (out[F_NAME] != NULL && !PyUnicode_CheckExact(out[F_NAME])))
+        return 1;
     PyObject *empty = PyUnicode_New(0, 0);
     PyObject *h = empty ? HandleT->tp_alloc(HandleT, 0) : NULL;
-    if (h == NULL) { Py_XDECREF(empty); drop_fields(out); return NULL; }
+    if (h == NULL) { Py_XDECREF(empty); return -1; }
     untrack(h);
     set_slot(h, o_h_num, out[F_ID] ? Py_NewRef(out[F_ID]) : Py_NewRef(zero_int));
     set_slot(h, o_h_object, Py_NewRef(out[F_OBJECT]));
@@ -1534,26 +1582,48 @@ static PyObject *create_handle(PyObject *cfg, PyObject *ev)
     Py_DECREF(empty);
     int err = PyDict_SetItem(PyTuple_GET_ITEM(cfg, 0), out[F_OBJECT], h);
     Py_DECREF(h);
-    drop_fields(out);
-    if (err < 0) return NULL;
+    return err;
+}
+
+/* The state change of a CloseHandle (as create_handle_apply). */
+static int close_handle_apply(PyObject *cfg, PyObject **out)
+{
+    if (out[F_OBJECT] == NULL || !PyLong_CheckExact(out[F_OBJECT]))
+        return 1;
+    PyObject *by_object = PyTuple_GET_ITEM(cfg, 0);
+    int has = PyDict_Contains(by_object, out[F_OBJECT]);
+    return has < 0 ? -1 : has ? PyDict_DelItem(by_object, out[F_OBJECT]) : 0;
+}
+
+/* An updater's result: None once applied, else what the Python fallback returns. */
+static PyObject *applied_or_fallback(int rc, PyObject *fallback, PyObject *ev)
+{
+    if (rc < 0)
+        return NULL;
+    if (rc > 0)
+        return PyObject_CallOneArg(fallback, ev);
     Py_RETURN_NONE;
+}
+
+static PyObject *create_handle(PyObject *cfg, PyObject *ev)
+{
+    PyObject *out[NFIELDS] = {NULL};
+    int rc = handle_fields(cfg, ev, out);
+    PyObject *pid = Py_TYPE(ev) == EventT ? *(PyObject **)((char *)ev + o_pid) : NULL;
+    if (rc == 0)
+        rc = pid != NULL ? create_handle_apply(cfg, out, pid) : 1;
+    drop_fields(out);
+    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, 1), ev);
 }
 
 static PyObject *close_handle(PyObject *cfg, PyObject *ev)
 {
     PyObject *out[NFIELDS] = {NULL};
     int rc = handle_fields(cfg, ev, out);
-    if (rc < 0) { drop_fields(out); return NULL; }
-    if (rc > 0 || out[F_OBJECT] == NULL || !PyLong_CheckExact(out[F_OBJECT])) {
-        drop_fields(out);
-        return PyObject_CallOneArg(PyTuple_GET_ITEM(cfg, 1), ev);
-    }
-    PyObject *by_object = PyTuple_GET_ITEM(cfg, 0);
-    int has = PyDict_Contains(by_object, out[F_OBJECT]);
-    int err = has < 0 ? -1 : has ? PyDict_DelItem(by_object, out[F_OBJECT]) : 0;
+    if (rc == 0)
+        rc = close_handle_apply(cfg, out);
     drop_fields(out);
-    if (err < 0) return NULL;
-    Py_RETURN_NONE;
+    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, 1), ev);
 }
 
 static PyMethodDef create_def = {"create_handle", create_handle, METH_O,
@@ -1679,51 +1749,52 @@ static int ends_with_exe(PyObject *s)
     return match;
 }
 
-/* cfg = (tail cfg, fields of the nine names, procs, indexes, fallback, rundown) */
-static PyObject *load_module(PyObject *cfg, PyObject *ev)
+/* The state change of a LoadImage/ImageRundown whose values are out[] (as
+ * create_handle_apply). cfg = (tail cfg, fields of the nine names, procs, indexes, fallback,
+ * rundown) */
+static int load_module_apply(PyObject *cfg, PyObject **out)
 {
-    PyObject *tailcfg = PyTuple_GET_ITEM(cfg, 0);
     PyObject *procs = PyTuple_GET_ITEM(cfg, 2), *indexes = PyTuple_GET_ITEM(cfg, 3);
-    PyObject *fallback = PyTuple_GET_ITEM(cfg, 4);
     int rundown = PyTuple_GET_ITEM(cfg, 5) == Py_True;
-    PyObject *out[MAX_FIELDS] = {NULL};
-    PyObject *key = NULL, *modules = NULL, *exe = NULL, *result = NULL;
-    int rc = event_fields(tailcfg, ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)), out);
-    if (rc < 0) goto done;
-    if (rc > 0) goto python;
+    PyObject *key = NULL, *modules = NULL, *exe = NULL;
+    int rc = -1;
     /* values: pid, file_path, file_name, base, size, checksum, default base, sig level, type */
     PyObject *path = out[1] ? out[1] : out[2];
     if (out[0] == NULL || !PyLong_CheckExact(out[0]) || (path && !PyUnicode_CheckExact(path)))
-        goto python;
+        return 1;
     for (int f = 3; f < 9; f++)
-        if (out[f] && !PyLong_CheckExact(out[f])) goto python;
+        if (out[f] && !PyLong_CheckExact(out[f])) return 1;
     int overflow;
     long long pid = PyLong_AsLongLongAndOverflow(out[0], &overflow);
-    if (pid == -1 && PyErr_Occurred()) goto done;
+    if (pid == -1 && PyErr_Occurred()) return -1;
     key = rundown && !overflow && pid == 0 ? PyLong_FromLong(4) : Py_NewRef(out[0]);
-    if (key == NULL) goto done;
+    if (key == NULL) return -1;
     PyObject *proc = PyDict_GetItemWithError(procs, key);
     if (proc == NULL) {
-        if (!PyErr_Occurred()) result = Py_NewRef(Py_None);
+        if (!PyErr_Occurred()) rc = 0; /* no such process: nothing to change */
         goto done;
     }
     PyObject *index = PyDict_GetItemWithError(indexes, key);
     if (index == NULL && PyErr_Occurred()) goto done;
-    if (index == NULL || Py_TYPE(index) != IndexT || SLOT(index, o_ix_owner) != proc)
-        goto python;
+    if (index == NULL || Py_TYPE(index) != IndexT || SLOT(index, o_ix_owner) != proc) {
+        rc = 1;
+        goto done;
+    }
     modules = PyObject_GetAttr(proc, str_modules);
     exe = modules ? PyObject_GetAttr(proc, str_exe) : NULL;
     if (exe == NULL) goto done;
     PyObject *length = SLOT(index, o_ix_length), *bases = SLOT(index, o_ix_bases);
     if (!PyList_CheckExact(modules) || !PyUnicode_CheckExact(exe) || length == NULL ||
         !PyLong_CheckExact(length) || bases == NULL || !PySet_CheckExact(bases) ||
-        PyLong_AsSsize_t(length) != PyList_GET_SIZE(modules))
-        goto python;
+        PyLong_AsSsize_t(length) != PyList_GET_SIZE(modules)) {
+        rc = 1;
+        goto done;
+    }
     PyObject *empty = PyUnicode_New(0, 0);
     if (empty == NULL) goto done;
     if (path == NULL) path = empty;
     int is_exe = ends_with_exe(path);
-    if (is_exe < 0) { Py_DECREF(empty); goto python; }
+    if (is_exe < 0) { Py_DECREF(empty); rc = 1; goto done; }
     /* from here on the state changes, as the Python handler would change it */
     if (PyUnicode_GET_LENGTH(path) > PyUnicode_GET_LENGTH(exe) && is_exe &&
         PyObject_SetAttr(proc, str_exe, path) < 0) {
@@ -1734,7 +1805,7 @@ static PyObject *load_module(PyObject *cfg, PyObject *ev)
     int has = PySet_Contains(bases, base);
     if (has != 0) {
         Py_DECREF(empty);
-        if (has > 0) result = Py_NewRef(Py_None);
+        if (has > 0) rc = 0;
         goto done;
     }
     PyObject *new_length = PyLong_FromSsize_t(PyList_GET_SIZE(modules) + 1);
@@ -1750,19 +1821,25 @@ static PyObject *load_module(PyObject *cfg, PyObject *ev)
     for (int f = 4; f < 9; f++)
         set_slot(mod, o_mod[f - 2], Py_NewRef(out[f] ? out[f] : zero_int));
     Py_DECREF(empty);
-    int err = PyList_Append(modules, mod);
+    rc = PyList_Append(modules, mod);
     Py_DECREF(mod);
-    if (err == 0) result = Py_NewRef(Py_None);
-    goto done;
-python:
-    result = PyObject_CallOneArg(fallback, ev);
 done:
-    for (int f = 0; f < MAX_FIELDS; f++)
-        Py_XDECREF(out[f]);
     Py_XDECREF(key);
     Py_XDECREF(modules);
     Py_XDECREF(exe);
-    return result;
+    return rc;
+}
+
+static PyObject *load_module(PyObject *cfg, PyObject *ev)
+{
+    PyObject *out[MAX_FIELDS] = {NULL};
+    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)),
+                          out);
+    if (rc == 0)
+        rc = load_module_apply(cfg, out);
+    for (int f = 0; f < MAX_FIELDS; f++)
+        Py_XDECREF(out[f]);
+    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, 4), ev);
 }
 
 static PyMethodDef load_module_def = {"load_module", load_module, METH_O,
@@ -1822,27 +1899,23 @@ static Py_ssize_t o_thread[10];
 static PyObject *str_threads;
 
 /* cfg = (tail cfg, fields of ProcessSnapshotter's 11 thread names, procs, fallback) */
-static PyObject *record_thread(PyObject *cfg, PyObject *ev)
+/* The state change of a CreateThread/ThreadRundown whose values are out[] (as
+ * create_handle_apply). cfg = (tail cfg, fields, procs, fallback) */
+static int record_thread_apply(PyObject *cfg, PyObject **out)
 {
     PyObject *procs = PyTuple_GET_ITEM(cfg, 2);
-    PyObject *out[MAX_FIELDS] = {NULL};
-    PyObject *threads = NULL, *result = NULL;
-    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)),
-                          out);
-    if (rc < 0) goto done;
-    if (rc > 0 || out[0] == NULL || out[1] == NULL) goto python;
+    if (out[0] == NULL || out[1] == NULL)
+        return 1;
     for (int f = 0; f < 11; f++)
-        if (out[f] && !PyLong_CheckExact(out[f])) goto python;
+        if (out[f] && !PyLong_CheckExact(out[f])) return 1;
     PyObject *proc = PyDict_GetItemWithError(procs, out[0]);
-    if (proc == NULL) {
-        if (!PyErr_Occurred()) result = Py_NewRef(Py_None);
-        goto done;
-    }
-    threads = PyObject_GetAttr(proc, str_threads);
-    if (threads == NULL) goto done;
-    if (!PyDict_CheckExact(threads)) goto python;
+    if (proc == NULL)
+        return PyErr_Occurred() ? -1 : 0; /* no such process: nothing to change */
+    PyObject *threads = PyObject_GetAttr(proc, str_threads);
+    if (threads == NULL) return -1;
+    if (!PyDict_CheckExact(threads)) { Py_DECREF(threads); return 1; }
     PyObject *t = ThreadT->tp_alloc(ThreadT, 0);
-    if (t == NULL) goto done;
+    if (t == NULL) { Py_DECREF(threads); return -1; }
     untrack(t);
     /* tid, pid, then the eight values; the start address under its newest name first */
     set_slot(t, o_thread[0], Py_NewRef(out[1]));
@@ -1851,20 +1924,76 @@ static PyObject *record_thread(PyObject *cfg, PyObject *ev)
         set_slot(t, o_thread[f], Py_NewRef(out[f] ? out[f] : zero_int));
     PyObject *start = out[9] ? out[9] : out[10];
     set_slot(t, o_thread[9], Py_NewRef(start ? start : zero_int));
-    if (PyDict_SetItem(threads, out[1], t) == 0) result = Py_NewRef(Py_None);
+    int err = PyDict_SetItem(threads, out[1], t);
     Py_DECREF(t);
-    goto done;
-python:
-    result = PyObject_CallOneArg(PyTuple_GET_ITEM(cfg, 3), ev);
-done:
+    Py_DECREF(threads);
+    return err;
+}
+
+static PyObject *record_thread(PyObject *cfg, PyObject *ev)
+{
+    PyObject *out[MAX_FIELDS] = {NULL};
+    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)),
+                          out);
+    if (rc == 0)
+        rc = record_thread_apply(cfg, out);
     for (int f = 0; f < MAX_FIELDS; f++)
         Py_XDECREF(out[f]);
-    Py_XDECREF(threads);
-    return result;
+    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, 3), ev);
 }
 
 static PyMethodDef record_thread_def = {"record_thread", record_thread, METH_O,
                                         "Apply a CreateThread or ThreadRundown event."};
+
+/* ------------------------------------------------------------------ updates without events */
+
+/* True for the updaters above (bound to their configuration), which twin_raw can apply. */
+static int is_raw_twin(PyObject *handler)
+{
+    if (!PyCFunction_Check(handler))
+        return 0;
+    PyMethodDef *ml = ((PyCFunctionObject *)handler)->m_ml;
+    return ml == &create_def || ml == &close_def || ml == &load_module_def ||
+           ml == &record_thread_def;
+}
+
+/*
+ * Apply `handler`'s state change to an event that is never built: the body starting at off,
+ * whose tail is [p, end), read in c's buffer. The same checks as on an event decide: 0
+ * applied, 1 not the common case (nothing changed: build the event and let the loop run the
+ * handler, which falls back to Python), -1 error.
+ */
+static int twin_raw(PyObject *handler, const Ctx *c, Py_ssize_t off, Py_ssize_t p, Py_ssize_t end)
+{
+    PyMethodDef *ml = ((PyCFunctionObject *)handler)->m_ml;
+    PyObject *cfg = PyCFunction_GET_SELF(handler);
+    int handle_event = ml == &create_def || ml == &close_def;
+    /* create/close: (by_object, fallback, tail_fn, table, little, fields);
+     * modules/threads: ((None, None, tail_fn, table, little), fields, ...) */
+    PyObject *table = handle_event ? PyTuple_GET_ITEM(cfg, 3)
+                                   : PyTuple_GET_ITEM(PyTuple_GET_ITEM(cfg, 0), 3);
+    if (table != c->table)
+        return 1; /* another capture's layout */
+    const Fields *fs = capsule_fields(PyTuple_GET_ITEM(cfg, handle_event ? 5 : 1));
+    PyObject *out[MAX_FIELDS] = {NULL};
+    int rc = raw_fields(c, p, end, fs, out);
+    if (rc == 0) {
+        if (ml == &create_def) {
+            PyObject *pid = PyLong_FromUnsignedLong(rd32(c, off + 8));
+            rc = pid ? create_handle_apply(cfg, out, pid) : -1;
+            Py_XDECREF(pid);
+        } else if (ml == &close_def) {
+            rc = close_handle_apply(cfg, out);
+        } else if (ml == &load_module_def) {
+            rc = load_module_apply(cfg, out);
+        } else {
+            rc = record_thread_apply(cfg, out);
+        }
+    }
+    for (int f = 0; f < MAX_FIELDS; f++)
+        Py_XDECREF(out[f]);
+    return rc;
+}
 
 /* thread_updater(thread_cls, procs, names, fallback, tail_fn, table, little) -> callable */
 static PyObject *thread_updater(PyObject *self, PyObject *args)

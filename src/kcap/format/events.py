@@ -49,7 +49,7 @@ class Layout(NamedTuple):
 EventDecoder = Callable[[bytes, int, int, int, int], Event]
 BatchDecoder = Callable[
     [bytes, int, int, bool, int, "frozenset[bytes] | None", Any],
-    tuple[list[Event], int, bool, int],
+    tuple[list[Event], int, bool, int, int],
 ]
 
 
@@ -59,11 +59,12 @@ class EventDecoders(NamedTuple):
 
     lazy: EventDecoder  # header now, the rest on first access
     full: EventDecoder  # everything now; errors raise here
-    # batch(buf, pos, base, full, limit, eager, skip) -> (events, pos, anomaly, skipped): the C
-    # accelerator's fast path over many well-formed sections at once (``eager``: type ids
-    # decoded fully even when ``full`` is false; ``skip``: None, or (type info, verdicts) of
-    # the replay loop, whose stateless events of a rejected kind are counted, not built);
-    # None when not available for this layout.
+    # batch(buf, pos, base, full, limit, eager, skip)
+    #   -> (events, pos, anomaly, skipped, skipped state-only): the C accelerator's fast path
+    # over many well-formed sections at once (``eager``: type ids decoded fully even when
+    # ``full`` is false; ``skip``: None, or (type info, verdicts or None, include_state,
+    # track_state) of the replay loop: events nobody receives are counted, not built, their
+    # state change applied from the raw bytes); None when not available for this layout.
     batch: BatchDecoder | None = None
     # (tail_fn, c_table, little): how the accelerator reads a lazy event's raw tail, for state
     # updaters that need a few values without decoding the event; None without the accelerator.
@@ -407,7 +408,7 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
             limit: int,
             eager: frozenset[bytes] | None,
             skip: Any,
-        ) -> tuple[list[Event], int, bool, int]:
+        ) -> tuple[list[Event], int, bool, int, int]:
             return c_batch(
                 buf,
                 pos,
