@@ -113,7 +113,7 @@ class Reader:
         self._on_error: ErrorCallback = on_error or self.errors
         self.stats = ReadStats()
         self._decompressor = Decompressor(self._fh, name)
-        self._stream = RecordStream(self._decompressor, name, max_record)
+        self._stream = RecordStream(self._decompressor.parts(), name, max_record)
         self._filter: Predicate | None = None
         self._filter_kind_only = False
         self._verdicts: dict[Any, bool] | None = None

@@ -55,8 +55,14 @@ class Decompressor:
         return data
 
     def __iter__(self) -> Iterator[bytes]:
+        for parts in self.parts():
+            yield parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def parts(self) -> Iterator[list[bytes]]:
+        """The chunks as lists of the pieces the decompressor produced, not yet joined: a
+        reader that joins them with bytes of its own copies each byte once, not twice."""
         dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
-        # Decompressed pieces gathered until a chunk is due, then joined: one copy per byte.
+        # Decompressed pieces gathered until a chunk is due.
         pending: list[bytes] = []
         pending_size = 0
         carry = b""  # compressed bytes read but not yet given to a decompressor
@@ -71,7 +77,13 @@ class Decompressor:
                     self.terminated = False
                     break
                 size = int.from_bytes(head[4:8], "little")
-                self._skip(size)
+                # head is all that was left over from the frame before: the skippable frame's
+                # content may be in it, in part or whole, and the next frame after it
+                rest = head[8:]
+                if len(rest) >= size:
+                    carry = rest[size:]
+                else:
+                    self._skip(size - len(rest))
                 self.skippable_frames += 1
                 first = False
                 continue
@@ -105,7 +117,7 @@ class Decompressor:
                     pending_size += len(out)
                     if pending_size >= self._chunk_size:
                         self.raw_bytes += pending_size
-                        yield b"".join(pending)
+                        yield pending
                         pending, pending_size = [], 0
                 if dobj.eof:
                     carry = dobj.unused_data
@@ -119,7 +131,7 @@ class Decompressor:
                 break
         if pending:
             self.raw_bytes += pending_size
-            yield b"".join(pending)
+            yield pending
 
     def _skip(self, size: int) -> None:
         # Seek where possible; a pipe is read through in bounded pieces.

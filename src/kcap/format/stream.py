@@ -31,11 +31,11 @@ class RecordStream:
 
     def __init__(
         self,
-        chunks: Iterable[bytes],
+        chunks: Iterable[bytes] | Iterable[list[bytes]],
         path: str | None = None,
         max_record: int = DEFAULT_MAX_RECORD,
     ) -> None:
-        self._chunks = iter(chunks)
+        self._chunks: Iterator[bytes | list[bytes]] = iter(chunks)
         self.path = path
         self.max_record = max_record
         self.buf = b""
@@ -62,7 +62,10 @@ class RecordStream:
                 return False
             rest = self.buf[self.pos :]
             self.base += self.pos
-            self.buf = rest + chunk if rest else chunk
+            if isinstance(chunk, list):  # pieces (Decompressor.parts): joined with the rest
+                self.buf = b"".join([rest, *chunk] if rest else chunk)
+            else:
+                self.buf = rest + chunk if rest else chunk
             self.pos = 0
         return True
 
