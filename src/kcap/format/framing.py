@@ -102,10 +102,11 @@ class Decompressor:
             first = False
             self.frames += 1
             dobj = dctx.decompressobj()
+            decompress, read, chunk_size = dobj.decompress, self._fh.read, self._chunk_size
             data = head
-            while True:
+            while True:  # once per FEED_SIZE bytes: kept to the bare minimum
                 try:
-                    out = dobj.decompress(data)
+                    out = decompress(data)
                 except zstandard.ZstdError as exc:
                     raise Corrupt(
                         f"cannot decompress data near compressed offset "
@@ -115,14 +116,15 @@ class Decompressor:
                 if out:
                     pending.append(out)
                     pending_size += len(out)
-                    if pending_size >= self._chunk_size:
+                    if pending_size >= chunk_size:
                         self.raw_bytes += pending_size
                         yield pending
                         pending, pending_size = [], 0
                 if dobj.eof:
                     carry = dobj.unused_data
                     break
-                data = self._read(FEED_SIZE)
+                data = read(FEED_SIZE)
+                self.compressed_bytes += len(data)
                 if not data:
                     # The writer never closed the frame: everything flushed was returned.
                     self.terminated = False
