@@ -160,15 +160,26 @@ class Reader:
         stream = self._stream
         if not self.header.headerless:
             stream.read_handle_section()
-        self._raw_iter = stream.headerless_events() if self.header.headerless else stream.events()
-        size = 0
+        headerless = self.header.headerless
+        self._raw_iter = stream.headerless_events() if headerless else stream.events()
+        trial, size = self._trial, 0
         self._trial_error: FormatError | None = None
         try:
-            for raw in self._raw_iter:
-                self._trial.append(raw)
-                size += raw[2] - raw[1]
-                if len(self._trial) >= TRIAL_EVENTS or size >= _TRIAL_BYTES:
-                    break
+            while len(trial) < TRIAL_EVENTS and size < _TRIAL_BYTES:
+                # many sections at once where the accelerator can; one by one otherwise (the
+                # stream then fills its buffer, or reports what is wrong)
+                run, got = (
+                    ([], 0)
+                    if headerless
+                    else stream.event_run(TRIAL_EVENTS - len(trial), _TRIAL_BYTES - size)
+                )
+                if not run:
+                    raw = next(self._raw_iter, None)
+                    if raw is None:
+                        break
+                    run, got = [raw], raw[2] - raw[1]
+                trial += run
+                size += got
         except FormatError as exc:  # raised again, in order, after the trial events
             self._trial_error = exc
         self._detection = detect(self.header, self._trial, stream.short_handles)

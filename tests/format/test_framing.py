@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 
 import pytest
 import zstandard
 
+from kcap.errors import Corrupt
+from kcap.format import accel
 from kcap.format.framing import Decompressor
 from kcap.format.stream import RecordStream
 
@@ -66,3 +69,33 @@ def test_skippable_frames_anywhere_are_stepped_over(size: int) -> None:
     assert b"".join(dec) == a + b
     assert (dec.frames, dec.skippable_frames, dec.terminated) == (2, 3, True)
     assert dec.compressed_bytes == len(data)
+
+
+@pytest.mark.skipif(not accel.ACCELERATED, reason="the C accelerator is not in use")
+def test_event_runs_give_the_sections_next_event_gives_and_stop_where_it_must() -> None:
+    """RecordStream.event_run hands over many complete event sections at once; it stops at a
+    limit, at a byte budget, and before anything next_event must read or report itself."""
+    header = b"sutarbif\x02\x00" + bytes(8) + struct.pack("<BBII", 2, 1, 0, 0)
+    bodies = [bytes([i]) * (40 + i) for i in range(30)]
+    sections = [struct.pack("<BBII", 3, 2, 0, len(b)) + b for b in bodies]
+    odd = struct.pack("<BBII", 9, 1, 0, 4) + b"abcd"  # not an event section
+    raw = header + b"".join(sections[:20]) + odd + b"".join(sections[20:])
+
+    def stream() -> RecordStream:
+        s = RecordStream([raw])
+        s.read_header()
+        s.read_handle_section()
+        return s
+
+    one_by_one = stream()
+    expected = [one_by_one.next_event() for _ in range(20)]
+    s = stream()
+    first, size = s.event_run(5, 1 << 20)
+    assert first == expected[:5] and size == sum(len(b) for b in bodies[:5])
+    budget, size = s.event_run(100, len(bodies[5]) + 1)  # stops once the budget is reached
+    assert budget == expected[5:7]
+    rest, _ = s.event_run(100, 1 << 20)
+    assert rest == expected[7:20]  # and not past the odd section
+    assert s.event_run(100, 1 << 20) == ([], 0)
+    with pytest.raises(Corrupt, match="section type 9"):
+        s.next_event()

@@ -2507,6 +2507,37 @@ static PyObject *load_ns(PyObject *self, PyObject *ts)
  * carries a canonical, valid timestamp -- decided without building anything. None when it
  * cannot tell: the decoders then decide (generation detection uses this for its trial).
  */
+/* 1 when the body buf[off:end] passes check_event's test, 0 when it cannot tell, -1 error. */
+static int body_checks(PyObject *buf, Py_ssize_t off, Py_ssize_t end, int version,
+                       int ev1_width, int le, PyObject *table)
+{
+    int width = version == 2 ? 18 : version == 1 ? ev1_width : 0;
+    if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
+        return 0;
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, NULL};
+    Py_ssize_t p = off + 16 + width + 1;
+    if (p > end)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        if (p + 2 > end)
+            return 0;
+        p += 2 + rd16(&c, p);
+    }
+    if (p + 2 > end)
+        return 0;
+    Py_ssize_t n = rd16(&c, p);
+    if (p + 2 + n > end)
+        return 0;
+    long long ns, offset;
+    if (!canonical_time(c.b + p + 2, n, &ns, &offset))
+        return 0;
+    p += 2 + n;
+    Fields none = {0};
+    PyObject *out[1] = {NULL};
+    int rc = raw_fields(&c, p, end, &none, out);
+    return rc < 0 ? -1 : rc == 0;
+}
+
 static PyObject *check_event(PyObject *self, PyObject *args)
 {
     PyObject *buf, *table;
@@ -2515,35 +2546,85 @@ static PyObject *check_event(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!nniipO!", &PyBytes_Type, &buf, &off, &end, &version,
                           &ev1_width, &le, &PyTuple_Type, &table))
         return NULL;
-    int width = version == 2 ? 18 : version == 1 ? ev1_width : 0;
-    if (width == 0 || off < 0 || end > PyBytes_GET_SIZE(buf) || off > end)
-        Py_RETURN_NONE;
-    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, table, NULL};
-    Py_ssize_t p = off + 16 + width + 1;
-    if (p > end)
-        Py_RETURN_NONE;
-    for (int i = 0; i < 4; i++) {
-        if (p + 2 > end)
-            Py_RETURN_NONE;
-        p += 2 + rd16(&c, p);
-    }
-    if (p + 2 > end)
-        Py_RETURN_NONE;
-    Py_ssize_t n = rd16(&c, p);
-    if (p + 2 + n > end)
-        Py_RETURN_NONE;
-    long long ns, offset;
-    if (!canonical_time(c.b + p + 2, n, &ns, &offset))
-        Py_RETURN_NONE;
-    p += 2 + n;
-    Fields none = {0};
-    PyObject *out[1] = {NULL};
-    int rc = raw_fields(&c, p, end, &none, out);
+    int rc = body_checks(buf, off, end, version, ev1_width, le, table);
     if (rc < 0)
         return NULL;
-    if (rc > 0)
+    if (rc == 0)
         Py_RETURN_NONE;
     Py_RETURN_TRUE;
+}
+
+/*
+ * check_run(raws, start, ev1_width, little, table) -> int
+ * How many raw events (buf, off, end, version, base) from raws[start] on pass check_event's
+ * test in a row: the generation trial vouches for them without a call per event.
+ */
+static PyObject *check_run(PyObject *self, PyObject *args)
+{
+    PyObject *raws, *table;
+    Py_ssize_t start;
+    int ev1_width, le;
+    if (!PyArg_ParseTuple(args, "O!nipO!", &PyList_Type, &raws, &start, &ev1_width, &le,
+                          &PyTuple_Type, &table))
+        return NULL;
+    Py_ssize_t i = start < 0 ? 0 : start;
+    for (; i < PyList_GET_SIZE(raws); i++) {
+        PyObject *raw = PyList_GET_ITEM(raws, i);
+        if (!PyTuple_CheckExact(raw) || PyTuple_GET_SIZE(raw) != 5 ||
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(raw, 0)))
+            break;
+        Py_ssize_t off = PyLong_AsSsize_t(PyTuple_GET_ITEM(raw, 1));
+        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(raw, 2));
+        long version = PyLong_AsLong(PyTuple_GET_ITEM(raw, 3));
+        if (PyErr_Occurred())
+            return NULL;
+        int rc = body_checks(PyTuple_GET_ITEM(raw, 0), off, end, (int)version, ev1_width, le,
+                             table);
+        if (rc < 0)
+            return NULL;
+        if (rc == 0)
+            break;
+    }
+    return PyLong_FromSsize_t(i - (start < 0 ? 0 : start));
+}
+
+/*
+ * scan_sections(buf, pos, base, max_record, limit, max_bytes, little)
+ *   -> (raws, pos, body bytes)
+ * The raw events (buf, body start, body end, section version, base) of the complete event
+ * sections at buf[pos:], at most `limit` of them and stopping once their bodies reach
+ * `max_bytes`; it stops early at anything else (not an event section, too large, cut by the
+ * end of buf), which the Python reader then reads and, if need be, reports.
+ */
+static PyObject *scan_sections(PyObject *self, PyObject *args)
+{
+    PyObject *buf, *base;
+    Py_ssize_t pos, max_record, limit, max_bytes, total = 0;
+    int le;
+    if (!PyArg_ParseTuple(args, "O!nOnnnp", &PyBytes_Type, &buf, &pos, &base, &max_record,
+                          &limit, &max_bytes, &le))
+        return NULL;
+    Ctx c = {(const unsigned char *)PyBytes_AS_STRING(buf), le, NULL, NULL};
+    Py_ssize_t len = PyBytes_GET_SIZE(buf);
+    PyObject *raws = PyList_New(0);
+    if (raws == NULL)
+        return NULL;
+    while (pos >= 0 && PyList_GET_SIZE(raws) < limit && total < max_bytes && pos + 10 <= len) {
+        const unsigned char *h = c.b + pos;
+        Py_ssize_t size = rd32(&c, pos + 6);
+        if (h[0] != 3 || size > max_record || pos + 10 + size > len)
+            break;
+        PyObject *raw = Py_BuildValue("(OnniO)", buf, pos + 10, pos + 10 + size, (int)h[1], base);
+        if (raw == NULL || PyList_Append(raws, raw) < 0) {
+            Py_XDECREF(raw);
+            Py_DECREF(raws);
+            return NULL;
+        }
+        Py_DECREF(raw);
+        total += size;
+        pos += 10 + size;
+    }
+    return Py_BuildValue("(Nnn)", raws, pos, total);
 }
 
 /* ------------------------------------------------------------------ encoding */
@@ -2755,6 +2836,8 @@ static PyMethodDef methods[] = {
     {"parse_time", parse_time, METH_O, "Parse canonical RFC 3339 text to (ns, offset)."},
     {"load_ns", load_ns, METH_O, "Parse a Timestamp's canonical text into its slots."},
     {"check_event", check_event, METH_VARARGS, "Whether an event body decodes (no objects)."},
+    {"check_run", check_run, METH_VARARGS, "How many raw events in a row check_event passes."},
+    {"scan_sections", scan_sections, METH_VARARGS, "The complete event sections in a buffer."},
     {"configure_process", configure_process, METH_O, "Bind the Process class."},
     {"decode_process", decode_process, METH_VARARGS, "Decode a common process body."},
     {"module_loaders", module_loaders, METH_VARARGS, "LoadImage/ImageRundown state updaters."},

@@ -61,14 +61,16 @@ def _strict_decode(layout: Layout, trial: Sequence[RawEvent]) -> list[Event | No
     reader decodes it like any other, lazily if it likes.
     """
     decoders = make_event_decoder(layout)
-    decode, check = decoders.full, decoders.check
+    decode, check_run = decoders.full, decoders.check_run
+    raws = trial if isinstance(trial, list) else list(trial)
     out: list[Event | None] = []
-    for raw in trial:
-        if check is not None and check(*raw):
-            out.append(None)
-            continue
+    while len(out) < len(raws):
+        if check_run is not None:
+            out += [None] * check_run(raws, len(out))
+            if len(out) == len(raws):
+                break
         try:
-            ev = decode(*raw)
+            ev = decode(*raws[len(out)])
         except FormatError:
             break
         if not ev.timestamp.valid:

@@ -53,6 +53,10 @@ BatchDecoder = Callable[
 ]
 
 
+#: (buf, body start, body end, section version, base): one raw event (format.stream.RawEvent)
+RawSection = tuple[bytes, int, int, int, int]
+
+
 class EventDecoders(NamedTuple):
     """Both take ``(buf, off, end, section_version, base)``: ``buf[off:end]`` is the body and
     ``base`` the absolute stream offset of ``buf[0]`` (used only in error messages)."""
@@ -69,9 +73,10 @@ class EventDecoders(NamedTuple):
     # (tail_fn, c_table, little): how the accelerator reads a lazy event's raw tail, for state
     # updaters that need a few values without decoding the event; None without the accelerator.
     raw_tail: tuple[Any, tuple[Any, ...], bool] | None = None
-    # check(buf, off, end, version, base) -> True when the body certainly decodes under this
-    # layout with a valid timestamp (decided without building it); False: decode to find out.
-    check: Callable[[bytes, int, int, int, int], bool] | None = None
+    # check_run(raws, start) -> how many raw events from raws[start] on certainly decode
+    # under this layout with a valid timestamp, in a row (decided without building them); the
+    # next one must be decoded to find out. None without the accelerator.
+    check_run: Callable[[list[RawSection], int], int] | None = None
 
 
 def make_event_decoder(layout: Layout) -> EventDecoders:
@@ -429,10 +434,10 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
     raw_tail = (decode_tail, c_table, little) if batch is not None else None
     full: EventDecoder = decode_full
     lazy: EventDecoder = decode
-    check = None
+    check_run = None
     if _speedups is not None and not headerless:
         c_one = _speedups.decode_event
-        c_check = _speedups.check_event
+        c_check_run = _speedups.check_run
 
         def accelerated(python: EventDecoder, decode_all: bool) -> EventDecoder:
             """The accelerator for a well-formed body; ``python`` decodes (and reports) the
@@ -452,10 +457,8 @@ def make_event_decoder(layout: Layout) -> EventDecoders:
 
         full, lazy = accelerated(decode_full, True), accelerated(decode, False)
 
-        def check(buf: bytes, off: int, end: int, version: int, base: int) -> bool:
-            checked: bool | None = type(buf) is bytes and c_check(
-                buf, off, end, version, ev1_width, little, c_table
-            )
-            return checked is True
+        def check_run(raws: list[RawSection], start: int) -> int:
+            vouched: int = c_check_run(raws, start, ev1_width, little, c_table)
+            return vouched
 
-    return EventDecoders(lazy, full, batch, raw_tail, check)
+    return EventDecoders(lazy, full, batch, raw_tail, check_run)

@@ -239,6 +239,19 @@ class RecordStream:
         self.pos = pos + sec.SECTION_SIZE + size
         return buf, pos + sec.SECTION_SIZE, self.pos, version, self.base
 
+    def event_run(self, limit: int, max_bytes: int) -> tuple[list[RawEvent], int]:
+        """Up to ``limit`` raw events at once (stopping once their bodies reach ``max_bytes``)
+        and their body bytes, from the complete event sections already in ``buf``; nothing when
+        the next section is not one (`next_event` then reads it, and reports what is wrong).
+        Needs the accelerator: without it, always nothing."""
+        if speedups is None or self.header is None or len(self.buf) - self.pos < sec.SECTION_SIZE:
+            return [], 0
+        raws, self.pos, size = speedups.scan_sections(
+            self.buf, self.pos, self.base, self.max_record, limit, max_bytes,
+            self.header.prefix == "<",
+        )  # fmt: skip
+        return raws, size
+
     def events(self) -> Iterator[RawEvent]:
         """Event sections until the end of the stream (format 1.x / 2.x)."""
         while (raw := self.next_event()) is not None:
