@@ -1706,13 +1706,21 @@ static PyObject *handle_updaters(PyObject *self, PyObject *args)
     if (HandleT == NULL || EventT == NULL)
         return PyErr_Format(PyExc_RuntimeError, "configure() and configure_handles() first");
     PyObject *fields = fields_capsule(names, NFIELDS);
-    if (fields == NULL)
+    /* CloseHandle reads handle_object alone: the other values are not even made for it */
+    PyObject *first = fields ? PyTuple_GetSlice(names, 0, 1) : NULL;
+    PyObject *close_fields = first ? fields_capsule(first, 1) : NULL;
+    Py_XDECREF(first);
+    if (close_fields == NULL) {
+        Py_XDECREF(fields);
         return NULL;
+    }
     PyObject *little = le ? Py_True : Py_False;
     PyObject *pair = bound_pair(
         &create_def, Py_BuildValue("(OOOOOO)", by_object, create_fb, tail_fn, table, little, fields),
-        &close_def, Py_BuildValue("(OOOOOO)", by_object, close_fb, tail_fn, table, little, fields));
+        &close_def,
+        Py_BuildValue("(OOOOOO)", by_object, close_fb, tail_fn, table, little, close_fields));
     Py_DECREF(fields);
+    Py_DECREF(close_fields);
     return pair;
 }
 
