@@ -719,9 +719,13 @@ static int tail_fields(PyObject *tl, PyObject **fn, PyObject **buf, Py_ssize_t *
  * have reached their consumer, who reads the state as it was at each of them). */
 #define STOP ((PyObject *)3)
 
-static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
-                       int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
-                       PyObject *eager, PyObject *skip, int first, int *skipped_state_only)
+/*
+ * The head of the event body at buf[off:end]: the strings events of its kind share (name,
+ * category, description, host, type id: a borrowed tuple) and where its timestamp text lies
+ * (*ts_at, *ts_len). ANOMALY when it is not well formed, NULL on error.
+ */
+static PyObject *event_head(const Ctx *c, Py_ssize_t off, Py_ssize_t end, int width,
+                            Py_ssize_t *ts_at, Py_ssize_t *ts_len)
 {
     Py_ssize_t p = off + 16 + width + 1, a, n;
     if (p > end)
@@ -784,6 +788,20 @@ static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t e
         if (front != NULL)
             head_remember(front, c->b + off + 16, width, c->b + a, p - a, strings);
     }
+    *ts_at = p + 2;
+    *ts_len = n;
+    return strings;
+}
+
+static PyObject *event(const Ctx *c, PyObject *buf, Py_ssize_t off, Py_ssize_t end, int width,
+                       int full, PyObject *tail_fn, PyObject *proc_fn, PyObject *base,
+                       PyObject *eager, PyObject *skip, int first, int *skipped_state_only)
+{
+    Py_ssize_t p, n;
+    PyObject *strings = event_head(c, off, end, width, &p, &n); /* borrowed */
+    if (strings == NULL || strings == ANOMALY)
+        return strings;
+    p -= 2; /* at the timestamp's length */
     if (skip != Py_None) {
         PyObject *handler = NULL;
         int only = 0;
