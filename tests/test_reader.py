@@ -234,6 +234,19 @@ def test_truncated_mid_event_yields_complete_events_then_raises(tmp_path: Path) 
     assert info.value.offset is not None and info.value.offset < len(raw)
 
 
+def _process_rundown(seq: int, name: str, **proc: str) -> Event:
+    """The rundown of process 7 (parent 1)."""
+    return Event(
+        seq=seq,
+        pid=7,
+        type=bytes.fromhex("3d6fa8d0fe0511d09dda00c04fd7ba7c0003"),
+        name="ProcessRundown",
+        category="process",
+        params=[Param("pid", ParamType.PID, 7), Param("ppid", ParamType.PID, 1)],
+        process=Process(pid=7, ppid=1, name=name, **proc),  # type: ignore[arg-type]
+    )
+
+
 IMAGE_RUNDOWN = bytes.fromhex("2cb15d1d5fc111d2abe100a0c911f5180003")
 CREATE_HANDLE = bytes.fromhex("89497f50effe44408cf2ce6b1cdcaca70020")
 CLOSE_HANDLE = bytes.fromhex("89497f50effe44408cf2ce6b1cdcaca70021")
@@ -264,16 +277,7 @@ def _state_event(seq: int, kind: str, value: int) -> Event:
 def test_each_event_sees_the_state_of_its_own_moment(tmp_path: Path, expr: str | None) -> None:
     """Records nobody receives (state-only ones, a rejected kind) may be applied without being
     built, but never before the events ahead of them have reached their consumer."""
-    rundown = Event(
-        seq=0,
-        pid=7,
-        type=bytes.fromhex("3d6fa8d0fe0511d09dda00c04fd7ba7c0003"),
-        name="ProcessRundown",
-        category="process",
-        params=[Param("pid", ParamType.PID, 7), Param("ppid", ParamType.PID, 1)],
-        process=Process(pid=7, ppid=1, name="a.exe"),
-    )
-    events = [rundown]
+    events = [_process_rundown(0, "a.exe")]
     # past the generation trial, where records come in batches: a module per three records,
     # and a handle created then closed
     for i in range(1, 2500):
@@ -306,15 +310,7 @@ def test_each_event_sees_the_state_of_its_own_moment(tmp_path: Path, expr: str |
 
 
 def test_process_rundown_builds_state_for_later_events(tmp_path: Path) -> None:
-    rundown = Event(
-        seq=1,
-        pid=7,
-        type=bytes.fromhex("3d6fa8d0fe0511d09dda00c04fd7ba7c0003"),
-        name="ProcessRundown",
-        category="process",
-        params=[Param("pid", ParamType.PID, 7), Param("ppid", ParamType.PID, 1)],
-        process=Process(pid=7, ppid=1, name="bash", exe="/usr/bin/bash"),
-    )
+    rundown = _process_rundown(1, "bash", exe="/usr/bin/bash")
     path = write(tmp_path / "s.kcap", [rundown, _event(2)])
     with kcap.open(path) as reader:
         (ev,) = list(reader.read())

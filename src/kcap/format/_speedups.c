@@ -1856,16 +1856,24 @@ done:
     return rc;
 }
 
-static PyObject *load_module(PyObject *cfg, PyObject *ev)
+/* A process-state updater on an event: cfg = (tail cfg, fields, ...) with its Python fallback
+ * at cfg[fallback_at]; `apply` changes the state from the values. */
+static PyObject *process_update(PyObject *cfg, PyObject *ev, int (*apply)(PyObject *, PyObject **),
+                                Py_ssize_t fallback_at)
 {
     PyObject *out[MAX_FIELDS] = {NULL};
     int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)),
                           out);
     if (rc == 0)
-        rc = load_module_apply(cfg, out);
+        rc = apply(cfg, out);
     for (int f = 0; f < MAX_FIELDS; f++)
         Py_XDECREF(out[f]);
-    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, 4), ev);
+    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, fallback_at), ev);
+}
+
+static PyObject *load_module(PyObject *cfg, PyObject *ev)
+{
+    return process_update(cfg, ev, load_module_apply, 4);
 }
 
 static PyMethodDef load_module_def = {"load_module", load_module, METH_O,
@@ -1958,14 +1966,7 @@ static int record_thread_apply(PyObject *cfg, PyObject **out)
 
 static PyObject *record_thread(PyObject *cfg, PyObject *ev)
 {
-    PyObject *out[MAX_FIELDS] = {NULL};
-    int rc = event_fields(PyTuple_GET_ITEM(cfg, 0), ev, capsule_fields(PyTuple_GET_ITEM(cfg, 1)),
-                          out);
-    if (rc == 0)
-        rc = record_thread_apply(cfg, out);
-    for (int f = 0; f < MAX_FIELDS; f++)
-        Py_XDECREF(out[f]);
-    return applied_or_fallback(rc, PyTuple_GET_ITEM(cfg, 3), ev);
+    return process_update(cfg, ev, record_thread_apply, 3);
 }
 
 static PyMethodDef record_thread_def = {"record_thread", record_thread, METH_O,
