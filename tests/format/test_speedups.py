@@ -239,6 +239,8 @@ def test_a_lazy_events_timestamp_is_the_stored_one_whenever_it_is_read(live2022:
 def test_a_lazy_events_tail_reads_as_the_tuple_it_stands_for(tmp_path: Path) -> None:
     """The accelerator keeps a lazy event's tail as one object; it still reads as the tuple
     (decoder, buf, p, end, base, timestamp length), which the model's Python code indexes."""
+    import copy
+
     import kcap
     from kcap.model import Event, Param, ParamType, Timestamp
 
@@ -258,6 +260,8 @@ def test_a_lazy_events_tail_reads_as_the_tuple_it_stands_for(tmp_path: Path) -> 
     decoder, buf, p, end, base, ts_len = items
     assert buf[p - ts_len : p].decode() == stamp and p < end <= len(buf)
     assert isinstance(base, int) and callable(decoder)
+    clone = copy.deepcopy(lazy[-1])  # the tail becomes the tuple it stands for
+    assert clone._tail == items and clone.params.value("n") == 2
     with pytest.raises(IndexError):
         tail[6]
     with pytest.raises(TypeError):

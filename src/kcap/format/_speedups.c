@@ -679,6 +679,18 @@ static PyMappingMethods raw_tail_map = {
     .mp_subscript = raw_tail_subscript,
 };
 
+/* copy.deepcopy (and pickle, as far as the decoder pickles) get the tuple it stands for. */
+static PyObject *raw_tail_reduce(PyObject *self, PyObject *unused)
+{
+    PyObject *items = PySequence_Tuple(self);
+    return items ? Py_BuildValue("(O(N))", (PyObject *)&PyTuple_Type, items) : NULL;
+}
+
+static PyMethodDef raw_tail_methods[] = {
+    {"__reduce__", raw_tail_reduce, METH_NOARGS, "The tuple this tail stands for."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject RawTailType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "kcap.format._speedups.RawTail",
@@ -688,6 +700,7 @@ static PyTypeObject RawTailType = {
     .tp_doc = "The undecoded tail of a lazy event: (decoder, buf, p, end, base, timestamp length).",
     .tp_as_sequence = &raw_tail_seq,
     .tp_as_mapping = &raw_tail_map,
+    .tp_methods = raw_tail_methods,
 };
 
 /* The tail's fields, from a RawTail or a tuple of at least five items (the Python decoder's);
