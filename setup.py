@@ -4,6 +4,8 @@
 on its pure-Python decoder (same results, slower).
 """
 
+from glob import glob
+
 from setuptools import Extension, setup
 
 setup(
@@ -11,6 +13,8 @@ setup(
         Extension(
             "kcap.format._speedups",
             ["src/kcap/format/_speedups.c"],
+            # its parts, included by _speedups.c: shipped in the sdist, and a change rebuilds
+            depends=sorted(glob("src/kcap/format/speedups/*.h")),
             optional=True,
             extra_compile_args=["-O2"],
         ),
