@@ -16,63 +16,44 @@ Conventions (documented in docs/linux-capture.md):
 
 from __future__ import annotations
 
-import os
 import posixpath
 import time
 from collections.abc import Callable
 
 from kcap.model import Event, Param, Params, Process
 from kcap.sources.linux import probes as K
+from kcap.sources.linux.fdmap import DescriptorMapping
 from kcap.sources.linux.iomap import FileIoMapping
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
-    CLONE_PARENT,
-    CLONE_THREAD,
-    F_DUPFD,
-    F_DUPFD_CLOEXEC,
-    FAMILY_NAMES,
     HDR,
     I32S,
-    NULL_SID,
-    O_CLOEXEC,
     O_CREAT,
     O_TRUNC,
-    PROT_EXEC,
-    TYPE_NAMES,
     WORDS,
     Endpoint,
     MapperStats,
     P,
     cstr,
-    disposition,
     parse_sockaddr,
     s32,
     s64,
     shared_params,
-    status_text,
 )
 from kcap.sources.linux.netmap import NetworkMapping
 from kcap.sources.linux.procfs import (
     FD_FILE,
-    FD_SOCKET,
-    FdInfo,
     ProcInfo,
-    handle_key,
     read_process,
     socket_table,
-    unix_sid,
 )
+from kcap.sources.linux.procmap import ProcessMapping
 from kcap.sources.linux.taxonomy import (
     ADDR,
-    I32,
     KINDS,
     PATH,
     PID,
-    SID,
     STR,
-    TID,
-    TIME,
-    U32,
     U64,
     Clock,
     Kind,
@@ -82,7 +63,7 @@ from kcap.sources.linux.taxonomy import (
 __all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_params"]
 
 
-class Mapper(NetworkMapping, FileIoMapping):
+class Mapper(ProcessMapping, DescriptorMapping, NetworkMapping, FileIoMapping):
     """Consumes ring-buffer records, emits `Event`s through ``sink``."""
 
     def __init__(
@@ -358,358 +339,6 @@ class Mapper(NetworkMapping, FileIoMapping):
             return path
         return posixpath.normpath(posixpath.join(base, path)) if path else base
 
-    # ------------------------------------------------------------------ processes and threads
-
-    def _newtask(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        w = WORDS[4].unpack_from(buf, off + K.HEADER_SIZE)
-        new = s32(w[0])
-        flags = w[3]
-        parent = self.proc(pid, cpu, ts)
-        if flags & CLONE_THREAD:
-            if self._want_thread:
-                self._ev(
-                    KINDS["CreateThread"],
-                    pid,
-                    tid,
-                    cpu,
-                    ts,
-                    [P("pid", PID, pid), P("tid", TID, new)],
-                    state=True,
-                )
-            return
-        ppid = parent.process.ppid if flags & CLONE_PARENT else pid
-        pp = parent.process
-        child = Process(
-            pid=new,
-            ppid=ppid,
-            name=pp.name,
-            cmdline=pp.cmdline,
-            exe=pp.exe,
-            cwd=pp.cwd,
-            sid=pp.sid,
-            args=pp.args,
-            session_id=pp.session_id,
-            envs=pp.envs,
-            start_time=self.clock.stamp(ts),
-            username=pp.username,
-        )
-        info = ProcInfo(child, dict(parent.fds), parent.uid)
-        self.procs[new] = info
-        self._create_process(info, pid, tid, cpu, ts, pp, "fork")
-
-    def _create_process(
-        self,
-        info: ProcInfo,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
-        creator: Process,
-        origin: str,
-    ) -> None:
-        p = info.process
-        self._ev(
-            KINDS["CreateProcess"],
-            pid,
-            tid,
-            cpu,
-            ts,
-            [
-                P("pid", PID, p.pid),
-                P("ppid", PID, p.ppid),
-                P("name", STR, p.name),
-                P("cmdline", STR, p.cmdline),
-                P("exe", STR, p.exe),
-                P("start_time", TIME, p.start_time),
-                P("sid", SID, unix_sid(info.uid) or NULL_SID),
-                P("username", STR, p.username),
-                P("session_id", U32, p.session_id),
-                P("flags", U32, 0),
-            ],
-            process=creator,
-            meta=[("linux.origin", origin)],
-            state=True,
-        )
-
-    def _execve_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_EXECVE)
-        if entry is None or self._ret(buf, off) != 0:
-            return
-        dfd, filename, argv = entry
-        assert isinstance(dfd, int) and isinstance(filename, str) and isinstance(argv, list)
-        info = self.proc(pid, cpu, ts)
-        old = info.process
-        # Resolve symlinks (/bin/true -> /usr/bin/true) so the path matches what /proc/PID/exe
-        # gives for processes of the snapshot; keep the given path if it cannot be resolved.
-        given = self.abspath(info, dfd, filename)
-        exe = os.path.realpath(given) if given.startswith("/") else given
-        new = Process(
-            pid=pid,
-            ppid=old.ppid,
-            name=posixpath.basename(exe),
-            cmdline=" ".join(argv),
-            exe=exe,
-            cwd=old.cwd,
-            sid=old.sid,
-            args=list(argv),
-            session_id=old.session_id,
-            start_time=old.start_time,
-            username=old.username,
-        )
-        info.process = new
-        self._create_process(info, pid, tid, cpu, ts, old, "exec")
-        # descriptors opened with O_CLOEXEC are closed by the exec
-        for fd in [fd for fd, f in info.fds.items() if f.flags & O_CLOEXEC]:
-            self._drop_fd(info, pid, tid, cpu, ts, fd)
-        self._load_image(pid, tid, cpu, ts, exe, 0, 0)
-
-    def _exit_group(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        self.exit_codes[pid] = WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
-
-    def _exit(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        w = WORDS[4].unpack_from(buf, off + K.HEADER_SIZE)
-        group_dead = w[3] & 0xFF
-        self.pending.pop(tid, None)
-        if not group_dead:
-            if self._want_thread:
-                self.proc(pid, cpu, ts)  # announce a process not seen yet, so replay has it
-                self._ev(
-                    KINDS["TerminateThread"],
-                    pid,
-                    tid,
-                    cpu,
-                    ts,
-                    [P("pid", PID, pid), P("tid", TID, tid)],
-                    state=True,
-                )
-            return
-        info = self.procs.get(pid)
-        if info is None:
-            return
-        if self._io_acc:
-            self.flush_io(pid=pid)
-        for fd in list(info.fds):
-            self._drop_fd(info, pid, tid, cpu, ts, fd)
-        p = info.process
-        params = [
-            P("pid", PID, pid),
-            P("ppid", PID, p.ppid),
-            P("name", STR, p.name),
-            P("exe", STR, p.exe),
-            P("cmdline", STR, p.cmdline),
-        ]
-        code = self.exit_codes.pop(pid, None)
-        if code is not None:
-            params.append(P("exit_status", U32, code))
-        self._ev(KINDS["TerminateProcess"], pid, tid, cpu, ts, params, state=True)
-        del self.procs[pid]
-
-    def _chdir_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_CHDIR, K.K_FCHDIR)
-        if entry is None or self._ret(buf, off) != 0:
-            return
-        info = self.proc(pid, cpu, ts)
-        if entry[0] is None:
-            fdi = info.fds.get(int(entry[1]))  # type: ignore[call-overload]
-            if fdi is not None:
-                info.process.cwd = fdi.path
-        else:
-            info.process.cwd = self.abspath(info, AT_FDCWD, str(entry[0]))
-
-    # ------------------------------------------------------------------ descriptors
-
-    def _add_fd(
-        self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
-    ) -> None:
-        if fd in info.fds:
-            self._drop_fd(info, pid, tid, cpu, ts, fd)
-        info.fds[fd] = fdi
-        if self._want_handle:
-            self._handle_event("CreateHandle", pid, tid, cpu, ts, fd, fdi)
-
-    def _drop_fd(self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int) -> None:
-        fdi = info.fds.pop(fd, None)
-        if fdi is not None and self._want_handle:
-            self._handle_event("CloseHandle", pid, tid, cpu, ts, fd, fdi)
-
-    def _handle_event(
-        self, name: str, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
-    ) -> None:
-        """CreateHandle / CloseHandle for a descriptor (state: replay tracks the handles)."""
-        self._ev(
-            KINDS[name],
-            pid,
-            tid,
-            cpu,
-            ts,
-            shared_params((name, pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)),
-            state=True,
-        )
-
-    def _open_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_OPENAT, K.K_OPEN, K.K_CREAT)
-        if entry is None:
-            return
-        dfd, path, flags = entry
-        assert isinstance(dfd, int) and isinstance(path, str) and isinstance(flags, int)
-        ret = self._ret(buf, off)
-        info = self.proc(pid, cpu, ts)
-        full = self.abspath(info, dfd, path)
-        if self._want_file:
-            self._ev(
-                KINDS["CreateFile"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                shared_params(
-                    ("CreateFile", pid, full, ret, flags),
-                    lambda: [
-                        P("pid", PID, pid),
-                        P("file_path", PATH, full),
-                        P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
-                        P("fd", I32, ret if ret >= 0 else -1),
-                        P("flags", U32, flags & 0xFFFFFFFF),
-                        P("create_disposition", STR, disposition(flags)),
-                        P("status", STR, status_text(ret)),
-                    ],
-                ),
-            )
-        if ret >= 0:
-            self._add_fd(info, pid, tid, cpu, ts, ret, FdInfo(FD_FILE, full, flags))
-
-    def _close(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        fd = s32(WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
-        info = self.procs.get(pid)
-        if info is None:
-            return
-        fdi = info.fds.get(fd)
-        if fdi is None:
-            return
-        if self._io_acc:
-            self.flush_io(pid=pid, fd=fd)
-        if self._want_file and fdi.kind == FD_FILE:
-            self._ev(
-                KINDS["CloseFile"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                shared_params(
-                    ("CloseFile", pid, fdi.path, fd),
-                    lambda: [
-                        P("pid", PID, pid),
-                        P("file_path", PATH, fdi.path),
-                        P("file_object", U64, handle_key(pid, fd)),
-                        P("fd", I32, fd),
-                    ],
-                ),
-            )
-        self._drop_fd(info, pid, tid, cpu, ts, fd)
-
-    def _fcntl(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        fd, cmd = WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)
-        if cmd & 0xFFFFFFFF in (F_DUPFD, F_DUPFD_CLOEXEC):
-            self.pending[tid] = (K.K_DUP, (s32(fd),))
-        else:
-            self.pending.pop(tid, None)
-
-    def _dup_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_DUP)
-        ret = self._ret(buf, off)
-        if entry is None or ret < 0:
-            return
-        info = self.proc(pid, cpu, ts)
-        src = info.fds.get(int(entry[0]))  # type: ignore[call-overload]
-        if src is None:
-            return
-        copy = FdInfo(
-            src.kind,
-            src.path,
-            src.flags & ~O_CLOEXEC,
-            src.family,
-            src.sock_type,
-            src.local,
-            src.remote,
-            src.inode,
-        )
-        self._add_fd(info, pid, tid, cpu, ts, ret, copy)
-
-    def _socket_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_SOCKET)
-        ret = self._ret(buf, off)
-        if entry is None or ret < 0:
-            return
-        family, stype, _proto = entry
-        assert isinstance(family, int) and isinstance(stype, int)
-        info = self.proc(pid, cpu, ts)
-        name = FAMILY_NAMES.get(family, "socket")
-        proto = TYPE_NAMES.get(stype, "raw")
-        fdi = FdInfo(FD_SOCKET, f"{name} {proto}", 0, family, stype)
-        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
-
-    def _mmap_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_MMAP)
-        if entry is None:
-            return
-        length, prot, fd = entry
-        assert isinstance(length, int) and isinstance(prot, int) and isinstance(fd, int)
-        ret = self._ret(buf, off)
-        if not prot & PROT_EXEC or fd < 0 or -4096 < ret < 0:
-            return
-        info = self.proc(pid, cpu, ts)
-        fdi = info.fds.get(fd)
-        path = fdi.path if fdi is not None else ""
-        self._load_image(pid, tid, cpu, ts, path, ret & 0xFFFFFFFFFFFFFFFF, length)
-
-    # ------------------------------------------------------------------ file names
-
-    def _unlink_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_UNLINK, K.K_UNLINKAT, K.K_RMDIR)
-        if entry is None:
-            return
-        dfd, path, is_dir = entry
-        assert isinstance(dfd, int) and isinstance(path, str)
-        ret = self._ret(buf, off)
-        info = self.proc(pid, cpu, ts)
-        if self._want_file:
-            self._ev(
-                KINDS["DeleteFile"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, self.abspath(info, dfd, path)),
-                    P("type", STR, "Directory" if is_dir else "File"),
-                    P("status", STR, status_text(ret)),
-                ],
-            )
-
-    def _rename_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_RENAME, K.K_RENAMEAT)
-        if entry is None:
-            return
-        odfd, old, ndfd, new = entry
-        assert isinstance(odfd, int) and isinstance(ndfd, int)
-        ret = self._ret(buf, off)
-        info = self.proc(pid, cpu, ts)
-        if self._want_file:
-            self._ev(
-                KINDS["RenameFile"],
-                pid,
-                tid,
-                cpu,
-                ts,
-                [
-                    P("pid", PID, pid),
-                    P("file_path", PATH, self.abspath(info, odfd, str(old))),
-                    P("new_file_path", PATH, self.abspath(info, ndfd, str(new))),
-                    P("status", STR, status_text(ret)),
-                ],
-            )
-
     # ------------------------------------------------------------------ loss
 
     def lost(self, count: int, total: int) -> None:
@@ -723,13 +352,3 @@ class Mapper(NetworkMapping, FileIoMapping):
             [P("count", U64, count), P("total", U64, total)],
             state=True,
         )
-
-
-def _handle_params(pid: int, fd: int, fdi: FdInfo) -> Callable[[], list[Param]]:
-    return lambda: [
-        P("pid", PID, pid),
-        P("handle_id", U32, fd),
-        P("handle_object", U64, handle_key(pid, fd)),
-        P("handle_name", STR, fdi.path),
-        P("type_id", STR, fdi.kind),
-    ]

@@ -15,7 +15,7 @@ from kcap.model import Param, Params, ParamType, Process
 
 if TYPE_CHECKING:
     from kcap.sources.linux.procfs import FdInfo, ProcInfo
-    from kcap.sources.linux.taxonomy import Kind
+    from kcap.sources.linux.taxonomy import Clock, Kind
 
 HDR = struct.Struct("<IIQQ")  # kind, cpu, pid_tgid, ts
 WORDS = [struct.Struct("<" + "Q" * n) for n in range(9)]
@@ -134,14 +134,35 @@ class MapperStats:
 
 
 class MapperHost:
-    """What the mapping mixins (`netmap.NetworkMapping`, `iomap.FileIoMapping`) use of the
-    `Mapper` they are mixed into: declared once, for the type checker only."""
+    """What the mapping mixins (`procmap.ProcessMapping`, `fdmap.DescriptorMapping`,
+    `netmap.NetworkMapping`, `iomap.FileIoMapping`) use of the `Mapper` they are mixed into,
+    and of each other: declared once, for the type checker only."""
 
     if TYPE_CHECKING:
         procs: dict[int, ProcInfo]
         pending: dict[int, tuple[int, tuple[object, ...]]]
         stats: MapperStats
+        clock: Clock
+        exit_codes: dict[int, int]
+        _io_acc: dict[tuple[int, int, int], list[object]]
         _want_net: bool
+        _want_thread: bool
+        _want_file: bool
+        _want_handle: bool
+
+        def abspath(self, info: ProcInfo, dirfd: int, path: str) -> str: ...
+        def flush_io(
+            self, now_ns: int | None = None, pid: int | None = None, fd: int | None = None
+        ) -> None: ...
+        def _load_image(
+            self, pid: int, tid: int, cpu: int, ts: int, path: str, base: int, size: int
+        ) -> None: ...
+        def _add_fd(
+            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
+        ) -> None: ...
+        def _drop_fd(
+            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int
+        ) -> None: ...
 
         def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo: ...
         def _ev(
