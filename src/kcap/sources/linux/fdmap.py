@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from kcap.model import Param
 from kcap.sources.linux import probes as K
+from kcap.sources.linux.mapper_core import MapperCore
 from kcap.sources.linux.mapping_base import (
     F_DUPFD,
     F_DUPFD_CLOEXEC,
@@ -19,7 +20,6 @@ from kcap.sources.linux.mapping_base import (
     PROT_EXEC,
     TYPE_NAMES,
     WORDS,
-    MapperHost,
     P,
     disposition,
     s32,
@@ -30,7 +30,7 @@ from kcap.sources.linux.procfs import FD_FILE, FD_SOCKET, FdInfo, ProcInfo, hand
 from kcap.sources.linux.taxonomy import I32, KINDS, PATH, PID, STR, U32, U64
 
 
-class DescriptorMapping(MapperHost):
+class DescriptorMapping(MapperCore):
     """Maps descriptor and file-name records to events and the descriptor table."""
 
     def _add_fd(

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 from kcap.model import Param
 from kcap.sources.linux import probes as K
-from kcap.sources.linux.mapping_base import MapperHost, P, shared_params
+from kcap.sources.linux.mapper_core import MapperCore
+from kcap.sources.linux.mapping_base import P, shared_params
 from kcap.sources.linux.procfs import FD_SOCKET, FdInfo, handle_key
 from kcap.sources.linux.taxonomy import I32, KINDS, PATH, PID, STR, U32, U64
 
 
-class FileIoMapping(MapperHost):
+class FileIoMapping(MapperCore):
     """Handlers of read/write exits (see `Mapper` for the state they use)."""
 
     io_window_ns: int

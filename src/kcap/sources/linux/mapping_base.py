@@ -11,11 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kcap.model import Param, Params, ParamType, Process
+from kcap.model import Param, Params, ParamType
 
 if TYPE_CHECKING:
-    from kcap.sources.linux.procfs import FdInfo, ProcInfo
-    from kcap.sources.linux.taxonomy import Clock, Kind
+    pass
 
 HDR = struct.Struct("<IIQQ")  # kind, cpu, pid_tgid, ts
 WORDS = [struct.Struct("<" + "Q" * n) for n in range(9)]
@@ -131,65 +130,3 @@ class MapperStats:
     unpaired: int = 0
     errors: int = 0  # records that could not be mapped (see first_error)
     first_error: str | None = None
-
-
-class MapperHost:
-    """What the mapping mixins (`procmap.ProcessMapping`, `fdmap.DescriptorMapping`,
-    `netmap.NetworkMapping`, `iomap.FileIoMapping`) use of the `Mapper` they are mixed into,
-    and of each other: declared once, for the type checker only."""
-
-    if TYPE_CHECKING:
-        procs: dict[int, ProcInfo]
-        pending: dict[int, tuple[int, tuple[object, ...]]]
-        stats: MapperStats
-        clock: Clock
-        exit_codes: dict[int, int]
-        _io_acc: dict[tuple[int, int, int], list[object]]
-        _want_net: bool
-        _want_thread: bool
-        _want_file: bool
-        _want_handle: bool
-
-        def abspath(self, info: ProcInfo, dirfd: int, path: str) -> str: ...
-        def flush_io(
-            self, now_ns: int | None = None, pid: int | None = None, fd: int | None = None
-        ) -> None: ...
-        def _load_image(
-            self, pid: int, tid: int, cpu: int, ts: int, path: str, base: int, size: int
-        ) -> None: ...
-        def _add_fd(
-            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
-        ) -> None: ...
-        def _drop_fd(
-            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int
-        ) -> None: ...
-
-        def proc(self, pid: int, cpu: int = 0, ts: int = 0) -> ProcInfo: ...
-        def _ev(
-            self,
-            kind: Kind,
-            pid: int,
-            tid: int,
-            cpu: int,
-            ts: int,
-            params: list[Param] | Params,
-            process: Process | None = None,
-            meta: list[tuple[str, str]] | None = None,
-            state: bool = False,
-        ) -> None: ...
-        def _take(self, tid: int, *kinds: int) -> tuple[object, ...] | None: ...
-        def _ret(self, buf: memoryview, off: int) -> int: ...
-        def _net_event(
-            self,
-            info: ProcInfo,
-            pid: int,
-            tid: int,
-            cpu: int,
-            ts: int,
-            fd: int,
-            fdi: FdInfo,
-            send: bool,
-            size: int,
-            peer: Endpoint | None,
-            what: str | None = None,
-        ) -> None: ...

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kcap.model import ParamType
 from kcap.sources.linux import probes as K
+from kcap.sources.linux.mapper_core import MapperCore
 from kcap.sources.linux.mapping_base import (
     AF_INET,
     AF_INET6,
@@ -24,7 +25,6 @@ from kcap.sources.linux.mapping_base import (
     TCP_SYN_SENT,
     WORDS,
     Endpoint,
-    MapperHost,
     P,
     parse_sockaddr,
     s32,
@@ -43,7 +43,7 @@ ADDR_IPV4 = ParamType.IPV4
 ADDR_IPV6 = ParamType.IPV6
 
 
-class NetworkMapping(MapperHost):
+class NetworkMapping(MapperCore):
     """Handlers of the network records (see `Mapper` for the state they use)."""
 
     if TYPE_CHECKING:

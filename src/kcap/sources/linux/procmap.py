@@ -12,6 +12,7 @@ import posixpath
 
 from kcap.model import Process
 from kcap.sources.linux import probes as K
+from kcap.sources.linux.mapper_core import MapperCore
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
     CLONE_PARENT,
@@ -19,7 +20,6 @@ from kcap.sources.linux.mapping_base import (
     NULL_SID,
     O_CLOEXEC,
     WORDS,
-    MapperHost,
     P,
     s32,
 )
@@ -27,7 +27,7 @@ from kcap.sources.linux.procfs import ProcInfo, unix_sid
 from kcap.sources.linux.taxonomy import KINDS, PID, SID, STR, TID, TIME, U32
 
 
-class ProcessMapping(MapperHost):
+class ProcessMapping(MapperCore):
     """Maps the records of process and thread lifecycles to events and process state."""
 
     def _newtask(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
@@ -36,16 +36,7 @@ class ProcessMapping(MapperHost):
         flags = w[3]
         parent = self.proc(pid, cpu, ts)
         if flags & CLONE_THREAD:
-            if self._want_thread:
-                self._ev(
-                    KINDS["CreateThread"],
-                    pid,
-                    tid,
-                    cpu,
-                    ts,
-                    [P("pid", PID, pid), P("tid", TID, new)],
-                    state=True,
-                )
+            self._thread_event("CreateThread", pid, tid, cpu, ts, new)
             return
         ppid = parent.process.ppid if flags & CLONE_PARENT else pid
         pp = parent.process
@@ -66,6 +57,19 @@ class ProcessMapping(MapperHost):
         info = ProcInfo(child, dict(parent.fds), parent.uid)
         self.procs[new] = info
         self._create_process(info, pid, tid, cpu, ts, pp, "fork")
+
+    def _thread_event(self, name: str, pid: int, tid: int, cpu: int, ts: int, thread: int) -> None:
+        """CreateThread / TerminateThread of ``thread`` (state: replay tracks the threads)."""
+        if self._want_thread:
+            self._ev(
+                KINDS[name],
+                pid,
+                tid,
+                cpu,
+                ts,
+                [P("pid", PID, pid), P("tid", TID, thread)],
+                state=True,
+            )
 
     def _create_process(
         self,
@@ -143,15 +147,7 @@ class ProcessMapping(MapperHost):
         if not group_dead:
             if self._want_thread:
                 self.proc(pid, cpu, ts)  # announce a process not seen yet, so replay has it
-                self._ev(
-                    KINDS["TerminateThread"],
-                    pid,
-                    tid,
-                    cpu,
-                    ts,
-                    [P("pid", PID, pid), P("tid", TID, tid)],
-                    state=True,
-                )
+            self._thread_event("TerminateThread", pid, tid, cpu, ts, tid)
             return
         info = self.procs.get(pid)
         if info is None:
