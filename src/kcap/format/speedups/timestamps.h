@@ -113,12 +113,11 @@ static PyObject *load_ns(PyObject *self, PyObject *ts)
 }
 
 /*
- * check_event(buf, off, end, version, ev1_width, little, table) -> True | None
- * True when the body would decode under this layout, without an embedded process body, and
- * carries a canonical, valid timestamp -- decided without building anything. None when it
- * cannot tell: the decoders then decide (generation detection uses this for its trial).
+ * 1 when the body buf[off:end] would decode under this layout, without an embedded process
+ * body, and carries a canonical, valid timestamp -- decided without building anything; 0 when
+ * it cannot tell (the decoders then decide: generation detection uses this for its trial);
+ * -1 on error.
  */
-/* 1 when the body buf[off:end] passes check_event's test, 0 when it cannot tell, -1 error. */
 static int body_checks(PyObject *buf, Py_ssize_t off, Py_ssize_t end, int version,
                        int ev1_width, int le, PyObject *table)
 {
@@ -149,25 +148,9 @@ static int body_checks(PyObject *buf, Py_ssize_t off, Py_ssize_t end, int versio
     return rc < 0 ? -1 : rc == 0;
 }
 
-static PyObject *check_event(PyObject *self, PyObject *args)
-{
-    PyObject *buf, *table;
-    Py_ssize_t off, end;
-    int version, ev1_width, le;
-    if (!PyArg_ParseTuple(args, "O!nniipO!", &PyBytes_Type, &buf, &off, &end, &version,
-                          &ev1_width, &le, &PyTuple_Type, &table))
-        return NULL;
-    int rc = body_checks(buf, off, end, version, ev1_width, le, table);
-    if (rc < 0)
-        return NULL;
-    if (rc == 0)
-        Py_RETURN_NONE;
-    Py_RETURN_TRUE;
-}
-
 /*
  * check_run(raws, start, ev1_width, little, table) -> int
- * How many raw events (buf, off, end, version, base) from raws[start] on pass check_event's
+ * How many raw events (buf, off, end, version, base) from raws[start] on pass body_checks'
  * test in a row: the generation trial vouches for them without a call per event.
  */
 static PyObject *check_run(PyObject *self, PyObject *args)
