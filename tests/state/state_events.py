@@ -129,3 +129,21 @@ def sid_bytes(authority: int, *subs: int) -> bytes:
         + authority.to_bytes(6, "big")
         + b"".join(s.to_bytes(4, "little") for s in subs)
     )
+
+
+def image(
+    kind: str = "LoadImage", *, width: int = 18, path_param: str = "file_path", **p: Any
+) -> Event:
+    """A LoadImage (or ImageRundown, UnloadImage) of ntdll.dll in process 500."""
+    defaults = {
+        "pid": 500,
+        "base_address": 0x7FF6_0000_0000,
+        "image_size": 0x5000,
+        "checksum": 0xABCD,
+        path_param: "C:\\Windows\\System32\\ntdll.dll",
+        "default_address": 0x1_8000_0000,
+        "signature_level": 12,
+        "signature_type": 1,
+    }
+    defaults.update(p)
+    return ev(kind, width=width, hpid=defaults["pid"], **defaults)
