@@ -16,12 +16,10 @@ Conventions (documented in docs/linux-capture.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from kcap.model import Event
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.fdmap import DescriptorMapping
 from kcap.sources.linux.iomap import FileIoMapping
+from kcap.sources.linux.mapper_core import RecordHandler
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
     MapperStats,
@@ -30,13 +28,7 @@ from kcap.sources.linux.mapping_base import (
     shared_params,
 )
 from kcap.sources.linux.netmap import NetworkMapping
-from kcap.sources.linux.procfs import (
-    ProcInfo,
-)
 from kcap.sources.linux.procmap import ProcessMapping
-from kcap.sources.linux.taxonomy import (
-    Clock,
-)
 
 __all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_params"]
 
@@ -44,18 +36,8 @@ __all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_p
 class Mapper(ProcessMapping, DescriptorMapping, NetworkMapping, FileIoMapping):
     """Consumes ring-buffer records, emits `Event`s through ``sink``."""
 
-    def __init__(
-        self,
-        *,
-        procs: dict[int, ProcInfo],
-        clock: Clock,
-        host: str,
-        kinds: frozenset[str],
-        sink: Callable[[Event], None],
-        keep: Callable[[Event], bool] | None = None,
-    ) -> None:
-        super().__init__(procs=procs, clock=clock, host=host, kinds=kinds, sink=sink, keep=keep)
-        self._dispatch = {
+    def _dispatch_table(self) -> dict[int, RecordHandler]:
+        return {
             K.K_NEWTASK: self._newtask,
             K.K_EXIT: self._exit,
             K.K_EXECVE: self._enter,

@@ -29,6 +29,9 @@ from kcap.sources.linux.mapping_base import (
 from kcap.sources.linux.procfs import FD_FILE, FdInfo, ProcInfo, read_process, socket_table
 from kcap.sources.linux.taxonomy import ADDR, KINDS, PATH, PID, STR, U64, Clock, Kind, make_event
 
+#: What maps one record: (buffer, offset, pid, tid, cpu, timestamp).
+RecordHandler = Callable[[memoryview, int, int, int, int, int], None]
+
 
 class MapperCore:
     """State and plumbing shared by the mapping mixins (see `mapper.Mapper`)."""
@@ -66,11 +69,15 @@ class MapperCore:
         self._want_file = "file" in kinds
         self._want_net = "net" in kinds
         self._want_handle = "handle" in kinds
-        self._dispatch: dict[int, Callable[[memoryview, int, int, int, int, int], None]] = {}
+        self._dispatch = self._dispatch_table()
         # tracepoints that share a kind share a record layout (checked by the tests)
         self._layouts: dict[int, K.Probe] = {}
         for probe in K.probe_table():
             self._layouts.setdefault(probe.kind, probe)
+
+    def _dispatch_table(self) -> dict[int, RecordHandler]:
+        """Record kind -> the method that maps it (`mapper.Mapper` fills it in)."""
+        return {}
 
     if TYPE_CHECKING:
         # defined by one mapping mixin, used by another
