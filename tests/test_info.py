@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from kcap import Event, Param, ParamType, Timestamp, new_writer
-from kcap.errors import BadMagic, FormatError, Truncated
+from kcap.errors import BadMagic, OpenError, Truncated
 from kcap.info import summarize
 from kcap.model.catalogue import by_name
 from kcap.writer import Config
+
+#: Every test here runs on each engine (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("engine")
 
 # kcap-format.md §15, "event names (recorded strings)" of test-live-2022.kcap
 LIVE_NAMES = {
@@ -168,7 +171,7 @@ def test_truncated_capture_summarizes_what_precedes_the_damage(
 
 
 def test_unreadable_files_raise(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="does not exist"):
+    with pytest.raises(OpenError, match="does not exist"):
         summarize(tmp_path / "missing.kcap")
     junk = tmp_path / "junk.kcap"
     junk.write_bytes(b"this is not a capture")

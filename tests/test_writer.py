@@ -13,9 +13,13 @@ import pytest
 import zstandard
 
 import kcap
+from kcap.cli.tables import writer_rows
 from kcap.errors import CaptureError, EncodeError
 from kcap.model import Event, Handle, Param, ParamType, Process, Timestamp
 from kcap.model.process import FileInfo
+
+#: Every test here runs on each engine (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("engine")
 
 CREATE_FILE = bytes.fromhex("90cbdc394a3e11d184f40000f80464e30040")
 CREATE_PROCESS = bytes.fromhex("3d6fa8d0fe0511d09dda00c04fd7ba7c0001")
@@ -65,7 +69,7 @@ def test_statistics_count_like_upstream(tmp_path: Path) -> None:
     w.write_all([ev(1), rundown, ev(3)])
     stats = w.close()
     assert (stats.events, stats.state_events, stats.processes) == (2, 1, 1)
-    labels = [k for k, _ in stats.rows()]
+    labels = [k for k, _ in writer_rows(stats)]
     assert labels[:5] == [
         "File",
         "Events written",

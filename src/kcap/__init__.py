@@ -6,7 +6,11 @@ with kcap.open("incident.kcap") as reader:
         print(event.name, event.ps.name if event.ps else "")
 """
 
-from kcap.errors import (
+from kcap import compiled
+
+compiled.install()  # honour KCAP_PURE_PYTHON before any compiled module is imported
+
+from kcap.errors import (  # noqa: E402
     BadMagic,
     CaptureError,
     Corrupt,
@@ -15,12 +19,14 @@ from kcap.errors import (
     FormatError,
     KcapError,
     LimitExceeded,
+    OpenError,
+    StateWarning,
     Truncated,
     UnsupportedVersion,
 )
-from kcap.model import Event, Param, Params, ParamType, Process, Timestamp
-from kcap.reader import Reader, open
-from kcap.writer import STOP, Config, Writer, WriterStats, new_writer
+from kcap.model import Event, Param, Params, ParamType, Process, Timestamp  # noqa: E402
+from kcap.reader import Reader, open  # noqa: E402
+from kcap.writer import STOP, Config, Writer, WriterStats, new_writer  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -36,11 +42,13 @@ __all__ = [
     "FormatError",
     "KcapError",
     "LimitExceeded",
+    "OpenError",
     "Param",
     "ParamType",
     "Params",
     "Process",
     "Reader",
+    "StateWarning",
     "Timestamp",
     "Truncated",
     "UnsupportedVersion",

@@ -49,6 +49,27 @@ class FormatError(KcapError):
         return err
 
 
+class OpenError(KcapError):
+    """A capture cannot be opened: it does not exist, is a directory, may not be read, or its
+    name is too long. ``path`` is the file as named."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class StateWarning(KcapError):
+    """An event whose state update could not be applied (a missing or malformed parameter);
+    the event itself is kept. Given to a reader's ``on_error``, never raised. The message
+    names the event (kind, sequence number, process); ``offset`` is None, as for every error
+    not tied to one place in the stream."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        self.offset: int | None = None
+        super().__init__(f"{path}: {message}" if path else message)
+
+
 class BadMagic(FormatError):
     """The file does not start with the kcap magic number (or is not zstd at all)."""
 
@@ -92,14 +113,6 @@ class PermissionDenied(CaptureError):
     """Capture needs privileges the process does not have."""
 
 
-class LostEvents(CaptureError):
-    """Kernel buffers overflowed and events were lost."""
-
-    def __init__(self, message: str, lost: int) -> None:
-        self.lost = lost
-        super().__init__(message)
-
-
 __all__ = [
     "BadMagic",
     "CaptureError",
@@ -109,8 +122,9 @@ __all__ = [
     "FormatError",
     "KcapError",
     "LimitExceeded",
-    "LostEvents",
+    "OpenError",
     "PermissionDenied",
+    "StateWarning",
     "Truncated",
     "Unsupported",
     "UnsupportedVersion",

@@ -258,7 +258,7 @@ def summarize(
             path=str(reader.path),
             format_version=header.version,
             generation=detection.generation,
-            byte_order=header.byte_order,
+            byte_order=header.order.label,
             flags=header.flags,
             compressed_size=reader.compressed_size,
             raw_size=reader.raw_bytes,

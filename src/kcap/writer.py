@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from kcap import engine as engines
 from kcap.errors import CaptureError, EncodeError, KcapError
-from kcap.format import sections as sec
-from kcap.format.encode import EventEncoder
+from kcap.format import schema as sec
+from kcap.format.adapt import EncodeNotes
+from kcap.format.encode import EventEncoder, encode_handles
 from kcap.format.framing import Compressor
-from kcap.format.handles import encode_prefixed_handles
 from kcap.format.header import encode_header
-from kcap.format.process import EncodeNotes
 from kcap.model.catalogue import lookup
 from kcap.model.event import Event
 from kcap.model.process import Handle
@@ -64,50 +64,6 @@ class WriterStats:
     lost_events: int = 0  # set by live sources: events the kernel dropped
     notes: EncodeNotes = field(default_factory=EncodeNotes)
 
-    def rows(self) -> list[tuple[str, str]]:
-        """The statistics table, in upstream's order."""
-        out = [
-            ("File", self.file),
-            ("Events written", str(self.events)),
-            ("Bytes written", str(self.bytes)),
-            ("Processes written", str(self.processes)),
-            ("Handles written", str(self.handles)),
-        ]
-        if self.state_events:
-            out.append(("State events written", str(self.state_events)))
-        if self.write_errors:
-            out.append(("Write errors", str(self.write_errors)))
-        if self.lost_events:
-            out.append(("Events lost", str(self.lost_events)))
-        n = self.notes
-        if n.converted_params or n.dropped_params:
-            out.append(
-                (
-                    "Parameters adapted",
-                    f"{n.converted_params} converted, {n.dropped_params} left out",
-                )
-            )
-        if n.dropped_args or n.dropped_envs:
-            out.append(
-                ("Process fields cut", f"{n.dropped_args} arguments, {n.dropped_envs} env vars")
-            )
-        if self.capture_size is not None:
-            out.append(("Capture size", human_size(self.capture_size)))
-        return out
-
-
-def human_size(n: int) -> str:
-    """SI units as upstream prints them (``83 kB``, ``1.2 MB``)."""
-    if n < 1000:
-        return f"{n} B"
-    for unit in ("kB", "MB", "GB", "TB", "PB"):
-        n_f = n / 1000
-        if n_f < 1000 or unit == "PB":
-            text = f"{n_f:.1f}".rstrip("0").rstrip(".")
-            return f"{text} {unit}"
-        n = int(n_f)
-    return f"{n} B"
-
 
 def resolve_output(path: str | os.PathLike[str]) -> Path:
     """A name without extension gets ``.kcap``, as upstream does."""
@@ -130,22 +86,20 @@ class Writer:
         *,
         on_error: ErrorCallback | None = None,
         handles: Iterable[Handle] | None = None,
-        prefix: str = "<",
-        encoder: EventEncoder | None = None,
+        order: sec.ByteOrder = sec.ByteOrder.LITTLE,
+        engine: engines.Engine | None = None,
     ) -> None:
         self.config = config or Config()
         self.path = resolve_output(path)
         self.stats = WriterStats(file=self.path.name)
         self._on_error = on_error
         self._psnap = process_snapshotter
-        # A source may bring a specialised encoder (it must write the same bytes).
-        self._encoder = encoder if encoder is not None else EventEncoder(prefix)
-        prefix = self._encoder.prefix
+        self.engine = engine or engines.default()
+        self._encoder = EventEncoder(order, self.engine.kernel)
         self.stats.notes = self._encoder.notes
         self._lock = threading.Lock()
         self._pending = bytearray()
         self._closed = False
-        self._state_only: dict[bytes, tuple[bool, bool]] = {}
         try:
             self._fh: BinaryIO = self.path.open("wb")
         except OSError as exc:
@@ -158,11 +112,18 @@ class Writer:
             handles = handle_snapshotter.handles() if handle_snapshotter is not None else []
         handle_list = list(handles)
         try:
-            self._compressor.write(encode_header(prefix=prefix))
+            snapshot = encode_handles(handle_list, order)
+        except EncodeError:
+            self._fh.close()
+            raise
+        try:
+            self._compressor.write(encode_header(order=order))
             self._compressor.write(
-                struct.pack(prefix + "BBII", sec.HANDLE, sec.HANDLE_V1, len(handle_list), 0)
+                struct.pack(
+                    order.prefix + sec.SECTION_CODE, sec.HANDLE, sec.HANDLE_V1, len(handle_list), 0
+                )
             )
-            self._compressor.write(encode_prefixed_handles(handle_list, prefix))
+            self._compressor.write(snapshot)
             self._compressor.flush()
         except OSError as exc:
             self._fh.close()
@@ -178,35 +139,29 @@ class Writer:
 
     # ------------------------------------------------------------------ writing
 
-    def _kind(self, ev: Event) -> tuple[bool, bool]:
-        got = self._state_only.get(ev.type)
-        if got is None:
-            et = lookup(ev.type)
-            got = (
-                bool(et and et.state_only),
-                bool(et and et.name in ("CreateProcess", "ProcessRundown")),
-            )
-            self._state_only[ev.type] = got
-        return got
-
     def write(self, ev: Event) -> bool:
         """Encode and append one event; False (and ``on_error``) when it could not be written."""
+        if type(ev) is not Event and not isinstance(ev, Event):
+            what = type(ev).__name__
+            hint = "; use write_all() for many events" if hasattr(ev, "__iter__") else ""
+            raise TypeError(f"Writer.write() takes one Event, not {what}{hint}")
         if self._closed:
             raise CaptureError("the writer is closed")
+        et = lookup(ev.type)
+        carries = et is not None and et.carries_process
         try:
-            if ev.process is None and self._psnap is not None:
+            if carries and self._psnap is not None and ev.process is None:
                 self._attach_state(ev)
             data = self._encoder.encode(ev)
         except KcapError as exc:
             self._error(exc)
             return False
-        state_only, is_process = self._kind(ev)
         stats = self.stats
-        if state_only:
+        if et is not None and et.state_only:
             stats.state_events += 1
         else:
             stats.events += 1
-        if is_process:
+        if carries:
             stats.processes += 1
         stats.bytes += len(data) - sec.SECTION_SIZE
         with self._lock:
@@ -217,11 +172,11 @@ class Writer:
 
     def _attach_state(self, ev: Event) -> None:
         # Upstream embeds the known process state in CreateProcess and ProcessRundown events.
-        if self._kind(ev)[1] and self._psnap is not None:
-            pid = ev.param("pid")
-            found = self._psnap.find(pid if isinstance(pid, int) else ev.pid)
-            if found is not None:
-                ev.process = found
+        assert self._psnap is not None
+        pid = ev.param("pid")
+        found = self._psnap.find(pid if isinstance(pid, int) else ev.pid)
+        if found is not None:
+            ev.process = found
 
     def write_all(self, events: Iterable[Event]) -> int:
         """Write every event of an iterable; returns how many were written."""
@@ -320,7 +275,7 @@ def new_writer(
     *,
     on_error: ErrorCallback | None = None,
     handles: Iterable[Handle] | None = None,
-    encoder: EventEncoder | None = None,
+    engine: engines.Engine | None = None,
 ) -> Writer:
     """Create a capture at ``path`` (``.kcap`` added when it has no extension)."""
     return Writer(
@@ -330,7 +285,7 @@ def new_writer(
         config,
         on_error=on_error,
         handles=handles,
-        encoder=encoder,
+        engine=engine,
     )
 
 

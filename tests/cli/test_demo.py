@@ -21,7 +21,7 @@ def test_demo_capture_replays_with_process_state(tmp_path: Path) -> None:
     assert (stats.events, stats.state_events, stats.handles) == (23, 12, 4)
     with kcap.open(tmp_path / "d.kcap") as reader:
         events = list(reader.read())
-        assert reader.errors.count == 0
+        assert reader.stats.errors == 0
     curl = [ev for ev in events if ev.pid == 2101]
     assert curl and all(ev.ps is not None and ev.ps.name == "curl" for ev in curl[:-1])
     parent = curl[0].ps.parent if curl[0].ps else None

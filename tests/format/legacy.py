@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import zstandard
 
+from kcap.format import schema
+from kcap.format.kernel import pure
 from kcap.format.params import TABLES, Codec
-from kcap.format.process import encode_pe
 from kcap.model import PE, Event, Handle, Param, Process
 from kcap.model.process import AlpcInfo, FileInfo, MutantInfo, UnknownInfo
 
@@ -107,7 +108,8 @@ class Legacy:
         out += self.strs(pe.symbols) + self.strs(pe.imports) + self.pairs(pe.version_resources)
         if self.pe_version >= 2:
             # The V2 additions are the production encoder's; reuse it for the whole body.
-            return encode_pe(pe, self.prefix)
+            order = schema.ByteOrder(self.prefix)
+            return pure.compiler(order).encoder(schema.pe_body(2))(pe)
         return out
 
     def process(self, pr: Process) -> bytes:

@@ -109,10 +109,10 @@ def test_generation_decodes_exactly(
     with kcap.open(path) as reader:
         got = list(reader.read(include_state=True))
         assert reader.detection.layout.table == table
-        assert reader.detection.layout.prefix == order
+        assert reader.detection.layout.order.prefix == order
         assert reader.header.headerless == lg.headerless
         assert reader.handles == snapshot
-        assert reader.errors.count == 0
+        assert reader.stats.errors == 0
 
     assert len(got) == len(written)
     for w, g in zip(written, got):

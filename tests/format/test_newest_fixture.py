@@ -26,9 +26,9 @@ def test_newest_fixture_matches_expected(newest: Path, newest_expected: Path) ->
     exp_handles, exp_events = load_expected(newest_expected)
     with kcap.open(newest) as reader:
         events = [ev.decode() for ev in reader.read(include_state=True)]
-        assert reader.errors.count == 0
+        assert reader.stats.errors == 0
         assert reader.detection.layout.table == "2023c"
-        assert reader.header.byte_order == "little"
+        assert reader.header.order.label == "little"
         got_handles = [handle_shape(h) for h in reader.handles]
     assert got_handles == [{k: v for k, v in h.items() if k != "record"} for h in exp_handles]
     assert len(events) == len(exp_events)

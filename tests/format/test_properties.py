@@ -8,18 +8,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kcap
+from kcap.format.schema import ByteOrder
 from kcap.model import Event, Handle
 
 from .strategies import events, handles
 
 
 def write_and_read(path: Path, evs: list[Event], hs: list[Handle], order: str) -> tuple:
-    writer = kcap.Writer(path, handles=hs, config=kcap.Config(flush_period=0), prefix=order)
+    writer = kcap.Writer(
+        path, handles=hs, config=kcap.Config(flush_period=0), order=ByteOrder(order)
+    )
     assert writer.write_all(evs) == len(evs)
     stats = writer.close()
     with kcap.open(path) as reader:
         got = [ev.decode() for ev in reader.read(include_state=True)]
-        return got, reader.handles, reader.errors.count, stats
+        return got, reader.handles, reader.stats.errors, stats
 
 
 @settings(

@@ -534,16 +534,29 @@ def test_placeholder_rundown_of_idle_like_pid_is_ignored():
 
 
 def test_garbage_type_ids_do_not_grow_the_caches_without_bound():
+    """A capture of random type ids (a damaged or hostile file) must not grow the rule caches:
+    past their limit, unknown ids are looked up each time instead of remembered."""
+    import tracemalloc
+
     from kcap.state.dispatch import MAX_CACHED
 
     snap = ProcessSnapshotter()
-    for i in range(MAX_CACHED + 500):
-        event = ev("CreateFile", hpid=1)
-        event.type = i.to_bytes(18, "big")
-        snap.update(event)
-        snap.attach(event)
-    assert len(snap._handlers) <= MAX_CACHED
-    assert len(snap._carriers) <= MAX_CACHED
-    # known ids are still cached once the limit is reached
-    assert snap.handler(type_id("LoadImage")) is snap._handlers[type_id("LoadImage")]
-    assert type_id("LoadImage") in snap._handlers
+
+    def garbage(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            event = ev("CreateFile", hpid=1)
+            event.type = i.to_bytes(18, "big")
+            snap.update(event)
+            snap.attach(event)
+
+    garbage(0, MAX_CACHED + 500)  # the caches are full now
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        garbage(MAX_CACHED + 500, 20_000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 100_000, f"{grown} bytes kept for 20000 unknown type ids"
+    # known ids are still cached once the limit is reached: the same handler each time
+    assert snap.handler(type_id("LoadImage")) is snap.handler(type_id("LoadImage"))

@@ -1,11 +1,11 @@
-"""State updates that read an event's raw bytes agree with the ones on decoded parameters.
+"""State updates read the same values from an undecoded event as from a decoded one.
 
-Replay hands handle events to C twins of the handle updaters, and lets the thread, image and
-termination updates read their values through the accelerator's value reader, so none of
-those events is decoded (tests/format/test_speedups.py compares whole fixtures against the
-pure-Python build). Here each unusual shape of those events -- the cases that must fall back
-to the decoded parameters -- is replayed twice in one process, with and without the
-accelerated paths, and the state and warnings must match after every event.
+A state rule asks an event for the few values it needs (`Event.values`); a lazy event answers
+from its undecoded bytes (the native kernel reads them in place), a decoded one from its
+parameters. Each unusual shape of handle, thread, image and termination events -- a missing
+value, a value of another type, both names of a renamed parameter, a duplicate -- is replayed
+lazily and eagerly on each engine (tests/state/conftest.py), and the state and warnings must
+match after every event. tests/test_engines.py compares the engines with each other.
 """
 
 from __future__ import annotations
@@ -14,18 +14,11 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-import pytest
 from state_events import ev, param
 
 import kcap
-from kcap.format import accel
 from kcap.model import Event, Handle, Param, ParamType
 from kcap.reader import Reader
-from kcap.state.values import decline_values
-
-needs_accelerator = pytest.mark.skipif(
-    not accel.ACCELERATED, reason="the C accelerator is not in use (not built, or KCAP_PURE_PYTHON)"
-)
 
 ADDR = ParamType.ADDRESS
 
@@ -93,42 +86,42 @@ def handle_events() -> list[Event]:
     return events
 
 
-def no_acceleration(reader: Reader) -> dict[Any, Any]:
-    return {}
-
-
 def write_capture(path: Path, events: list[Event], handles: list[Handle]) -> None:
     with kcap.new_writer(path, handles=handles) as w:
         for e in events:
             w.write(e)
 
 
-def replay(path: Path, *, twins: bool, lazy: bool, monkeypatch: Any) -> tuple[list[Any], int]:
+def replay(path: Path, *, lazy: bool) -> tuple[list[Any], int]:
     """The handle table after each event, and the number of state warnings."""
-    with monkeypatch.context() as m:
-        if not twins:
-            m.setattr(Reader, "_raw_twins", no_acceleration)
-        with kcap.open(path) as reader:
-            hsnap, _ = reader.recover_snapshotters()
-            tables = [
-                [(h.num, h.object, h.pid, h.type, h.name, h.meta) for h in hsnap.handles()]
-                for _ in reader.read(include_state=True, lazy=lazy)
-            ]
-            if twins:
-                assert reader._raw_twins(), "the accelerated updaters were not used"
-            return tables, reader.stats.state_warnings
+    with kcap.open(path) as reader:
+        hsnap, _ = reader.recover_snapshotters()
+        tables = [
+            [(h.num, h.object, h.pid, h.type, h.name, h.meta) for h in hsnap.handles()]
+            for _ in reader.read(include_state=True, lazy=lazy)
+        ]
+        return tables, reader.stats.state_warnings
 
 
-@needs_accelerator
-@pytest.mark.parametrize("lazy", [True, False], ids=["lazy", "eager"])
-def test_twins_match_the_python_handlers(tmp_path: Path, monkeypatch: Any, lazy: bool) -> None:
+def pad_past_the_trial(events: list[Event]) -> list[Event]:
+    """``events`` after enough others that they fall past the generation trial, whose events
+    are decoded anyway: so a lazy replay really reads them undecoded."""
+    from kcap.format.detect import TRIAL_EVENTS
+
+    pad = [ev("CreateFile", hpid=4, file_path="x") for _ in range(TRIAL_EVENTS)]
+    out = [*pad, *events]
+    for i, e in enumerate(out):
+        e.seq = i + 1
+    return out
+
+
+def test_handle_updates_read_undecoded_events_like_decoded_ones(tmp_path: Path) -> None:
     path = tmp_path / "handles.kcap"
     initial = [Handle(num=4, object=0x2000, pid=11, type="Key", name=r"\REGISTRY\MACHINE")]
-    write_capture(path, handle_events(), initial)
-    fast = replay(path, twins=True, lazy=lazy, monkeypatch=monkeypatch)
-    slow = replay(path, twins=False, lazy=lazy, monkeypatch=monkeypatch)
-    assert fast == slow
-    tables, warnings = fast
+    write_capture(path, pad_past_the_trial(handle_events()), initial)
+    lazy, eager = replay(path, lazy=True), replay(path, lazy=False)
+    assert lazy == eager
+    tables, warnings = lazy
     assert warnings == 3  # the two events without an integer handle_object, one close
     final = {obj: (num, pid, typ, name) for num, obj, pid, typ, name, _ in tables[-1]}
     assert final[0x3000] == (0, 12, "Event", "")
@@ -137,7 +130,6 @@ def test_twins_match_the_python_handlers(tmp_path: Path, monkeypatch: Any, lazy:
     assert 0x1000 not in final and 0x2000 not in final
 
 
-@needs_accelerator
 def test_handle_events_stay_undecoded_on_lazy_replay(tmp_path: Path) -> None:
     from kcap.format.detect import TRIAL_EVENTS
 
@@ -153,7 +145,7 @@ def test_handle_events_stay_undecoded_on_lazy_replay(tmp_path: Path) -> None:
         hsnap, _ = reader.recover_snapshotters()
     assert len(hsnap) == len(many)
     last = events[-1]
-    assert last._tail is not None, "replay decoded a handle event it only needed to scan"
+    assert not last.decoded, "replay decoded a handle event it only needed to scan"
     assert last.params["handle_object"].value == 0x10000 + len(many)
     assert hsnap.find(0x10000 + len(many)) == Handle(
         num=0, object=0x10000 + len(many), pid=10, type="File", name=""
@@ -161,7 +153,7 @@ def test_handle_events_stay_undecoded_on_lazy_replay(tmp_path: Path) -> None:
 
 
 def test_damaged_handle_event_is_reported_and_skipped(tmp_path: Path) -> None:
-    """A tail the twins cannot validate goes to the Python handler, whose decode reports it."""
+    """A tail whose values cannot be read is decoded, which reports it: the event is skipped."""
     import zstandard
 
     from kcap.format.detect import TRIAL_EVENTS
@@ -276,11 +268,7 @@ def process_table(reader: Reader) -> list[Any]:
     return [(p.pid, p.exe, sorted(p.threads.items()), list(p.modules)) for p in psnap.processes()]
 
 
-@needs_accelerator
-@pytest.mark.parametrize("lazy", [True, False], ids=["lazy", "eager"])
-def test_process_updates_read_raw_values_like_decoded_ones(
-    tmp_path: Path, monkeypatch: Any, lazy: bool
-) -> None:
+def test_process_updates_read_undecoded_events_like_decoded_ones(tmp_path: Path) -> None:
     from kcap.format.detect import TRIAL_EVENTS
     from kcap.model import Process
 
@@ -295,26 +283,20 @@ def test_process_updates_read_raw_values_like_decoded_ones(
     path = tmp_path / "processes.kcap"
     write_capture(path, events, [])
 
-    def run(accelerated: bool) -> tuple[list[Any], int]:
-        with monkeypatch.context() as m:
-            if not accelerated:
-                m.setattr(Reader, "_raw_twins", no_acceleration)
-            with kcap.open(path) as reader:
-                tables, undecoded = [], set()
-                for e in reader.read(include_state=True, lazy=lazy):
-                    tables.append(process_table(reader))
-                    if e._tail is not None:
-                        undecoded.add(e.name)
-                _, psnap = reader.recover_snapshotters()
-                if accelerated:
-                    assert psnap.value_reader is not decline_values, "no raw value reader"
-                if accelerated and lazy:  # the updates read them without decoding them
-                    assert {"CreateThread", "ImageRundown", "TerminateThread"} <= undecoded
-                return tables, reader.stats.state_warnings
+    def run(lazy: bool) -> tuple[list[Any], int]:
+        with kcap.open(path) as reader:
+            tables, undecoded = [], set()
+            for e in reader.read(include_state=True, lazy=lazy):
+                tables.append(process_table(reader))
+                if not e.decoded:
+                    undecoded.add(e.name)
+            if lazy:  # the updates read their values without decoding the events
+                assert {"CreateThread", "ImageRundown", "TerminateThread"} <= undecoded
+            return tables, reader.stats.state_warnings
 
-    fast, slow = run(True), run(False)
-    assert fast == slow
-    tables, warnings = fast
+    lazy, eager = run(True), run(False)
+    assert lazy == eager
+    tables, warnings = lazy
     # five events without an integer pid or tid, and the CreateProcess whose empty binary sid
     # the writer dropped
     assert warnings == 6

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import click
 
 from kcap.cli.diagnostics import EXIT_ERROR, fail
+from kcap.cli.tables import writer_rows
 from kcap.errors import KcapError
 from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
@@ -147,7 +148,7 @@ def _run(
         fail(exc)
     if live:
         err.write("\n")
-    rows = list(result.stats.rows()) if result.stats is not None else []
+    rows = writer_rows(result.stats) if result.stats is not None else []
     rows = [r for r in rows if r[0] != "Events lost"]
     rows += [
         ("Kernel records read", f"{result.records:,}"),

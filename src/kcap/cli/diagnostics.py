@@ -17,7 +17,7 @@ from typing import BinaryIO, NoReturn
 
 import click
 
-from kcap.errors import FilterError, FormatError, KcapError
+from kcap.errors import FilterError, FormatError, KcapError, StateWarning
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -87,29 +87,41 @@ def fail_usage(message: str) -> NoReturn:
 
 
 class WarningPrinter:
-    """Prints non-fatal errors as warnings on stderr, the first ``limit`` of them, counts all."""
+    """Prints non-fatal errors as warnings on stderr, the first ``limit`` of them, counts all.
+
+    Two kinds are told apart in the final count: events that could not be decoded (skipped)
+    and state updates that met a missing or malformed parameter (`StateWarning`: the event
+    is kept, the value treated as empty)."""
 
     def __init__(self, limit: int = DEFAULT_WARNING_LIMIT) -> None:
         self.limit = limit
         self.count = 0
+        self.state = 0
 
     def __call__(self, exc: KcapError) -> None:
         self.count += 1
+        if isinstance(exc, StateWarning):
+            self.state += 1
         if self.count <= self.limit:
             click.echo(f"kcap: warning: {_one_line(str(exc))}", err=True)
 
     def finish(self) -> None:
-        """Print the final count (and how many warnings were held back), if there were any."""
+        """Print the final counts (and how many warnings were held back), if there were any."""
         if not self.count:
             return
-        skipped = "1 event" if self.count == 1 else f"{self.count:,} events"
         hidden = self.count - self.limit
         more = f" ({hidden:,} warning(s) not shown)" if hidden > 0 else ""
-        click.echo(
-            f"kcap: warning: {skipped} could not be decoded and "
-            f"{'was' if self.count == 1 else 'were'} skipped{more}",
-            err=True,
-        )
+        skipped = self.count - self.state
+        parts = []
+        if skipped:
+            events = "1 event" if skipped == 1 else f"{skipped:,} events"
+            parts.append(
+                f"{events} could not be decoded and {'was' if skipped == 1 else 'were'} skipped"
+            )
+        if self.state:
+            updates = "1 state update" if self.state == 1 else f"{self.state:,} state updates"
+            parts.append(f"{updates} treated a missing or malformed parameter as empty")
+        click.echo(f"kcap: warning: {'; '.join(parts)}{more}", err=True)
 
 
 def stdout_bytes() -> BinaryIO:

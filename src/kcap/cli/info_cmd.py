@@ -10,9 +10,9 @@ from rich.text import Text
 
 from kcap.cli.diagnostics import WarningPrinter, fail, stdout_bytes
 from kcap.cli.render import json_bytes, text_escape
+from kcap.cli.tables import human_size
 from kcap.errors import KcapError
 from kcap.info import CaptureSummary, summarize
-from kcap.writer import human_size
 
 EPILOG = """\b
 Examples:

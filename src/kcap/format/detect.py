@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from kcap.errors import FormatError
-from kcap.format.events import Layout, make_event_decoder
 from kcap.format.header import Header
+from kcap.format.kernel import pure
+from kcap.format.kernel.pure import Layout
 from kcap.format.stream import RawEvent
 from kcap.model.event import Event
+from kcap.model.timestamp import Timestamp
 
 TRIAL_EVENTS = 2000
 
-# (ev1 width, table) candidates in the order §11 gives.
+# (ev1 width, table) candidates, in the order docs/format.md ("Generations") gives.
 _MAJOR1 = [(17, "2020"), (17, "2023a-dev"), (17, "2023a")]
 _MAJOR2_EV1 = [(17, "2023a"), (18, "2023b"), (18, "2023c")]
 _MAJOR2_EV2 = [(18, "2023c"), (18, "2023b")]
@@ -54,19 +57,22 @@ def candidates(header: Header, first_version: int | None) -> list[tuple[int, str
     return _MAJOR2_EV1
 
 
-def _strict_decode(layout: Layout, trial: Sequence[RawEvent]) -> list[Event | None]:
+def _strict_decode(
+    kernel: ModuleType, layout: Layout, trial: Sequence[RawEvent]
+) -> list[Event | None]:
     """The leading events that decode completely and plausibly under ``layout``.
 
-    An event the accelerator can vouch for without building it is None in the list: the
+    An event the native kernel can vouch for without building it is None in the list: the
     reader decodes it like any other, lazily if it likes.
     """
-    decoders = make_event_decoder(layout)
-    decode, check_run = decoders.full, decoders.check_run
+    codec = kernel.event_codec(layout)
+    decode = codec.full
+    check_run = getattr(codec, "check_run", None)
     raws = trial if isinstance(trial, list) else list(trial)
     out: list[Event | None] = []
     while len(out) < len(raws):
         if check_run is not None:
-            out += [None] * check_run(raws, len(out))
+            out += [None] * check_run(raws, len(out), _valid_time)
             if len(out) == len(raws):
                 break
         try:
@@ -79,13 +85,22 @@ def _strict_decode(layout: Layout, trial: Sequence[RawEvent]) -> list[Event | No
     return out
 
 
-def detect(header: Header, trial: Sequence[RawEvent], short_handles: bool = False) -> Detection:
+def _valid_time(text: str) -> bool:
+    return Timestamp(text).valid
+
+
+def detect(
+    header: Header,
+    trial: Sequence[RawEvent],
+    short_handles: bool = False,
+    kernel: ModuleType = pure,
+) -> Detection:
     """Pick the layout under which the trial events decode; the best partial one otherwise."""
     first_version = trial[0][3] if trial else None
     best: Detection | None = None
     for width, table in candidates(header, first_version):
-        layout = Layout(header.prefix, table, width, short_handles, header.headerless)
-        decoded = _strict_decode(layout, trial)
+        layout = Layout(header.order, table, width, short_handles, header.headerless)
+        decoded = _strict_decode(kernel, layout, trial)
         n = len(decoded)
         det = Detection(layout, GENERATION_NAMES[(width, table)], n, len(trial), decoded)
         if n == len(trial):

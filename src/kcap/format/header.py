@@ -1,4 +1,5 @@
-"""The 18-byte file header: magic (which also tells the byte order), major, minor, flags."""
+"""The 18-byte file header: magic (which also tells the byte order), major, minor, flags
+(docs/format.md, "Header")."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ import struct
 from dataclasses import dataclass
 
 from kcap.errors import BadMagic, Truncated, UnsupportedVersion
+from kcap.format.schema import HEADER_SIZE, MAGIC_BE, MAGIC_LE, ByteOrder
 
-MAGIC_LE = b"sutarbif"  # the u64 0x6669627261747573 written little-endian
-MAGIC_BE = b"fibratus"
-HEADER_SIZE = 18
 SUPPORTED_MAJORS = (1, 2)
 NEWEST_MAJOR = 2
+
+__all__ = [
+    "HEADER_SIZE",
+    "MAGIC_BE",
+    "MAGIC_LE",
+    "NEWEST_MAJOR",
+    "ByteOrder",
+    "Header",
+    "encode_header",
+    "parse_header",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,25 +29,16 @@ class Header:
     major: int
     minor: int
     flags: int
-    byte_order: str  # "little" or "big"
-    headerless: bool = False  # the pre-release stream of kcap-format.md §12.1
+    order: ByteOrder
+    headerless: bool = False  # the pre-release stream (docs/format.md, "Pre-release layouts")
 
     @property
     def version(self) -> str:
         return "pre-release (no header)" if self.headerless else f"{self.major}.{self.minor}"
 
-    @property
-    def prefix(self) -> str:
-        """The struct byte-order prefix for this file."""
-        return "<" if self.byte_order == "little" else ">"
-
 
 def parse_header(data: bytes, path: str | None = None) -> Header:
-    """Parse the header at the start of the decompressed stream.
-
-    A stream that starts with neither magic is the headerless pre-release layout when it looks
-    like one (a plausible u16 record length); anything else is `BadMagic`.
-    """
+    """Parse the header at the start of the decompressed stream."""
     if len(data) < 8:
         raise BadMagic(
             f"invalid kcap file magic number: the stream holds only {len(data)} byte(s)",
@@ -46,9 +47,9 @@ def parse_header(data: bytes, path: str | None = None) -> Header:
         )
     magic = data[:8]
     if magic == MAGIC_LE:
-        order = "little"
+        order = ByteOrder.LITTLE
     elif magic == MAGIC_BE:
-        order = "big"
+        order = ByteOrder.BIG
     else:
         raise BadMagic(
             f"invalid kcap file magic number (found {magic.hex(' ')}; a kcap stream starts "
@@ -61,7 +62,7 @@ def parse_header(data: bytes, path: str | None = None) -> Header:
             f"the header is cut short: {len(data)} of {HEADER_SIZE} bytes", path=path, offset=0
         )
     major, minor = data[8], data[9]
-    (flags,) = struct.unpack_from("<Q" if order == "little" else ">Q", data, 10)
+    (flags,) = struct.unpack_from(order.prefix + "Q", data, 10)
     if major not in SUPPORTED_MAJORS:
         raise UnsupportedVersion(
             f"unsupported kcap format version {major}.{minor}: this kcap reads "
@@ -73,7 +74,7 @@ def parse_header(data: bytes, path: str | None = None) -> Header:
 
 
 def encode_header(
-    major: int = NEWEST_MAJOR, minor: int = 0, flags: int = 0, prefix: str = "<"
+    major: int = NEWEST_MAJOR, minor: int = 0, flags: int = 0, order: ByteOrder = ByteOrder.LITTLE
 ) -> bytes:
-    magic = MAGIC_LE if prefix == "<" else MAGIC_BE
-    return magic + bytes((major, minor)) + struct.pack(prefix + "Q", flags)
+    magic = MAGIC_LE if order is ByteOrder.LITTLE else MAGIC_BE
+    return magic + bytes((major, minor)) + struct.pack(order.prefix + "Q", flags)

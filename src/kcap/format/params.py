@@ -10,7 +10,9 @@ they read. The same logical type can use different codecs in different tables (e
 from __future__ import annotations
 
 import enum
+from typing import Any
 
+from kcap.format import schema as s
 from kcap.model.params import ParamType as T
 
 
@@ -37,6 +39,34 @@ class Codec(enum.IntEnum):
     SLICE = 18  # u8 kind, u16 count, elements
     NONE = 19  # the writer emitted no value bytes: undecodable (Q6)
 
+
+#: The layout of each codec's value (docs/format.md, "Parameters"); NONE has none.
+CODEC_NODES: dict[Codec, Any] = {
+    Codec.STR16: s.SHARED_TEXT,
+    Codec.I8: s.I8,
+    Codec.U8: s.U8,
+    Codec.I16: s.I16,
+    Codec.U16: s.U16,
+    Codec.I32: s.I32,
+    Codec.U32: s.U32,
+    Codec.I64: s.I64,
+    Codec.U64: s.U64,
+    Codec.F64: s.F64,
+    Codec.F32: s.F32,
+    Codec.BOOL: s.BOOL,
+    Codec.BIN32: s.BIN32,
+    Codec.BIN16: s.BIN16,
+    Codec.IPV4: s.IPV4,
+    Codec.IPV6: s.IPV6,
+    Codec.TIME: s.TIME,
+    Codec.SLICE: s.SLICE,
+}
+#: The order in which decoders test codecs: the most frequent first (measured on the fixtures).
+CODEC_ORDER = (
+    Codec.STR16, Codec.U64, Codec.U32, Codec.U8, Codec.U16, Codec.TIME, Codec.IPV4, Codec.IPV6,
+    Codec.I32, Codec.I64, Codec.I8, Codec.I16, Codec.BOOL, Codec.BIN32, Codec.BIN16,
+    Codec.F64, Codec.F32, Codec.SLICE,
+)  # fmt: skip
 
 _COMMON = {
     0: (T.NULL, Codec.NONE),

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
+from types import ModuleType
 from typing import Any
 
-from kcap.errors import Corrupt, LimitExceeded, Truncated
-from kcap.format import sections as sec
-from kcap.format.accel import speedups
-from kcap.format.cursor import Cursor
-from kcap.format.handles import SHORT_RECORD_SIZE, decode_prefixed_handle, is_short_snapshot
+from kcap.errors import Corrupt, FormatError, LimitExceeded, Truncated
+from kcap.format import schema as sec
 from kcap.format.header import HEADER_SIZE, MAGIC_BE, MAGIC_LE, Header, parse_header
+from kcap.format.kernel import pure
 from kcap.model.process import Handle
 
 DEFAULT_MAX_RECORD = 64 << 20
@@ -34,8 +33,11 @@ class RecordStream:
         chunks: Iterable[bytes] | Iterable[list[bytes]],
         path: str | None = None,
         max_record: int = DEFAULT_MAX_RECORD,
+        kernel: ModuleType | None = None,
     ) -> None:
         self._chunks: Iterator[bytes | list[bytes]] = iter(chunks)
+        #: The byte kernel (`kcap.format.kernel.native` or ``pure``) that decodes records.
+        self.kernel: ModuleType = kernel if kernel is not None else pure
         self.path = path
         self.max_record = max_record
         self.buf = b""
@@ -46,7 +48,7 @@ class RecordStream:
         self.handles: list[Handle] = []
         self.handle_count_declared = 0
         self.short_handles = False
-        self._section = struct.Struct("<BBII").unpack_from
+        self._section = struct.Struct("<" + sec.SECTION_CODE).unpack_from
 
     # ------------------------------------------------------------------ buffering
 
@@ -89,13 +91,12 @@ class RecordStream:
             # Either the headerless pre-release stream or not a capture; the caller decides.
             return parse_header(head, self.path)
         self.header = parse_header(head, self.path)
-        self._section = struct.Struct(self.header.prefix + "BBII").unpack_from
+        self._section = struct.Struct(self.header.order.prefix + sec.SECTION_CODE).unpack_from
         self.pos += HEADER_SIZE
         return self.header
 
     def read_handle_section(self) -> list[Handle]:
         assert self.header is not None
-        prefix = self.header.prefix
         at = self.offset
         if not self._fill(sec.SECTION_SIZE):
             raise Truncated(
@@ -104,7 +105,7 @@ class RecordStream:
                 path=self.path,
                 offset=at,
             )
-        stype, _version, count, _size = struct.unpack_from(prefix + "BBII", self.buf, self.pos)
+        stype, _version, count, _size = self._section(self.buf, self.pos)
         if stype != sec.HANDLE:
             raise Corrupt(
                 f"expected the handle section after the header, found section type {stype}",
@@ -113,27 +114,41 @@ class RecordStream:
             )
         self.pos += sec.SECTION_SIZE
         self.handle_count_declared = count
-        run = speedups.decode_handle_run if speedups is not None else None
-        if run is not None and count and self._next_record_size() != SHORT_RECORD_SIZE:
-            # Not the all-20-byte variant: the accelerator takes whole buffers of records.
-            self.handles = self._read_handles_fast(count, run)
-            return self.handles
-        raw = [self._raw_handle_record(i, count) for i in range(count)]
-        self.short_handles = is_short_snapshot([e - s for _, s, e, _ in raw])
-        self.handles = [self._decode_handle_record(*r) for r in raw]
+        order = self.header.order
+        # The pre-release variant (docs/format.md, "Pre-release layouts"): every record is
+        # exactly 20 bytes long; a normal record has at least 25.
+        self.short_handles = bool(count) and self._record_size() == sec.SHORT_HANDLE_SIZE
+        node = sec.PREFIXED_SHORT_HANDLE if self.short_handles else sec.PREFIXED_HANDLE
+        codec = self.kernel.record_codec(node, order)
+        run = getattr(self.kernel, "record_run", None)
+        self.handles = self._read_records(count, codec, run(node, order) if run else None)
         return self.handles
 
-    def _next_record_size(self) -> int | None:
+    def _record_size(self) -> int | None:
         """The u16 length of the handle record at ``pos`` (None when the stream ends first)."""
         if not self._fill(2):
             return None
-        (size,) = struct.unpack_from(self.header.prefix + "H", self.buf, self.pos)  # type: ignore[union-attr]
+        (size,) = struct.unpack_from(self.header.order.prefix + "H", self.buf, self.pos)  # type: ignore[union-attr]
         return int(size)
 
-    def _raw_handle_record(self, i: int, count: int) -> tuple[bytes, int, int, int]:
-        """Record ``i`` of ``count`` as (buf, start, end, base), its length prefix consumed."""
+    def _read_records(self, count: int, codec: Any, run: Any) -> list[Handle]:
+        """``count`` u16-length-prefixed handle records: many per call of the native kernel
+        where it has them complete in the buffer, one at a time (with precise errors)
+        otherwise."""
+        handles: list[Handle] = []
+        while len(handles) < count:
+            if run is not None and self._fill(2):
+                got, self.pos, stopped = run(self.buf, self.pos, count - len(handles))
+                handles += got
+                if (got and not stopped) or len(handles) == count:
+                    continue
+            handles.append(self._one_record(len(handles), count, codec))
+        return handles
+
+    def _one_record(self, i: int, count: int, codec: Any) -> Handle:
+        """Record ``i`` of ``count``, read the careful way."""
         rec_at = self.offset
-        size = self._next_record_size()
+        size = self._record_size()
         if size is None:
             raise Truncated(
                 f"the handle section declares {count} records but the stream ends after {i}",
@@ -144,42 +159,11 @@ class RecordStream:
             raise Truncated(
                 f"handle record {i} of {size} bytes is cut short", path=self.path, offset=rec_at
             )
-        start = self.pos + 2
-        self.pos = start + size
-        return self.buf, start, start + size, self.base
-
-    def _decode_handle_record(self, buf: bytes, start: int, end: int, base: int) -> Handle:
-        prefix = self.header.prefix  # type: ignore[union-attr]
         try:
-            if self.short_handles:
-                cur = Cursor(buf, start, end, prefix, "handle record")
-                return Handle(cur.u64("value"), cur.u64("object"), cur.u32("pid"))
-            # Both decoders re-read the u16 length in front of the record.
-            fast = speedups.decode_handles if speedups is not None else None
-            got = fast(buf, start - 2, end, 1, prefix == "<") if fast is not None else None
-            if got is not None:
-                return got[0][0]
-            handle, _ = decode_prefixed_handle(buf, start - 2, end, prefix)
-            return handle
-        except Corrupt as exc:
-            raise exc.located(path=self.path, base=base) from None
-
-    def _read_handles_fast(self, count: int, run: Any) -> list[Handle]:
-        """Every record through the accelerator, one buffer at a time; a record that straddles
-        two buffers or is not well formed goes through the careful path above."""
-        little = self.header.prefix == "<"  # type: ignore[union-attr]
-        handles: list[Handle] = []
-        while len(handles) < count:
-            if not self._fill(2):
-                self._raw_handle_record(len(handles), count)  # raises Truncated
-            got, self.pos, stopped = run(self.buf, self.pos, count - len(handles), little)
-            handles += got
-            if (got and not stopped) or len(handles) == count:
-                continue
-            handles.append(
-                self._decode_handle_record(*self._raw_handle_record(len(handles), count))
-            )
-        return handles
+            handle, self.pos = codec.decode(self.buf, self.pos, self.pos + 2 + size)
+        except FormatError as exc:
+            raise exc.located(path=self.path, base=self.base) from None
+        return handle
 
     # ------------------------------------------------------------------ events
 
@@ -243,12 +227,13 @@ class RecordStream:
         """Up to ``limit`` raw events at once (stopping once their bodies reach ``max_bytes``)
         and their body bytes, from the complete event sections already in ``buf``; nothing when
         the next section is not one (`next_event` then reads it, and reports what is wrong).
-        Needs the accelerator: without it, always nothing."""
-        if speedups is None or self.header is None or len(self.buf) - self.pos < sec.SECTION_SIZE:
+        Needs the native kernel: without it, always nothing."""
+        scan = getattr(self.kernel, "scan_sections", None)
+        if scan is None or self.header is None or len(self.buf) - self.pos < sec.SECTION_SIZE:
             return [], 0
-        raws, self.pos, size = speedups.scan_sections(
+        raws, self.pos, size = scan(
             self.buf, self.pos, self.base, self.max_record, limit, max_bytes,
-            self.header.prefix == "<",
+            self.header.order.little,
         )  # fmt: skip
         return raws, size
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-#: Types that only feed the snapshotters and are never emitted on replay (filter.md §1.2).
+#: Types that only feed the snapshotters and are never emitted on replay (docs/state.md).
 STATE_ONLY_NAMES = frozenset(
     {
         "ProcessRundown",
@@ -32,6 +32,29 @@ STATE_ONLY_NAMES = frozenset(
     }
 )
 
+#: The kinds whose events carry a process section with a body, in every writer generation.
+PROCESS_CARRIERS = frozenset({"CreateProcess", "ProcessRundown"})
+
+#: The two pieces of replay state an event can change (docs/state.md).
+HANDLES = "handles"
+PROCESSES = "processes"
+
+#: Which state each kind of event updates; the snapshotters hold one rule for each of these
+#: names and none for any other (`kcap.state`).
+UPDATES: dict[str, str] = {
+    "CreateHandle": HANDLES,
+    "CloseHandle": HANDLES,
+    "CreateProcess": PROCESSES,
+    "ProcessRundown": PROCESSES,
+    "TerminateProcess": PROCESSES,
+    "CreateThread": PROCESSES,
+    "ThreadRundown": PROCESSES,
+    "TerminateThread": PROCESSES,
+    "LoadImage": PROCESSES,
+    "ImageRundown": PROCESSES,
+    "UnloadImage": PROCESSES,
+}
+
 # Older writers named some rundowns after their source symbol; map them to today's names.
 _SYMBOL_ALIASES = {
     "EnumProcess": "ProcessRundown",
@@ -45,7 +68,13 @@ _DATE_RE = re.compile(r"\.\.(\d{4}-\d{2}-\d{2})")
 
 @dataclass(frozen=True, slots=True)
 class EventType:
-    """One entry of the catalogue. ``id`` is the 18-byte form."""
+    """One entry of the catalogue: a kind of event and every fact kcap knows of it.
+
+    ``id`` is the 18-byte form. ``state_only``: its events only feed the snapshotters and are
+    not emitted on replay unless asked for. ``carries_process``: its events carry a process
+    section with a body. ``updates``: the state its events change (`HANDLES`, `PROCESSES`) or
+    None. ``platform``: ``windows`` for Fibratus's types, ``linux`` for kcap's own.
+    """
 
     id: bytes
     name: str
@@ -56,6 +85,18 @@ class EventType:
     @property
     def state_only(self) -> bool:
         return self.name in STATE_ONLY_NAMES
+
+    @property
+    def carries_process(self) -> bool:
+        return self.name in PROCESS_CARRIERS
+
+    @property
+    def updates(self) -> str | None:
+        return UPDATES.get(self.name)
+
+    @property
+    def platform(self) -> str:
+        return "linux" if self.provider == "kcap-linux" else "windows"
 
     @property
     def id_hex(self) -> str:
@@ -125,11 +166,16 @@ _LOOKUP_CACHE_LIMIT = 4096
 
 
 def lookup(type_id: bytes) -> EventType | None:
-    """The catalogue entry for a stored type id (17 or 18 bytes), or None when unknown."""
+    """The catalogue entry for a stored type id (17 or 18 bytes), or None when unknown.
+
+    The one type-id cache of kcap: everything that asks what a kind of event is (the reader,
+    the writer, the snapshotters, filters, ``info``) asks here. Known ids are bounded by the
+    catalogue (a few hundred, in two widths); unknown ones are remembered only up to a bound.
+    """
     try:
         return _LOOKUP_CACHE[type_id]
     except KeyError:
-        et = catalogue().get(to_id18(type_id))
+        et = catalogue().get(to_id18(type_id)) if len(type_id) in (17, 18) else None
         if et is not None or len(_LOOKUP_CACHE) < _LOOKUP_CACHE_LIMIT:
             _LOOKUP_CACHE[bytes(type_id)] = et
         return et

@@ -163,9 +163,11 @@ class Params(Mapping[str, Param]):
 
     Upstream writes names unique within an event; if a hostile file repeats one, the first
     wins here and the repetition is kept in ``duplicates`` so nothing is silently lost.
+    ``by_name`` is the dict of first occurrences (read it, do not change it: use `add`); hot
+    paths such as state updates read it directly to save a call per parameter.
     """
 
-    __slots__ = ("_by_name", "duplicates")
+    __slots__ = ("by_name", "duplicates")
 
     def __init__(self, params: Iterable[Param] = ()) -> None:
         by_name: dict[str, Param] = {}
@@ -175,44 +177,46 @@ class Params(Mapping[str, Param]):
                 self.duplicates.append(p)
             else:
                 by_name[p.name] = p
-        self._by_name = by_name
+        self.by_name = by_name
 
     @classmethod
-    def _from_dict(cls, by_name: dict[str, Param], duplicates: list[Param]) -> Params:
+    def from_dict(cls, by_name: dict[str, Param], duplicates: list[Param] | None = None) -> Params:
+        """Parameters already keyed by name (first occurrence), the repetitions in
+        ``duplicates``: what decoders build, without checking each name again."""
         self = cls.__new__(cls)
-        self._by_name = by_name
-        self.duplicates = duplicates
+        self.by_name = by_name
+        self.duplicates = duplicates if duplicates is not None else []
         return self
 
     def __getitem__(self, name: str) -> Param:
-        return self._by_name[name]
+        return self.by_name[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._by_name)
+        return iter(self.by_name)
 
     def __len__(self) -> int:
-        return len(self._by_name) + len(self.duplicates)
+        return len(self.by_name) + len(self.duplicates)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return name in self.by_name
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._by_name.get(name, default)
+        return self.by_name.get(name, default)
 
     def value(self, name: str, default: Any = None) -> Any:
         """The value of parameter ``name``, or ``default`` when the event has none."""
-        p = self._by_name.get(name)
+        p = self.by_name.get(name)
         return default if p is None else p.value
 
     def all(self) -> list[Param]:
         """Every parameter in stored order, duplicates included (what an encoder writes)."""
-        return [*self._by_name.values(), *self.duplicates]
+        return [*self.by_name.values(), *self.duplicates]
 
     def add(self, param: Param) -> None:
-        if param.name in self._by_name:
+        if param.name in self.by_name:
             self.duplicates.append(param)
         else:
-            self._by_name[param.name] = param
+            self.by_name[param.name] = param
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Params):

@@ -1,7 +1,7 @@
 """Process state: processes, their threads, modules and handles, and PE metadata.
 
 Plain data. A `Process` is what the process snapshotter keeps per pid and what an event's
-process section carries; which fields a capture can fill is described in snapshotters.md §3.1.
+process section carries; which fields a capture can fill is described in docs/state.md.
 Lists of pairs (environment, version resources) keep stored order and duplicates, because a
 read-then-write round trip must give back the same bytes.
 """
@@ -10,7 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kcap.model.records import Handle, Module, Thread
 from kcap.model.timestamp import ZERO, Timestamp
+
+__all__ = [
+    "PE",
+    "STORED_PROCESS_FIELDS",
+    "AlpcInfo",
+    "Certificate",
+    "FileInfo",
+    "Handle",
+    "HandleMeta",
+    "Module",
+    "MutantInfo",
+    "PESection",
+    "Process",
+    "Thread",
+    "UnknownInfo",
+    "split_cmdline",
+]
 
 # --------------------------------------------------------------------------- handles
 
@@ -45,57 +63,6 @@ class UnknownInfo:
 
 
 HandleMeta = AlpcInfo | MutantInfo | FileInfo | UnknownInfo | None
-
-
-@dataclass(slots=True)
-class Handle:
-    """An open kernel object handle (on Linux: an open file descriptor).
-
-    Handles, modules and timestamps made by the C accelerator are not watched by Python's
-    cycle collector, as tuples of plain values are not: they hold only numbers, text and a
-    small metadata record. Do not make one part of a reference cycle (``h.meta = [h]``); such
-    a cycle would never be freed.
-    """
-
-    num: int = 0
-    object: int = 0
-    pid: int = 0
-    type: str = ""
-    name: str = ""
-    meta: HandleMeta = None
-
-
-# --------------------------------------------------------------------------- threads, modules
-
-
-@dataclass(slots=True)
-class Thread:
-    tid: int = 0
-    pid: int = 0
-    io_prio: int = 0
-    base_prio: int = 0
-    page_prio: int = 0
-    ustack_base: int = 0
-    ustack_limit: int = 0
-    kstack_base: int = 0
-    kstack_limit: int = 0
-    start_address: int = 0
-
-
-@dataclass(slots=True)
-class Module:
-    path: str = ""
-    base_address: int = 0
-    size: int = 0
-    checksum: int = 0
-    default_base_address: int = 0
-    signature_level: int = 0
-    signature_type: int = 0
-
-    @property
-    def name(self) -> str:
-        cut = max(self.path.rfind("\\"), self.path.rfind("/"))
-        return self.path[cut + 1 :]
 
 
 # --------------------------------------------------------------------------- PE
@@ -159,7 +126,7 @@ class Process:
     """State of one process.
 
     ``parent`` is a reference fixed when the snapshotter registered the process (see
-    snapshotters.md §3.5); ``threads`` and ``modules`` are rebuilt from thread and image events
+    docs/state.md); ``threads`` and ``modules`` are rebuilt from thread and image events
     during replay and are never stored in a capture.
     """
 
@@ -226,7 +193,7 @@ STORED_PROCESS_FIELDS = (
 
 
 def split_cmdline(cmdline: str) -> list[str]:
-    """Split a command line into arguments the way upstream does (snapshotters.md §3.1).
+    """Split a command line into arguments the way upstream does (docs/state.md).
 
     A ``"`` followed by at least one non-quote character and a closing ``"`` starts a token that
     runs to the closing quote (quotes kept) plus any non-space characters right after it;

@@ -1,3 +1,4 @@
+# cython: annotation_typing=False, boundscheck=False, wraparound=False
 """Timestamps as captures store them: RFC 3339 text with nanoseconds and the host's UTC offset.
 
 A capture stores every time as Go's RFC 3339 "nano" text (``2022-08-15T21:56:28.3433744Z``,
@@ -9,7 +10,6 @@ capture holds thousands of events per second.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import total_ordering
 
@@ -18,70 +18,144 @@ ZERO_TEXT = "0001-01-01T00:00:00Z"
 _EPOCH_OFFSET_ZERO = -62135596800  # seconds from the Unix epoch to 0001-01-01T00:00:00Z
 ZERO_NS = _EPOCH_OFFSET_ZERO * 1_000_000_000
 
-_SECOND_CACHE: dict[str, int] = {}
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed
+    from kcap import cython_shim as cython
+
+_COMPILED = cython.compiled
+_SECOND_CACHE: dict[bytes, int] = {}
 _SECOND_CACHE_MAX = 8192
 
-
-#: An optional faster `_parse` for the canonical forms (None: not decided, `_parse` decides).
-#: Set by `kcap.format.accel` when the C accelerator is loaded.
-_fast_parse: Callable[[str], tuple[int, int] | None] | None = None
-
-_SCALE = tuple(10 ** (9 - digits) for digits in range(10))  # fraction digits -> ns factor
+#: Marks "did not parse" in ``Timestamp._offset``; `Timestamp.offset` reads 0 then.
+_INVALID = -(1 << 31)
+#: What `_seconds` gives for text that is not a date and time (outside any real value).
+_NOT_A_TIME = -(1 << 62)
 
 
-def _seconds(head: str) -> int | None:
-    """Epoch seconds of ``YYYY-MM-DDThh:mm:ss`` (cached: a capture has many events a second)."""
-    secs = _SECOND_CACHE.get(head)
-    if secs is not None:
-        return secs
-    if not head.isascii() or head[4] != "-" or head[7] != "-" or head[10] not in "Tt":
-        return None
-    if head[13] != ":" or head[16] != ":":
-        return None
-    try:
-        y, mo, d = int(head[0:4]), int(head[5:7]), int(head[8:10])
-        h, mi, sec = int(head[11:13]), int(head[14:16]), int(head[17:19])
-        datetime(y, mo, d, h, mi, min(sec, 59))  # validates ranges (leap second tolerated)
-    except ValueError:
-        return None
-    secs = calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0))
-    if len(_SECOND_CACHE) >= _SECOND_CACHE_MAX:
-        _SECOND_CACHE.clear()
-    _SECOND_CACHE[head] = secs
-    return secs
+#: What a fraction of so many digits is multiplied by to give nanoseconds.
+_SCALE = (0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1000, 100, 10, 1)
+
+#: Seconds from the Unix epoch within which the nanoseconds fit in 64 bits (about 2255 years).
+_FITS = 9_000_000_000
+
+
+# The parser reads the text's ASCII bytes: indexing bytes gives numbers directly (compiled, one
+# memory read each). It compares them with literal byte values, which plain Python loads as
+# constants (named ones would be a global lookup each): 43 "+", 44 ",", 45 "-", 46 ".", 58 ":",
+# 84 "T", 90 "Z", 116 "t", 122 "z".
+
+
+def _digits(b: bytes, start: int, count: int) -> int:
+    """The number written by ``count`` ASCII digits at ``start``, or -1 if one is not a digit.
+
+    Two ways to the same number: compiled, a loop over the bytes is a few instructions a digit;
+    as Python, the built-in conversion beats any loop (``bytes.isdigit`` is true for ASCII
+    digits only, exactly what the loop accepts). tests/model/test_builds.py compares the two
+    builds of the parser on arbitrary text."""
+    if not _COMPILED:
+        chunk = b[start : start + count]
+        return int(chunk) if chunk.isdigit() else -1
+    value = 0
+    for i in range(start, start + count):
+        d = b[i] - 48
+        if d < 0 or d > 9:
+            return -1
+        value = value * 10 + d
+    return value
+
+
+def _seconds(b: bytes) -> int:
+    """Epoch seconds of the ``YYYY-MM-DDThh:mm:ss`` that starts ``b``, or `_NOT_A_TIME`.
+
+    A leap second (60) is tolerated, as Go's parser does; every other field is range-checked.
+    """
+    if b[4] != 45 or b[7] != 45 or (b[10] != 84 and b[10] != 116):
+        return _NOT_A_TIME
+    if b[13] != 58 or b[16] != 58:
+        return _NOT_A_TIME
+    y = _digits(b, 0, 4)
+    mo = _digits(b, 5, 2)
+    d = _digits(b, 8, 2)
+    h = _digits(b, 11, 2)
+    mi = _digits(b, 14, 2)
+    sec = _digits(b, 17, 2)
+    if y < 1 or mo < 1 or mo > 12 or d < 1 or h < 0 or h > 23 or mi < 0 or mi > 59:
+        return _NOT_A_TIME
+    if sec < 0 or sec > 60:
+        return _NOT_A_TIME
+    if mo == 2:
+        leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+        last_day = 29 if leap else 28
+    else:
+        last_day = 30 + (mo + mo // 8) % 2  # 31 for Jan, Mar, May, Jul, Aug, Oct, Dec
+    if d > last_day:
+        return _NOT_A_TIME
+    # days from 1970-01-01 to the date (the proleptic Gregorian "days from civil" count)
+    yy = y - 1 if mo <= 2 else y
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return ((days * 24 + h) * 60 + mi) * 60 + sec
 
 
 def _parse(text: str) -> tuple[int, int] | None:
-    """Parse RFC 3339 text into (UTC epoch nanoseconds, offset seconds), None if malformed."""
+    """Parse RFC 3339 text into (UTC epoch nanoseconds, offset seconds), None if malformed.
+
+    The one parser of capture timestamps (docs/engine.md, "Timestamps"), compiled by Cython
+    where a compiler exists (``timestamp.pxd`` types its locals) and run as plain Python
+    otherwise. Run as Python, the seconds of the date and time of day are remembered by their
+    text (a capture has thousands of events a second); compiled, working them out again is
+    cheaper than looking them up.
+    """
     n = len(text)
     if n < 20:
         return None
-    secs = _seconds(text[:19])
-    if secs is None:
+    # one byte per character: anything not ASCII becomes "?", which no check accepts
+    b = text.encode("ascii", "replace")
+    if _COMPILED:
+        secs = _seconds(b)
+    else:
+        head = b[:19]
+        secs = _SECOND_CACHE.get(head, _NOT_A_TIME)
+        if secs == _NOT_A_TIME:
+            secs = _seconds(b)
+            if len(_SECOND_CACHE) >= _SECOND_CACHE_MAX:
+                _SECOND_CACHE.clear()
+            _SECOND_CACHE[head] = secs
+    if secs == _NOT_A_TIME:
         return None
-    last = text[-1]
-    if last == "Z" or last == "z":
-        offset, end = 0, n - 1
-    elif n >= 25 and text[-3] == ":" and text[-6] in "+-":
-        zone = text[-5:]
-        if not (zone[:2].isdigit() and zone[3:].isdigit() and zone.isascii()):
-            return None
-        hh, mm = int(zone[:2]), int(zone[3:])
-        if hh > 23 or mm > 59:
-            return None
-        offset = (hh * 3600 + mm * 60) * (1 if text[-6] == "+" else -1)
+    last = b[n - 1]
+    offset = 0
+    if last == 90 or last == 122:
+        end = n - 1
+    elif n >= 25 and b[n - 3] == 58 and (b[n - 6] == 43 or b[n - 6] == 45):
         end = n - 6
+        hh = _digits(b, n - 5, 2)
+        mm = _digits(b, n - 2, 2)
+        if hh < 0 or mm < 0 or hh > 23 or mm > 59:
+            return None
+        offset = hh * 3600 + mm * 60
+        if b[n - 6] == 45:
+            offset = -offset
     else:
         return None
-    frac_ns = 0
+    frac = 0
     if end > 19:
-        frac = text[20:end]
-        if text[19] not in ".," or not frac or len(frac) > 9:
+        sep = b[19]
+        digits = end - 20
+        if (sep != 46 and sep != 44) or digits < 1 or digits > 9:
             return None
-        if not (frac.isdigit() and frac.isascii()):
+        frac = _digits(b, 20, digits)
+        if frac < 0:
             return None
-        frac_ns = int(frac) * _SCALE[len(frac)]
-    return (secs - offset) * 1_000_000_000 + frac_ns, offset
+        frac *= _SCALE[digits]  # to nanoseconds
+    utc = secs - offset
+    if -_FITS < utc < _FITS:
+        return utc * 1_000_000_000 + frac, offset
+    return int(utc) * 1_000_000_000 + frac, offset  # year 0001 (Go's zero time), beyond 2262
 
 
 def format_rfc3339_nano(ns: int, offset: int = 0) -> str:
@@ -119,7 +193,13 @@ class Timestamp:
 
     @classmethod
     def from_ns(cls, ns: int, offset: int = 0) -> Timestamp:
-        ts = cls(format_rfc3339_nano(ns, offset))
+        return Timestamp.parsed(format_rfc3339_nano(ns, offset), ns, offset)
+
+    @staticmethod
+    def parsed(text: str, ns: int, offset: int) -> Timestamp:
+        """A timestamp whose instant is known already (a live clock formats its own text):
+        ``text`` must be what `format_rfc3339_nano` makes of ``ns`` and ``offset``."""
+        ts = Timestamp(text)
         ts._ns = ns
         ts._offset = offset
         return ts
@@ -134,15 +214,15 @@ class Timestamp:
         return cls.from_ns(ns, offset)
 
     def _load(self) -> int:
-        parsed = None if _fast_parse is None else _fast_parse(self.text)
+        parsed = _parse(self.text)
         if parsed is None:
-            parsed = _parse(self.text)
-        if parsed is None:
-            self._ns, self._offset = ZERO_NS, 0
-            self._offset = -1 << 31  # marks "did not parse"; offset reads as 0
-        else:
-            self._ns, self._offset = parsed
-        return self._ns
+            self._ns = ZERO_NS
+            self._offset = _INVALID
+            return ZERO_NS
+        ns, offset = parsed
+        self._ns = ns
+        self._offset = offset
+        return ns
 
     @property
     def ns(self) -> int:
@@ -155,13 +235,13 @@ class Timestamp:
         """Seconds east of UTC as recorded (0 for ``Z`` and for text that does not parse)."""
         if self._ns is None:
             self._load()
-        return 0 if self._offset == -1 << 31 else self._offset
+        return 0 if self._offset == _INVALID else self._offset
 
     @property
     def valid(self) -> bool:
         if self._ns is None:
             self._load()
-        return self._offset != -1 << 31
+        return self._offset != _INVALID
 
     @property
     def datetime(self) -> datetime:
@@ -186,6 +266,16 @@ class Timestamp:
 
     def __hash__(self) -> int:
         return hash(self.ns)
+
+
+def _stored(text: str) -> Timestamp:
+    """A timestamp of stored text, not parsed yet: what decoders make (compiled, a plain C
+    function that the native byte kernel calls directly)."""
+    ts: Timestamp = Timestamp.__new__(Timestamp)
+    ts.text = text
+    ts._ns = None
+    ts._offset = 0
+    return ts
 
 
 ZERO = Timestamp(ZERO_TEXT)

@@ -1,10 +1,11 @@
+# cython: annotation_typing=False
 """The handle snapshotter: open kernel object handles, keyed by object address.
 
-Replay behaviour follows snapshotters.md §2. The initial state comes from the capture's handle
-section; CreateHandle inserts or replaces the entry of its ``handle_object`` and CloseHandle
-deletes it. Later records with the same object address replace earlier ones, as upstream's map
-does; `handles` lists the entries in first-insertion order, which is what a writer puts in the
-handle section of a new capture.
+Replay behaviour follows docs/state.md, "Handles". The initial state comes from the capture's
+handle section; CreateHandle inserts or replaces the entry of its ``handle_object`` and
+CloseHandle deletes it. Later records with the same object address replace earlier ones, as
+upstream's map does; `handles` lists the entries in first-insertion order, which is what a writer
+puts in the handle section of a new capture.
 
 Deviations from upstream (also in docs/state.md):
 
@@ -20,93 +21,95 @@ Deviations from upstream (also in docs/state.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from operator import attrgetter
 
-from kcap.model import Event, Handle
-from kcap.state.dispatch import Handler, HandlerCache
-from kcap.state.values import (
-    HANDLE_TYPE,
-    ParamMap,
-    param_int,
-    param_int_or_zero,
-    param_text,
-    params_of,
-)
-from kcap.state.warnings import WarningLog, WarningSink
+from kcap.model.catalogue import HANDLES, UPDATES
+from kcap.model.event import Event
+from kcap.model.records import Handle
+
+from .dispatch import EventHandlers, Rule, RuleCache, apply_to
+from .values import HANDLE_TYPE, int_or_zero, int_value, text_value
+from .warnings import WarningLog, WarningSink
 
 _OBJECT = attrgetter("object")
+
+#: The parameters CreateHandle reads, in the order its rule unpacks them.
+CREATE_PARAMS = ("handle_object", "handle_id", *HANDLE_TYPE, "handle_name")
+#: The parameter CloseHandle reads.
+CLOSE_PARAMS = ("handle_object",)
 
 
 class HandleSnapshotter:
     """State: object address -> `Handle`."""
-
-    #: The parameters CreateHandle/CloseHandle updates read, in the order an accelerated twin
-    #: of `updaters` expects them.
-    UPDATE_PARAMS = ("handle_object", "handle_id", *HANDLE_TYPE, "handle_name")
 
     def __init__(
         self, handles: Iterable[Handle] = (), *, on_warning: WarningSink | None = None
     ) -> None:
         # Built by C-level iteration: a capture's snapshot holds tens of thousands of handles.
         snapshot = handles if isinstance(handles, (list, tuple)) else list(handles)
-        self._by_object: dict[int, Handle] = dict(zip(map(_OBJECT, snapshot), snapshot))
+        self._by_object = dict(zip(map(_OBJECT, snapshot), snapshot))
         #: The default warning sink when no ``on_warning`` was given (None otherwise).
-        self.warnings: WarningLog | None = None
+        self.warnings = None
         if on_warning is None:
             self.warnings = WarningLog()
             on_warning = self.warnings
         self._warn = on_warning
-        self._handlers = HandlerCache(
-            {"CreateHandle": self._on_create_handle, "CloseHandle": self._on_close_handle}
-        )
-        #: ``handler(type_id)``: the update function for events of a raw type id (17 or 18
-        #: bytes), or None when they change nothing. Cached per id; it is the cache's own
-        #: C-level lookup, so the reader skips an irrelevant event with one cheap call.
-        self.handler: Callable[[bytes], Handler | None] = self._handlers.__getitem__
+        self._rules = RuleCache(self.rules())
+        #: ``rule(type_id)``: the `Rule` for events of a raw type id, or None.
+        self.rule = self._rules.__getitem__
+        #: ``handler(type_id)``: a function applying that rule to a built event, or None.
+        self.handler = EventHandlers(self._rules).__getitem__
 
-    # ------------------------------------------------------------------ event-driven updates
+    def rules(self) -> dict[str, Rule]:
+        """The rule of each kind of event this snapshotter handles (docs/state.md)."""
+        rules = {
+            "CreateHandle": Rule(CREATE_PARAMS, self._create_handle),
+            "CloseHandle": Rule(CLOSE_PARAMS, self._close_handle),
+        }
+        assert set(rules) == {n for n, s in UPDATES.items() if s == HANDLES}
+        return rules
+
+    # ------------------------------------------------------------------ rules
 
     def update(self, event: Event) -> None:
-        """Apply one event (convenience form of `handler`)."""
-        h = self._handlers[event.type]
-        if h is not None:
-            h(event)
+        """Apply one event."""
+        rule = self._rules[event.type]
+        if rule is not None:
+            apply_to(rule, event)
 
-    def _object(self, what: str, event: Event, params: ParamMap) -> int | None:
-        obj = param_int(params, "handle_object")
-        if obj is None:
-            self._warn(
-                f"{what} (seq {event.seq}, pid {event.pid}): "
-                "parameter 'handle_object' missing or not an integer; state unchanged"
-            )
-        return obj
-
-    def _on_create_handle(self, event: Event) -> None:
-        params = params_of(event)
-        obj = self._object("CreateHandle", event, params)
-        if obj is None:
-            return
-        self._by_object[obj] = Handle(
-            num=param_int_or_zero(params, "handle_id"),
-            object=obj,
-            pid=event.pid,
-            type=param_text(params, *HANDLE_TYPE),
-            name=param_text(params, "handle_name"),
+    def _missing_object(self, what: str, seq: int, pid: int) -> None:
+        self._warn(
+            f"{what} (seq {seq}, pid {pid}): "
+            "parameter 'handle_object' missing or not an integer; state unchanged"
         )
 
-    def _on_close_handle(self, event: Event) -> None:
-        obj = self._object("CloseHandle", event, params_of(event))
-        if obj is not None:
-            self._by_object.pop(obj, None)
+    def _create_handle(self, seq: int, pid: int, values: Sequence[object]) -> None:
+        obj = values[0]
+        if type(obj) is not int:
+            obj = int_value(obj)
+            if obj is None:
+                self._missing_object("CreateHandle", seq, pid)
+                return
+        type_ = values[2] if values[2] is not None else values[3]
+        handle = Handle.__new__(Handle)
+        handle.num = int_or_zero(values[1])
+        handle.object = obj
+        handle.pid = pid
+        handle.type = type_ if type(type_) is str else text_value(type_)
+        name = values[4]
+        handle.name = name if type(name) is str else text_value(name)
+        handle.meta = None
+        self._by_object[obj] = handle
 
-    def updaters(self) -> dict[str, Handler]:
-        """The update function of each event name this snapshotter handles.
-
-        With `by_object` this lets an accelerated twin of an updater work on the same table
-        and hand back to the original for anything unusual (see `Reader`).
-        """
-        return {"CreateHandle": self._on_create_handle, "CloseHandle": self._on_close_handle}
+    def _close_handle(self, seq: int, pid: int, values: Sequence[object]) -> None:
+        obj = values[0]
+        if type(obj) is not int:
+            obj = int_value(obj)
+            if obj is None:
+                self._missing_object("CloseHandle", seq, pid)
+                return
+        self._by_object.pop(obj, None)
 
     @property
     def by_object(self) -> dict[int, Handle]:

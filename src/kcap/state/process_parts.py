@@ -1,5 +1,5 @@
-"""Pieces of the process snapshotter: uuids of rebuilt states, the module index, and the
-parameters each update reads (with what an accelerated twin of an update is handed).
+"""Pieces of the process snapshotter: uuids of rebuilt states and the parameters each rule
+reads.
 
 `kcap.state.processes` holds the state machine itself.
 """
@@ -7,13 +7,10 @@ parameters each update reads (with what an accelerated twin of an update is hand
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, NamedTuple
 
-from kcap.model import Module, Process, Thread, Timestamp
-from kcap.state.values import IMAGE_PATH, THREAD_START
+from kcap.model import Timestamp
 
-if TYPE_CHECKING:
-    from kcap.state.dispatch import Handler
+from .values import IMAGE_PATH, THREAD_START
 
 
 def derive_uuid(pid: int, start_time: Timestamp) -> int:
@@ -28,39 +25,7 @@ def derive_uuid(pid: int, start_time: Timestamp) -> int:
     return value or 1
 
 
-class ModuleIndex:
-    """Base addresses of one process's modules (see `ProcessSnapshotter._module_index`)."""
-
-    __slots__ = ("bases", "length", "owner")
-
-    def __init__(self, owner: Process) -> None:
-        self.owner = owner
-        self.bases = {m.base_address for m in owner.modules}
-        self.length = len(owner.modules)
-
-
-class ImageUpdateParts(NamedTuple):
-    """See `ProcessSnapshotter.image_update_parts`."""
-
-    module_cls: type[Module]
-    index_cls: type[ModuleIndex]
-    procs: dict[int, Process]
-    indexes: dict[int, ModuleIndex]
-    names: tuple[str, ...]
-    on_load_image: Handler
-    on_image_rundown: Handler
-
-
-class ThreadUpdateParts(NamedTuple):
-    """See `ProcessSnapshotter.thread_update_parts`."""
-
-    thread_cls: type[Thread]
-    procs: dict[int, Process]
-    names: tuple[str, ...]
-    on_thread: Handler
-
-
-# The parameters each update reads, in the order its handler unpacks them.
+# The parameters each rule reads, in the order it unpacks them.
 TERMINATE_PROCESS_PARAMS = ("pid",)
 PID_TID_PARAMS = ("pid", "tid")
 THREAD_PARAMS = (

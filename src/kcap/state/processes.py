@@ -1,8 +1,9 @@
+# cython: annotation_typing=False
 """The process snapshotter: process state by pid, rebuilt from the events of a capture.
 
-Replay behaviour follows snapshotters.md §3: a pure state machine driven by `Event`s (no
-operating-system queries, no timers). `update` applies the transitions of §3.4, `attach` sets
-``event.ps`` as §3.3 says. The reader calls both for every event, in that order.
+Replay behaviour follows docs/state.md, "Processes": a pure state machine driven by events (no
+operating-system queries, no timers). Its rules apply the transitions, `attach` sets
+``event.ps``. The reader applies both for every event, in that order.
 
 Deviations from upstream (also in docs/state.md), all on input upstream mishandles:
 
@@ -35,38 +36,36 @@ Deviations from upstream (also in docs/state.md), all on input upstream mishandl
   Upstream reads only the newest names, so it replays 2022 captures with empty command lines
   and module paths.
 * **Attach and lazily decoded events.** Only CreateProcess and ProcessRundown events carry a
-  process section in any capture (§3.2); for other types an embedded state is honoured when the
+  process section in any capture; for other types an embedded state is honoured when the
   event is already decoded (events built in code), but a lazily decoded event is not decoded
   just to look for one, so that attaching stays cheap.
 * Username and domain of embedded states are decoded at their right position by the format
-  layer (upstream reads garbage there, §3.2); the snapshotter uses them as they are.
+  layer (upstream reads garbage there); the snapshotter uses them as they are.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 
-from kcap.model import Event, Module, Process, Thread, lookup, split_cmdline
-from kcap.state.dispatch import MAX_CACHED, Handler, HandlerCache
-from kcap.state.handles import HandleSnapshotter
-from kcap.state.process_parts import (
+from kcap.model import Event, Process, lookup, split_cmdline
+from kcap.model.catalogue import PROCESSES, UPDATES
+from kcap.model.records import Module, Thread
+
+from .dispatch import MAX_CACHED, EventHandlers, Rule, RuleCache, apply_to
+from .handles import HandleSnapshotter
+from .process_parts import (
     IMAGE_PARAMS,
     PID_TID_PARAMS,
     TERMINATE_PROCESS_PARAMS,
     THREAD_PARAMS,
     UNLOAD_PARAMS,
-    ImageUpdateParts,
-    ModuleIndex,
-    ThreadUpdateParts,
     derive_uuid,
 )
-from kcap.state.sid import sid_to_text
-from kcap.state.values import (
+from .sid import sid_to_text
+from .values import (
     CMDLINE,
     ParamMap,
-    ValueReader,
-    decline_values,
     int_or_zero,
     int_value,
     param_int_or_zero,
@@ -75,22 +74,29 @@ from kcap.state.values import (
     param_time,
     params_of,
     text_value,
-    values_of,
 )
-from kcap.state.warnings import WarningLog, WarningSink
+from .warnings import WarningLog, WarningSink
 
 #: Process flag bits of the CreateProcess ``flags`` parameter.
 FLAG_WOW64 = 0x2
 FLAG_PROTECTED = 0x4
 FLAG_PACKAGED = 0x8
 
-#: ProcessRundown with this pid is ignored (§3.4).
+#: ProcessRundown with this pid is ignored (docs/state.md).
 _INVALID_PID = 0xFFFFFFFF
 #: Image rundowns of kernel modules are recorded with pid 0; they belong to System.
 _SYSTEM_PID = 4
 
-#: Types whose events carry a process section in every writer generation.
-_PROCESS_CARRIERS = frozenset({"CreateProcess", "ProcessRundown"})
+
+class ModuleIndex:
+    """Base addresses of one process's modules (see `ProcessSnapshotter._module_index`)."""
+
+    __slots__ = ("bases", "length", "owner")
+
+    def __init__(self, owner: Process) -> None:
+        self.owner = owner
+        self.bases = {m.base_address for m in owner.modules}
+        self.length = len(owner.modules)
 
 
 class ProcessSnapshotter:
@@ -110,85 +116,84 @@ class ProcessSnapshotter:
         #: Kept for API parity with upstream; replay never routes handle events to processes.
         self.handle_snapshotter = handle_snapshotter
         #: The default warning sink when no ``on_warning`` was given (None otherwise).
-        self.warnings: WarningLog | None = None
+        self.warnings = None
         if on_warning is None:
             self.warnings = WarningLog()
             on_warning = self.warnings
-        self._warn: Callable[[str], None] = on_warning
-        self._handlers = HandlerCache(
-            {
-                "CreateProcess": self._on_create_process,
-                "ProcessRundown": self._on_process_rundown,
-                "CreateThread": self._on_thread,
-                "ThreadRundown": self._on_thread,
-                "TerminateThread": self._on_terminate_thread,
-                "LoadImage": self._on_load_image,
-                "ImageRundown": self._on_image_rundown,
-                "UnloadImage": self._on_unload_image,
-                "TerminateProcess": self._on_terminate_process,
-            }
-        )
-        #: ``handler(type_id)``: the update function for events of a raw type id (17 or 18
-        #: bytes), or None when they change nothing. Cached per id; it is the cache's own
-        #: C-level lookup, so the reader skips an irrelevant event with one cheap call.
-        self.handler: Callable[[bytes], Handler | None] = self._handlers.__getitem__
+        self._warn = on_warning
+        self._rules = RuleCache(self.rules())
+        #: ``rule(type_id)``: the `Rule` for events of a raw type id (17 or 18 bytes), or None
+        #: when they change nothing; cached per id.
+        self.rule = self._rules.__getitem__
+        #: ``handler(type_id)``: a function applying that rule to a built event, or None.
+        self.handler = EventHandlers(self._rules).__getitem__
         self._carriers: dict[bytes, bool] = {}
         self._indexes: dict[int, ModuleIndex] = {}
-        #: Reads the parameter values the thread, image and termination updates need; the
-        #: reader sets the accelerator's, which finds them in an undecoded event's raw bytes.
-        self.value_reader: ValueReader = decline_values
+
+    def rules(self) -> dict[str, Rule]:
+        """The rule of each kind of event this snapshotter handles (docs/state.md)."""
+        rules = {
+            "CreateProcess": Rule(None, self._create_process),
+            "ProcessRundown": Rule(None, self._process_rundown),
+            "CreateThread": Rule(THREAD_PARAMS, self._thread),
+            "ThreadRundown": Rule(THREAD_PARAMS, self._thread),
+            "TerminateThread": Rule(PID_TID_PARAMS, self._terminate_thread),
+            "LoadImage": Rule(IMAGE_PARAMS, self._load_image),
+            "ImageRundown": Rule(IMAGE_PARAMS, self._image_rundown),
+            "UnloadImage": Rule(UNLOAD_PARAMS, self._unload_image),
+            "TerminateProcess": Rule(TERMINATE_PROCESS_PARAMS, self._terminate_process),
+        }
+        assert set(rules) == {n for n, s in UPDATES.items() if s == PROCESSES}
+        return rules
 
     # ------------------------------------------------------------------ dispatch
 
     def update(self, event: Event) -> None:
-        """Apply the state transition of ``event`` (§3.4); never raises on bad parameters."""
-        h = self._handlers[event.type]
-        if h is not None:
-            h(event)
+        """Apply the state transition of ``event``; never raises on bad parameters."""
+        rule = self._rules[event.type]
+        if rule is not None:
+            apply_to(rule, event)
 
     def attach(self, event: Event) -> None:
-        """Set ``event.ps`` (§3.3): the event's own process state, else the state of its pid.
+        """Set ``event.ps``: the event's own process state, else the state of its pid.
 
         Call after `update` of the same event (a TerminateProcess then finds no state for the
         terminated pid, as upstream).
         """
-        if event._tail is None or self._carries_process(event.type):
-            own = event.process
-            if own is not None:
-                event.ps = own
-                return
-        event.ps = self._procs.get(event.pid)
+        own = event.process if self._carries_process(event.type) else event.own_process()
+        event.ps = own if own is not None else self._procs.get(event.pid)
 
     def _carries_process(self, type_id: bytes) -> bool:
         try:
             return self._carriers[type_id]
         except KeyError:
             et = lookup(type_id)
-            found = et is not None and et.name in _PROCESS_CARRIERS
+            found = et is not None and et.carries_process
             if et is not None or len(self._carriers) < MAX_CACHED:
                 self._carriers[type_id] = found
             return found
 
     # ------------------------------------------------------------------ warnings
 
-    def _skip(self, what: str, event: Event, problem: str) -> None:
-        self._warn(f"{what} (seq {event.seq}, pid {event.pid}): {problem}; state unchanged")
+    def _skip(self, what: str, seq: int, pid: int, problem: str) -> None:
+        self._warn(f"{what} (seq {seq}, pid {pid}): {problem}; state unchanged")
 
-    def _int_or_warn(self, what: str, event: Event, value: object, name: str) -> int | None:
+    def _int_or_warn(self, what: str, seq: int, pid: int, value: object, name: str) -> int | None:
         """``value`` (of parameter ``name``) as an integer, or None with a warning."""
-        number = value if value.__class__ is int else int_value(value)
+        number = value if type(value) is int else int_value(value)
         if number is None:
-            self._skip(what, event, f"parameter {name!r} missing or not an integer")
+            self._skip(what, seq, pid, f"parameter {name!r} missing or not an integer")
         return number
 
     def _pid(self, what: str, event: Event, params: ParamMap, name: str = "pid") -> int | None:
         """The integer parameter ``name``, or None with a warning when missing."""
         p = params.get(name)
-        return self._int_or_warn(what, event, None if p is None else p.value, name)
+        value = None if p is None else p.value
+        return self._int_or_warn(what, event.seq, event.pid, value, name)
 
     # ------------------------------------------------------------------ processes
 
-    def _on_create_process(self, event: Event) -> None:
+    def _create_process(self, event: Event) -> None:
         embedded = event.process
         if embedded is None:
             return
@@ -209,7 +214,8 @@ class ProcessSnapshotter:
         self._procs[pid] = self._from_params(params, pid, ppid)
 
     def _from_params(self, params: ParamMap, pid: int, ppid: int) -> Process:
-        """A new state described by the parameters of a process event (§3.4 CreateProcess)."""
+        """A new state described by the parameters of a process event (docs/state.md,
+        "CreateProcess")."""
         flags = param_int_or_zero(params, "flags")
         cmdline = param_text(params, *CMDLINE)
         start_time = param_time(params, "start_time")
@@ -241,7 +247,7 @@ class ProcessSnapshotter:
             and embedded.ppid == _INVALID_PID
         )
 
-    def _on_process_rundown(self, event: Event) -> None:
+    def _process_rundown(self, event: Event) -> None:
         embedded = event.process
         if embedded is None:
             return
@@ -266,100 +272,92 @@ class ProcessSnapshotter:
         embedded.parent = parent
         self._procs[pid] = dataclasses.replace(embedded, threads={}, modules=[], parent=parent)
 
-    def _on_terminate_process(self, event: Event) -> None:
-        (pid,) = self.value_reader(event, TERMINATE_PROCESS_PARAMS) or values_of(
-            event, TERMINATE_PROCESS_PARAMS
-        )
-        pid = self._int_or_warn("TerminateProcess", event, pid, "pid")
-        if pid is not None:
-            self.remove(pid)
+    def _terminate_process(self, seq: int, pid: int, values: Sequence[object]) -> None:
+        gone = self._int_or_warn("TerminateProcess", seq, pid, values[0], "pid")
+        if gone is not None:
+            self.remove(gone)
 
     # ------------------------------------------------------------------ threads
 
-    def _on_thread(self, event: Event) -> None:
-        v = self.value_reader(event, THREAD_PARAMS) or values_of(event, THREAD_PARAMS)
-        pid = self._int_or_warn("thread event", event, v[0], "pid")
-        tid = None if pid is None else self._int_or_warn("thread event", event, v[1], "tid")
-        if pid is None or tid is None:
+    def _thread(self, seq: int, pid: int, v: Sequence[object]) -> None:
+        owner = self._int_or_warn("thread event", seq, pid, v[0], "pid")
+        tid = None if owner is None else self._int_or_warn("thread event", seq, pid, v[1], "tid")
+        if owner is None or tid is None:
             return
-        proc = self._procs.get(pid)
+        proc = self._procs.get(owner)
         if proc is None:
             return
-        proc.threads[tid] = Thread(
-            tid=tid,
-            pid=pid,
-            io_prio=int_or_zero(v[2]),
-            base_prio=int_or_zero(v[3]),
-            page_prio=int_or_zero(v[4]),
-            ustack_base=int_or_zero(v[5]),
-            ustack_limit=int_or_zero(v[6]),
-            kstack_base=int_or_zero(v[7]),
-            kstack_limit=int_or_zero(v[8]),
-            start_address=int_or_zero(v[9] if v[9] is not None else v[10]),
-        )
+        thread = Thread.__new__(Thread)
+        thread.tid = tid
+        thread.pid = owner
+        thread.io_prio = int_or_zero(v[2])
+        thread.base_prio = int_or_zero(v[3])
+        thread.page_prio = int_or_zero(v[4])
+        thread.ustack_base = int_or_zero(v[5])
+        thread.ustack_limit = int_or_zero(v[6])
+        thread.kstack_base = int_or_zero(v[7])
+        thread.kstack_limit = int_or_zero(v[8])
+        thread.start_address = int_or_zero(v[9] if v[9] is not None else v[10])
+        proc.threads[tid] = thread
 
-    def _on_terminate_thread(self, event: Event) -> None:
-        v = self.value_reader(event, PID_TID_PARAMS) or values_of(event, PID_TID_PARAMS)
-        pid = self._int_or_warn("TerminateThread", event, v[0], "pid")
-        tid = None if pid is None else self._int_or_warn("TerminateThread", event, v[1], "tid")
-        if pid is None or tid is None:
+    def _terminate_thread(self, seq: int, pid: int, v: Sequence[object]) -> None:
+        owner = self._int_or_warn("TerminateThread", seq, pid, v[0], "pid")
+        tid = None if owner is None else self._int_or_warn("TerminateThread", seq, pid, v[1], "tid")
+        if owner is None or tid is None:
             return
-        proc = self._procs.get(pid)
+        proc = self._procs.get(owner)
         if proc is not None:
             proc.threads.pop(tid, None)
 
     # ------------------------------------------------------------------ modules
 
-    def _on_load_image(self, event: Event) -> None:
-        v = self.value_reader(event, IMAGE_PARAMS) or values_of(event, IMAGE_PARAMS)
-        pid = self._int_or_warn("LoadImage", event, v[0], "pid")
-        if pid is not None:
-            self._load_module(v, pid)
+    def _load_image(self, seq: int, pid: int, v: Sequence[object]) -> None:
+        owner = self._int_or_warn("LoadImage", seq, pid, v[0], "pid")
+        if owner is not None:
+            self._load_module(v, owner)
 
-    def _on_image_rundown(self, event: Event) -> None:
-        v = self.value_reader(event, IMAGE_PARAMS) or values_of(event, IMAGE_PARAMS)
-        pid = self._int_or_warn("ImageRundown", event, v[0], "pid")
-        if pid is not None:
-            self._load_module(v, pid or _SYSTEM_PID)
+    def _image_rundown(self, seq: int, pid: int, v: Sequence[object]) -> None:
+        owner = self._int_or_warn("ImageRundown", seq, pid, v[0], "pid")
+        if owner is not None:
+            self._load_module(v, owner or _SYSTEM_PID)
 
-    def _load_module(self, v: tuple[object, ...], pid: int) -> None:
+    def _load_module(self, v: Sequence[object], pid: int) -> None:
         """Add the module an image event describes (``v``: the values of `IMAGE_PARAMS`)."""
         proc = self._procs.get(pid)
         if proc is None:
             return
-        path = text_value(v[1] if v[1] is not None else v[2])
+        raw_path = v[1] if v[1] is not None else v[2]
+        path = raw_path if type(raw_path) is str else text_value(raw_path)
         base = int_or_zero(v[3])
         # The exe of a state built from parameters can be empty or a short form; the image of
         # the main module is the better value. Applied even when the module is a duplicate.
-        if len(path) > len(proc.exe) and path[-4:].lower() == ".exe":
+        exe = proc.exe
+        if len(path) > len(exe) and path[-4:].lower() == ".exe":
             proc.exe = path
         index = self._module_index(pid, proc)
         if base in index.bases:
             return
         index.bases.add(base)
         index.length += 1
-        proc.modules.append(
-            Module(
-                path=path,
-                base_address=base,
-                size=int_or_zero(v[4]),
-                checksum=int_or_zero(v[5]),
-                default_base_address=int_or_zero(v[6]),
-                signature_level=int_or_zero(v[7]),
-                signature_type=int_or_zero(v[8]),
-            )
-        )
+        module = Module.__new__(Module)
+        module.path = path
+        module.base_address = base
+        module.size = int_or_zero(v[4])
+        module.checksum = int_or_zero(v[5])
+        module.default_base_address = int_or_zero(v[6])
+        module.signature_level = int_or_zero(v[7])
+        module.signature_type = int_or_zero(v[8])
+        proc.modules.append(module)
 
-    def _on_unload_image(self, event: Event) -> None:
-        v = self.value_reader(event, UNLOAD_PARAMS) or values_of(event, UNLOAD_PARAMS)
-        pid = self._int_or_warn("UnloadImage", event, v[0], "pid")
-        if pid is None:
+    def _unload_image(self, seq: int, pid: int, v: Sequence[object]) -> None:
+        owner = self._int_or_warn("UnloadImage", seq, pid, v[0], "pid")
+        if owner is None:
             return
-        proc = self._procs.get(pid)
+        proc = self._procs.get(owner)
         if proc is None:
             return
         base = int_or_zero(v[1])
-        index = self._module_index(pid, proc)
+        index = self._module_index(owner, proc)
         if base not in index.bases:
             return
         mods = proc.modules
@@ -368,31 +366,10 @@ class ProcessSnapshotter:
                 del mods[i]
                 index.length -= 1
                 break
-        if all(m.base_address != base for m in mods):
-            index.bases.discard(base)
-
-    def image_update_parts(self) -> ImageUpdateParts:
-        """What an accelerated twin of the LoadImage/ImageRundown updates works on (the live
-        tables, the classes it builds, the parameters it reads) and hands back to."""
-        return ImageUpdateParts(
-            Module,
-            ModuleIndex,
-            self._procs,
-            self._indexes,
-            IMAGE_PARAMS,
-            self._on_load_image,
-            self._on_image_rundown,
-        )
-
-    def thread_update_parts(self) -> ThreadUpdateParts:
-        """What an accelerated twin of the CreateThread/ThreadRundown update works on and
-        hands back to (see `image_update_parts`)."""
-        return ThreadUpdateParts(Thread, self._procs, THREAD_PARAMS, self._on_thread)
-
-    def reads_raw(self, handler: Handler) -> bool:
-        """True when ``handler`` needs no decoded event: it reads its values through
-        `value_reader` (or, without one, decodes the parameters itself)."""
-        return getattr(handler, "__func__", None) in _VALUE_HANDLERS
+        for m in mods:
+            if m.base_address == base:
+                return  # another module at the same base stays loaded
+        index.bases.discard(base)
 
     def _module_index(self, pid: int, proc: Process) -> ModuleIndex:
         """The set of ``proc``'s module base addresses, kept beside its module list.
@@ -464,16 +441,3 @@ class ProcessSnapshotter:
 
     def __repr__(self) -> str:
         return f"ProcessSnapshotter({len(self._procs)} processes)"
-
-
-# The updates that read their values through `ProcessSnapshotter.value_reader`.
-_VALUE_HANDLERS = frozenset(
-    {
-        ProcessSnapshotter._on_terminate_process,
-        ProcessSnapshotter._on_thread,
-        ProcessSnapshotter._on_terminate_thread,
-        ProcessSnapshotter._on_load_image,
-        ProcessSnapshotter._on_image_rundown,
-        ProcessSnapshotter._on_unload_image,
-    }
-)

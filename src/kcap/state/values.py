@@ -1,3 +1,4 @@
+# cython: annotation_typing=False
 """Reading event parameters the way the snapshotters need them, across writer generations.
 
 Parameter *types* changed between writer generations (a pid is PID-typed in every generation,
@@ -12,7 +13,7 @@ image event reads eight parameters, and this keeps each read a plain dict lookup
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from kcap.model import Event, Param, ParamType, Timestamp
 from kcap.model.timestamp import ZERO
@@ -38,7 +39,7 @@ def params_of(event: Event) -> ParamMap:
     parameter on the replay hot path. Any other mapping is used as it is.
     """
     params = event.params
-    by_name: ParamMap | None = getattr(params, "_by_name", None)
+    by_name: ParamMap | None = getattr(params, "by_name", None)
     return params if by_name is None else by_name
 
 
@@ -48,7 +49,7 @@ def int_value(value: object) -> int | None:
     ``bool`` is rejected (a flag is not a pid); text is not parsed (no writer stores numbers as
     text for the parameters the snapshotters read).
     """
-    if value.__class__ is int:  # the common case, checked first for speed
+    if type(value) is int:  # the common case, checked first for speed
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return int(value)
@@ -57,34 +58,10 @@ def int_value(value: object) -> int | None:
 
 def int_or_zero(value: object) -> int:
     """An integer value, or upstream's default 0 for an absent or non-integer one."""
-    if value.__class__ is int:
+    if type(value) is int:
         return value
     number = None if value is None else int_value(value)
     return 0 if number is None else number
-
-
-#: ``reader(event, names)``: the first value of each named parameter (None where absent), or
-#: None when it cannot tell without decoding the event (see `values_of`).
-ValueReader = Callable[[Event, tuple[str, ...]], "tuple[object, ...] | None"]
-
-
-def decline_values(event: Event, names: tuple[str, ...]) -> tuple[object, ...] | None:
-    """The `ValueReader` that never reads: handlers fall back to `values_of`."""
-    return None
-
-
-def values_of(event: Event, names: tuple[str, ...]) -> tuple[object, ...]:
-    """The first value of each named parameter of the decoded event, None where absent.
-
-    A parameter whose value is None (only an event built in code can hold one) reads as
-    absent, so a handler then tries the next of a parameter's historical names.
-    """
-    params = params_of(event)
-    out = []
-    for name in names:
-        p = params.get(name)
-        out.append(None if p is None else p.value)
-    return tuple(out)
 
 
 def param_int(params: ParamMap, name: str) -> int | None:

@@ -45,8 +45,7 @@ def P(name: str, type: ParamType, value: object) -> Param:
     """A parameter, shared with every event that has the same one.
 
     Parameters are never mutated once built, and at high rates most of them repeat (the same
-    pid, path, fd, status), so sharing saves both building them and, with
-    `kcap.sources.linux.encoding`, encoding them.
+    pid, path, fd, status), so sharing saves building them.
     """
     key = (name, type, value)
     p = _PCACHE.get(key)
@@ -71,7 +70,7 @@ def shared_params(key: tuple[object, ...], params: Callable[[], list[Param]]) ->
         if len(_SHARED) >= 32768:
             _SHARED.clear()
         plist = params()
-        got = _SHARED[key] = Params._from_dict({p.name: p for p in plist}, [])
+        got = _SHARED[key] = Params.from_dict({p.name: p for p in plist})
     return got
 
 

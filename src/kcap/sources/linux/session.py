@@ -25,7 +25,6 @@ from kcap.errors import CaptureError, KcapError, PermissionDenied, Unsupported
 from kcap.model import Event, Handle, Param
 from kcap.sources.linux import sysapi
 from kcap.sources.linux.bpf_loader import KernelProbes
-from kcap.sources.linux.encoding import SharedParamEncoder
 from kcap.sources.linux.mapper import Mapper
 from kcap.sources.linux.probes import EVENT_KINDS, KIND_GROUPS, probe_table
 from kcap.sources.linux.procfs import ProcInfo, snapshot
@@ -298,7 +297,6 @@ def capture_to_file(
                 handles=source.handles(),
                 config=Config(flush_period=1.0),
                 on_error=on_error,
-                encoder=SharedParamEncoder(),
             )
             result.path = str(writer.path)
             seq = 0

@@ -104,10 +104,7 @@ class Clock:
             text = f"{self._prefix}.{frac:09d}".rstrip("0") + self._zone
         else:
             text = self._prefix + self._zone
-        ts = Timestamp(text)
-        ts._ns = ns
-        ts._offset = self.offset
-        return ts
+        return Timestamp.parsed(text, ns, self.offset)
 
     def now(self) -> Timestamp:
         return self.stamp(time.monotonic_ns())
@@ -129,24 +126,12 @@ def make_event(
     A `Params` given as is may be shared with other events (see `mapper.shared_params`):
     events of a live capture are read-only.
     """
-    ev = Event.__new__(Event)
-    ev.seq = 0
-    ev.pid = pid
-    ev.tid = tid
-    ev.cpu = cpu
-    ev.type = kind.id
-    ev.name = kind.name
-    ev.category = kind.category
-    ev.description = kind.description
-    ev.host = host
-    ev.timestamp = ts
-    if isinstance(params, Params):
-        ev._params = params
-    else:
-        ev._params = Params._from_dict({p.name: p for p in params}, [])
-    ev._meta = meta if meta is not None else []
-    ev._process = process
-    ev._tail = None
+    if not isinstance(params, Params):
+        params = Params.from_dict({p.name: p for p in params})
+    ev = Event.from_parts(
+        0, pid, tid, kind.id, cpu, kind.name, kind.category, kind.description, host, ts,
+        params, meta if meta is not None else [], process,
+    )  # fmt: skip
     ev.ps = process
     return ev
 
