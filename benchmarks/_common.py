@@ -86,10 +86,40 @@ def load_average() -> str:
         return f"{os.cpu_count()} cores"
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+class Checkout:
+    """A kcap checkout whose code a benchmark child imports: this one, or another one given
+    with ``--compare`` (a second worktree at an older commit, built in place, typically with
+    its own ``.venv``). The benchmark code itself is always this checkout's, so both sides are
+    measured by the same scenarios."""
+
+    def __init__(self, root: Path, label: str | None = None) -> None:
+        self.root = root.resolve()
+        self.src = self.root / "src"
+        if not (self.src / "kcap" / "__init__.py").is_file():
+            raise SystemExit(f"{root} is not a kcap checkout (no src/kcap/__init__.py)")
+        venv = self.root / ".venv" / "bin" / "python"
+        self.python = str(venv) if venv.exists() else sys.executable
+        self.label = label or self.describe()
+
+    def describe(self) -> str:
+        """The checkout's short commit id (its directory name when git cannot tell)."""
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(self.root), "rev-parse", "--short", "HEAD"],
+                capture_output=True, text=True, check=True, timeout=10,
+            )  # fmt: skip
+            return done.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return self.root.name
+
+
+THIS = Checkout(REPO, "this")
+
+
+def child_env(extra: dict[str, str] | None = None, src: Path = SRC) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra or {})
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -98,14 +128,22 @@ def run_child(
     args: Sequence[str],
     timeout: float = 3600,
     env: dict[str, str] | None = None,
+    checkout: Checkout | None = None,
 ) -> dict[str, Any]:
     """Run ``python script args`` in a fresh interpreter; its last stdout line is JSON.
 
-    ``env`` adds variables to the child's environment.
+    ``env`` adds variables to the child's environment; ``checkout`` (default: this one) is the
+    kcap the child imports, run by that checkout's Python.
     """
-    cmd = [sys.executable, str(script), *args]
+    where = checkout or THIS
+    cmd = [where.python, str(script), *args]
     proc = subprocess.run(
-        cmd, capture_output=True, text=True, env=child_env(env), timeout=timeout, check=False
+        cmd,
+        capture_output=True,
+        text=True,
+        env=child_env(env, where.src),
+        timeout=timeout,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(
@@ -116,6 +154,22 @@ def run_child(
         raise RuntimeError(f"benchmark child printed nothing: {' '.join(cmd)}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def engine_in_use() -> str:
+    """Which build of kcap this process runs: ``native`` or ``pure`` (older checkouts, from
+    before `kcap.engine`, say ``C accelerator`` or ``pure``)."""
+    try:
+        from kcap import engine
+
+        return engine.default().name
+    except ImportError:  # an older checkout
+        try:
+            from kcap.format import accel  # type: ignore[attr-defined]
+
+            return "C accelerator" if accel.ACCELERATED else "pure"
+        except ImportError:
+            return "pure"
 
 
 def emit_result(result: dict[str, Any]) -> None:

@@ -38,7 +38,12 @@ def process_json(proc: Process) -> dict[str, Any]:
         "args": proc.args,
         "session_id": proc.session_id,
         "envs": dict(proc.envs),
-        "handles": proc.handles,  # dataclasses: orjson serialises them natively
+        # a handle's meta is a dataclass or None: orjson writes it itself
+        "handles": [
+            {"num": h.num, "object": h.object, "pid": h.pid, "type": h.type, "name": h.name}
+            | {"meta": h.meta}
+            for h in proc.handles
+        ],
         "pe": proc.pe,
         "start_time": proc.start_time.text,
         "uuid": proc.uuid,

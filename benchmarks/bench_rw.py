@@ -1,6 +1,7 @@
 """Read/write throughput of kcap against two baselines measured in the same run (issue 2 §6).
 
     python benchmarks/bench_rw.py [CAPTURE ...] [--events 1000000] [--rss-sizes 250000,1000000]
+    python benchmarks/bench_rw.py --compare ../baseline [--engine pure] [--rounds 5]
     python benchmarks/bench_rw.py --profile full CAPTURE
 
 Without arguments it measures the Fibratus fixture test-live-2022.kcap and a generated capture
@@ -22,8 +23,13 @@ reused). For each capture it prints one table:
   memory stays bounded on any size.
 
 Every scenario runs in a fresh child process, which reports its best time over ``--repeat``
-runs and its peak RSS (``getrusage``), so peaks do not mix. events/s is always the number of
-records in the capture (state-only rundowns included) divided by the time. A second table shows
+runs and its peak RSS (``getrusage``), so peaks do not mix. With ``--compare DIR`` every kcap
+scenario is also run on the kcap of another checkout (say a worktree of the previous release,
+built in place): the same scenario code, that checkout's package and Python, in ``--rounds``
+alternating rounds (this, other, this, other ...) so a drift of the machine weighs on both
+alike; the table then shows the best of each side and their ratio, for speed and peak RSS.
+events/s is always the number of records in the capture (state-only rundowns included)
+divided by the time. A second table shows
 peak RSS on generated captures of ``--rss-sizes`` records, to show memory does not grow with the
 size of the file.
 """
@@ -47,9 +53,12 @@ from _common import (
     CLOCKS,
     DEFAULT_WORKDIR,
     LIVE_CAPTURE,
+    THIS,
+    Checkout,
     best_of,
     child_env,
     emit_result,
+    engine_in_use,
     ensure_kcap_importable,
     fmt_num,
     fmt_rate,
@@ -119,17 +128,10 @@ def child_main(args: argparse.Namespace) -> int:
             "out_compressed": outcome.out_compressed,
             "out_raw": outcome.out_raw,
             "rss_mb": peak_rss_mb(),
-            "accelerated": accelerated(),
+            "engine": engine_in_use(),
         }
     )
     return 0
-
-
-def accelerated() -> bool:
-    """True when kcap's optional C accelerator is loaded in this process."""
-    from kcap.format import accel
-
-    return accel.ACCELERATED
 
 
 def profile_main(scenario: str, path: Path, workdir: Path, chunk: int, top: int) -> int:
@@ -199,24 +201,52 @@ ORJSON_KEYS = ("orjson", "orjson-touch", "orjson-ps")
 RSS_LIMIT_MB = 200.0
 
 
+def _faster(a: dict[str, Any] | None, b: dict[str, Any]) -> dict[str, Any]:
+    """The better of two runs of one scenario: the faster, with the higher of their peaks
+    (a peak that showed once is real)."""
+    if a is None:
+        return b
+    best = dict(a if a["seconds"] <= b["seconds"] else b)
+    best["rss_mb"] = max(a["rss_mb"], b["rss_mb"])
+    return best
+
+
 def measure(
-    path: Path, keys: list[str], args: argparse.Namespace, repeat: int
-) -> dict[str, dict[str, Any]]:
+    path: Path,
+    keys: list[str],
+    args: argparse.Namespace,
+    repeat: int,
+    other: Checkout | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Results of this checkout, and of ``other`` (kcap scenarios only) when given."""
     results: dict[str, dict[str, Any]] = {}
+    theirs: dict[str, dict[str, Any]] = {}
+    extra = {"KCAP_PURE_PYTHON": "1"} if args.engine == "pure" else None
     for key in keys:
-        progress(f"  {path.name}: {key} ...")
         cmd = ["--child", key, str(path), "--repeat", str(repeat), "--chunk", str(args.chunk)]
         cmd += ["--clock", args.clock]
         if key in ORJSON_KEYS:
             cmd += ["--jsonl", str(jsonl_for(path, args.workdir, key == "orjson-ps"))]
         if key == "write":
             cmd += ["--out", str(args.workdir / f"bench-write-{os.getpid()}.kcap")]
-        extra = {"KCAP_PURE_PYTHON": "1"} if args.pure else None
-        results[key] = run_child(SCRIPT, cmd, env=extra)
-    return results
+        sides = [THIS, other] if other is not None and key in KCAP_KEYS else [THIS]
+        rounds = args.rounds if len(sides) == 2 else 1
+        for r in range(rounds):
+            for side in sides:
+                progress(f"  {path.name}: {key} on {side.label} (round {r + 1}/{rounds}) ...")
+                got = run_child(SCRIPT, cmd, env=extra, checkout=side)
+                into = results if side is THIS else theirs
+                into[key] = _faster(into.get(key), got)
+    return results, theirs
 
 
-def capture_table(path: Path, results: dict[str, dict[str, Any]], clock: str) -> dict[str, Any]:
+def capture_table(
+    path: Path,
+    results: dict[str, dict[str, Any]],
+    clock: str,
+    theirs: dict[str, dict[str, Any]] | None = None,
+    other: Checkout | None = None,
+) -> dict[str, Any]:
     full = results.get("full") or results["header"]
     n = full["events"]
     for key, res in results.items():
@@ -241,53 +271,64 @@ def capture_table(path: Path, results: dict[str, dict[str, Any]], clock: str) ->
         met = "-"
         if sc.met is not None and z is not None and o is not None:
             met = "yes" if sc.met(rate, z, o) else "NO"
-        rows.append(
-            [
-                sc.label,
-                fmt_rate(rate),
-                fmt_ratio(rate / z if z else None),
-                fmt_ratio(rate / o if o else None),
-                bpe,
-                fmt_num(res["rss_mb"]),
-                sc.target,
-                met,
+        row = [
+            sc.label,
+            fmt_rate(rate),
+            fmt_ratio(rate / z if z else None),
+            fmt_ratio(rate / o if o else None),
+            bpe,
+            fmt_num(res["rss_mb"]),
+            sc.target,
+            met,
+        ]
+        entry = {**res, "events_per_s": rate}
+        if theirs is not None:
+            them = theirs.get(sc.key)
+            their_rate = n / them["seconds"] if them else None
+            row += [
+                fmt_rate(their_rate),
+                fmt_ratio(rate / their_rate if their_rate else None),
+                fmt_ratio(res["rss_mb"] / them["rss_mb"] if them else None),
             ]
-        )
-        summary["scenarios"][sc.key] = {**res, "events_per_s": rate}
+            if them:
+                entry["compared"] = {**them, "events_per_s": their_rate}
+        rows.append(row)
+        summary["scenarios"][sc.key] = entry
     peak = max(results[k]["rss_mb"] for k in KCAP_KEYS if k in results)
     big = n >= 1_000_000
-    rows.append(
-        [
-            "peak RSS, any kcap scenario",
-            "",
-            "",
-            "",
-            "",
-            fmt_num(peak),
-            f"< {RSS_LIMIT_MB:.0f} MB" if big else "-",
-            ("yes" if peak < RSS_LIMIT_MB else "NO") if big else "-",
-        ]
-    )
-    c_on = any(r.get("accelerated") for k, r in results.items() if k in KCAP_KEYS)
+    peak_row = [
+        "peak RSS, any kcap scenario",
+        "",
+        "",
+        "",
+        "",
+        fmt_num(peak),
+        f"< {RSS_LIMIT_MB:.0f} MB" if big else "-",
+        ("yes" if peak < RSS_LIMIT_MB else "NO") if big else "-",
+    ]
+    columns = [
+        "scenario",
+        "events/s",
+        "vs zstd",
+        "vs orjson",
+        "B/event zst/raw",
+        "peak RSS MB",
+        "target",
+        "met?",
+    ]
+    engines = sorted({r.get("engine", "?") for k, r in results.items() if k in KCAP_KEYS})
     title = (
         f"{path.name}: {n:,} events ({size / 1e6:.1f} MB compressed, {raw / 1e6:.1f} MB raw); "
-        f"{clock} time, {load_average()}, C accelerator {'on' if c_on else 'off'}"
+        f"{clock} time, {load_average()}, engine {'/'.join(engines)}"
     )
-    print_table(
-        title,
-        [
-            "scenario",
-            "events/s",
-            "vs zstd",
-            "vs orjson",
-            "B/event zst/raw",
-            "peak RSS MB",
-            "target",
-            "met?",
-        ],
-        rows,
-        plain=args_plain,
-    )
+    if theirs is not None and other is not None:
+        their_peak = max((theirs[k]["rss_mb"] for k in KCAP_KEYS if k in theirs), default=None)
+        peak_row += ["", "", fmt_ratio(peak / their_peak if their_peak else None)]
+        columns += [f"{other.label} events/s", f"vs {other.label}", "RSS vs"]
+        their_engines = sorted({r.get("engine", "?") for r in theirs.values()})
+        title += f"; compared with {other.label} ({other.root}, {'/'.join(their_engines)})"
+    rows.append(peak_row)
+    print_table(title, columns, rows, plain=args_plain)
     return summary
 
 
@@ -347,9 +388,22 @@ def main(argv: list[str] | None = None) -> int:
         help="cpu: process CPU time, robust on a busy machine (default); wall: elapsed time",
     )
     ap.add_argument(
-        "--pure",
-        action="store_true",
-        help="measure the pure-Python decoder/encoder (KCAP_PURE_PYTHON=1 in the children)",
+        "--engine",
+        choices=("native", "pure"),
+        default="native",
+        help="which build of kcap to measure: native (C kernel and compiled rules, where "
+        "built) or pure (KCAP_PURE_PYTHON=1 in the children)",
+    )
+    ap.add_argument("--pure", action="store_true", help="the same as --engine pure")
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        metavar="DIR",
+        help="also run every kcap scenario on the kcap of the checkout DIR (built in place), "
+        "in alternating rounds, and show the ratio",
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per scenario with --compare"
     )
     ap.add_argument("--chunk", type=int, default=20_000, help="events per write batch in (c)")
     ap.add_argument("--only", default="", help="comma-separated scenario keys to run")
@@ -367,11 +421,14 @@ def main(argv: list[str] | None = None) -> int:
         args.capture = args.captures[0]
         return child_main(args)
     args_plain = args.plain
-    if not args.pure and not accelerated():
+    if args.pure:
+        args.engine = "pure"
+    if args.engine == "native" and engine_in_use() != "native":
         progress(
-            "note: kcap's C accelerator is not built, so the pure-Python code is measured "
+            "note: kcap's native engine is not built, so the pure-Python code is measured "
             "(build it with: python setup.py build_ext --inplace)"
         )
+    other = Checkout(args.compare) if args.compare else None
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.profile:
         if len(args.captures) != 1:
@@ -391,9 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in captures:
         path = path.resolve()
         repeat = args.repeat if path.stat().st_size < 12_000_000 else args.repeat_large
-        results = measure(path, keys, args, repeat)
+        results, theirs = measure(path, keys, args, repeat, other)
         measured[path] = results
-        summaries.append(capture_table(path, results, args.clock))
+        compared = theirs if other is not None else None
+        summaries.append(capture_table(path, results, args.clock, compared, other))
 
     sizes = [int(s) for s in args.rss_sizes.split(",") if s.strip()]
     if sizes:
@@ -402,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             path = generated(args.workdir, size, args.source).resolve()
             have = measured.get(path, {})
             need = [k for k in ("full", "header", "write") if k not in have]
-            by_size[size] = {**have, **measure(path, need, args, 1)}
+            by_size[size] = {**have, **measure(path, need, args, 1)[0]}
         rss_table(by_size)
         summaries.append({"rss_by_size": {str(k): v for k, v in by_size.items()}})
     if args.json:
