@@ -51,7 +51,7 @@ class Config:
 
 @dataclass
 class WriterStats:
-    """What upstream prints as "Capture Statistics" (snapshotters.md §5.4), and a bit more."""
+    """What upstream prints as "Capture Statistics" when a capture ends, and a bit more."""
 
     file: str = ""
     events: int = 0  # excluding state-only events, as upstream counts

@@ -1,6 +1,7 @@
 """Building blocks of field accessors: small closures reading one thing from an event.
 
-An accessor is ``Callable[[Event], value | None]``; ``None`` means *missing* (filter.md §4.2).
+An accessor is ``Callable[[Event], value | None]``; ``None`` means *missing* (docs/filter.md,
+"Operators").
 Parameter names changed between writer generations (``file_name`` became ``file_path``,
 ``key_name`` ``key_path``, ``operation`` ``create_disposition``...), so every parameter accessor
 takes the newest name first followed by the older spellings.

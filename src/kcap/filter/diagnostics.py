@@ -1,7 +1,7 @@
 """Error messages of the filter compiler, rendered the way upstream renders parser errors.
 
 A syntax error shows the expression with a caret under the offending position and what was
-expected (filter.md §5.1)::
+expected (docs/filter.md, the error example at the top)::
 
     ps.name =
     ╭─────────^

@@ -36,7 +36,7 @@ class Tok(enum.Enum):
 
 
 #: Word operators, matched case-insensitively. ``intersects``/``iintersects`` come from later
-#: upstream releases (filter.md §10); accepting them is an extension.
+#: upstream releases (docs/filter.md, "Differences from upstream"); accepting them is an extension.
 WORD_OPERATORS = frozenset(
     {
         "in",

@@ -1,4 +1,4 @@
-"""Operator semantics on runtime values (filter.md §4.3, with the plain bugs fixed).
+"""Operator semantics on runtime values (docs/filter.md, "Operators", with the plain bugs fixed).
 
 Values: ``str``, ``int``, ``float``, ``bool``, IP addresses, ``list`` (of str or int, from fields
 and functions), `LitList` (a list literal), networks (CIDR literals), `Timestamp`, ``bytes`` and

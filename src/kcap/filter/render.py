@@ -1,4 +1,5 @@
-"""Text rendering of parameter values, as the "rendered" fields of filter.md §1.3 see them.
+"""Text rendering of parameter values, as the "rendered" fields see them (docs/filter.md,
+"Fields").
 
 Addresses become lower-case hexadecimal without ``0x``; enumerations their symbolic name; flag
 sets the symbolic names joined by ``|``; NT status codes ``Success`` or a message. The symbolic

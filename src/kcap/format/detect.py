@@ -1,4 +1,4 @@
-"""Which writer generation produced a file (kcap-format.md §11).
+"""Which writer generation produced a file (docs/format.md, "Which writer wrote it").
 
 The parameter-id table and the type-id width were changed without any marker, so they are
 found by trial: decode the first events strictly with each plausible layout and keep the first

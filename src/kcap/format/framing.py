@@ -1,8 +1,8 @@
 """The zstd container: decompress a capture as a stream of chunks, and compress one.
 
-A capture is one zstd frame (kcap-format.md §2); this also accepts several concatenated frames
-and skippable frames (which later versions of this project use for an index), and a frame whose
-writer died before closing it (no final block: every flushed block is still returned).
+A capture is one zstd frame (docs/format.md, "Container"); this also accepts several concatenated
+frames and skippable frames (which later versions of this project use for an index), and a frame
+whose writer died before closing it (no final block: every flushed block is still returned).
 
 Memory is bounded whatever the file says: compressed input is fed in small pieces, so even a
 decompression bomb produces at most ``FEED_SIZE`` x (zstd's maximum ratio, about 32 768) bytes

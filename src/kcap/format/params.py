@@ -1,10 +1,10 @@
 """Parameter type-id tables of every writer generation and how each value is encoded.
 
 The wire id of a parameter type was renumbered three times with no marker in the file
-(kcap-format.md §8.2), so a table is chosen per file by generation detection. Each table maps a
-wire id to a logical `ParamType` and a *value codec*: how many bytes the value takes and how
-they read. The same logical type can use different codecs in different tables (enum: 1 byte in
-2020, 4 bytes later; sid: account text in 2020, binary later).
+(docs/format.md, "Parameters"), so a table is chosen per file by generation detection. Each table
+maps a wire id to a logical `ParamType` and a *value codec*: how many bytes the value takes and how
+they read. The same logical type can use different codecs in different tables (enum: 1 byte in 2020,
+4 bytes later; sid: account text in 2020, binary later).
 """
 
 from __future__ import annotations
@@ -185,10 +185,10 @@ NEWEST_WIRE: dict[T, tuple[int, Codec]] = {
     if codec is not Codec.NONE and t not in (T.FLOAT, T.DOUBLE)
 }
 # Registry keys, DOS paths and handle types are stored as unicode text by upstream's writer
-# (Q3) and its reader cannot decode them under their own ids (§16.5).
+# and its reader cannot decode them under their own ids (docs/format.md, "Writing").
 for _t in (T.DOS_PATH, T.KEY, T.HANDLE_TYPE):
     NEWEST_WIRE[_t] = (1, Codec.STR16)
-# Legacy types and their newest equivalents (kcap-format.md §16.11).
+# Legacy types and their newest equivalents (docs/format.md, "Writing").
 NEWEST_WIRE[T.HEX_INT8] = (4, Codec.U8)
 NEWEST_WIRE[T.HEX_INT16] = (6, Codec.U16)
 NEWEST_WIRE[T.HEX_INT32] = (8, Codec.U32)

@@ -243,7 +243,8 @@ class RecordStream:
             yield raw
 
     def headerless_events(self) -> Iterator[RawEvent]:
-        """Records of the §12.1 pre-release stream: u16 little-endian length + body."""
+        """Records of the headerless pre-release stream (docs/format.md, "Pre-release layouts"):
+        a u16 little-endian length, then the body."""
         while True:
             if not self._fill(2):
                 if len(self.buf) - self.pos:

@@ -2,7 +2,7 @@
 
 Built from ``data/event-types.csv`` (every Fibratus type id of every period) and
 ``data/linux-event-types.csv`` (this project's own Linux-only types). Writers of some periods
-recorded ``N/A``, an empty name or raw bytes for rundown events (kcap-format.md §7.3), so
+recorded ``N/A``, an empty name or raw bytes for rundown events (docs/format.md, "Events"), so
 replay logic must dispatch on the *type id*, never on the recorded name; `lookup` gives the
 canonical name for an id in either width.
 """

@@ -1,6 +1,7 @@
 """Event parameters: a logical type, a name and a Python value.
 
-Parameter type ids in files were renumbered three times without a marker (kcap-format.md §8.2).
+Parameter type ids in files were renumbered three times without a marker (docs/format.md,
+"Parameters").
 The model uses one *logical* enumeration whose values equal the newest wire ids (table 2023c),
 plus values above 100 for types that exist only in older tables; `kcap.format.params` maps
 each writer generation's ids to and from it.

@@ -1,6 +1,7 @@
 """Render Windows security identifiers (SIDs) as ``S-1-...`` text.
 
-Captures store a SID parameter in one of three shapes (kcap-format.md §8.3):
+Captures store a SID parameter in one of three shapes (docs/state.md, "Parameters across writer
+generations"):
 
 * a raw SID structure (parameter type ``sid``);
 * a "wbem sid": the token block ETW puts before the SID (a pointer, a 4-byte attribute word and

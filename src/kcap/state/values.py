@@ -21,7 +21,7 @@ from kcap.model.timestamp import ZERO
 ParamMap = Mapping[str, Param]
 
 # Parameter names that changed between writer generations, newest first. The 2022 names were
-# checked against the live 2022 fixture (kcap-format.md §15).
+# checked against the live 2022 fixture (docs/state.md, "Parameters across writer generations").
 #: Image path: ``file_name`` until the December 2024 rename.
 IMAGE_PATH = ("file_path", "file_name")
 #: Process command line: ``comm`` in 2020-2022 captures.

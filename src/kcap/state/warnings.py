@@ -1,6 +1,7 @@
 """Where snapshotters report events they could not apply.
 
-Upstream logs a warning and carries on when a state update fails (snapshotters.md §3.4), and
+Upstream logs a warning and carries on when a state update fails (docs/state.md, "Deviations
+from upstream"), and
 panics on a few missing parameters. Here every such problem becomes one message given to an
 ``on_warning`` callback; without a callback the messages are kept in a `WarningLog`, bounded so
 that a capture full of malformed events cannot grow memory.

@@ -12,7 +12,7 @@ import ipaddress
 from typing import Any
 
 from kcap.format import schema as s
-from kcap.format.kernel import _native as C  # type: ignore[attr-defined]
+from kcap.format.kernel import _native as C
 from kcap.format.kernel import pure
 from kcap.format.kernel.pure import Layout, RecordCodec
 from kcap.format.params import CODEC_NODES, TABLES
@@ -23,7 +23,7 @@ from kcap.model.timestamp import Timestamp
 NAME = "native"
 
 
-def _section_layout() -> tuple[int, ...]:
+def _section_layout() -> tuple[int, int, int, int, int, int, int]:
     """Where the fields of a section header lie, from its declaration."""
     offsets = []
     at = 0
