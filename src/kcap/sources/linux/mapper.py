@@ -1,9 +1,15 @@
 """From kernel records to events: pairing syscall entries with exits and keeping the state.
 
 The eBPF programs (`probes.py`) send raw records: syscall arguments at entry, the return value
-at exit, strings and socket addresses read from user memory. This module pairs each exit with
+at exit, strings and socket addresses read from user memory. The mapper pairs each exit with
 the entry of the same thread, keeps per-process state (image, cwd, descriptor table), turns
 relative paths absolute, and emits events of the shared taxonomy.
+
+It is composed of handler objects that share one `context.MappingContext` (the state, and the
+`RecordContext` of the record being mapped): `EntryRecords` (syscall entries), `ProcessRecords`
+(fork, exec, exit, chdir), `Descriptors` (the descriptor table and handle events),
+`FileRecords` (open, close, dup, mmap, unlink, rename), `NetworkRecords` and `FileIo` (reads and
+writes). `Mapper.routes` is the one table from record kind to handler.
 
 Conventions (documented in docs/linux-capture.md):
 
@@ -16,72 +22,157 @@ Conventions (documented in docs/linux-capture.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from kcap.model import Event
 from kcap.sources.linux import probes as K
-from kcap.sources.linux.fdmap import DescriptorMapping
-from kcap.sources.linux.iomap import FileIoMapping
-from kcap.sources.linux.mapper_core import RecordHandler
+from kcap.sources.linux.context import MappingContext, RecordHandler
+from kcap.sources.linux.descriptors import Descriptors
+from kcap.sources.linux.entries import EntryRecords
+from kcap.sources.linux.fdmap import FileRecords
+from kcap.sources.linux.iomap import FileIo
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
+    HDR,
     MapperStats,
     P,
     parse_sockaddr,
     shared_params,
 )
-from kcap.sources.linux.netmap import NetworkMapping
-from kcap.sources.linux.procmap import ProcessMapping
+from kcap.sources.linux.netmap import NetworkRecords
+from kcap.sources.linux.procfs import ProcInfo
+from kcap.sources.linux.procmap import ProcessRecords
+from kcap.sources.linux.taxonomy import Clock
 
 __all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_params"]
 
 
-class Mapper(ProcessMapping, DescriptorMapping, NetworkMapping, FileIoMapping):
+class Mapper:
     """Consumes ring-buffer records, emits `Event`s through ``sink``."""
 
-    def _dispatch_table(self) -> dict[int, RecordHandler]:
+    def __init__(
+        self,
+        *,
+        procs: dict[int, ProcInfo],
+        clock: Clock,
+        host: str,
+        kinds: frozenset[str],
+        sink: Callable[[Event], None],
+        keep: Callable[[Event], bool] | None = None,
+    ) -> None:
+        ctx = MappingContext(procs=procs, clock=clock, host=host, kinds=kinds, sink=sink, keep=keep)
+        self.ctx = ctx
+        self.entries = EntryRecords(ctx)
+        self.descriptors = Descriptors(ctx)
+        self.net = NetworkRecords(ctx, self.descriptors)
+        self.io = FileIo(ctx, self.net)
+        self.files = FileRecords(ctx, self.descriptors, self.io)
+        self.processes = ProcessRecords(ctx, self.descriptors, self.io)
+        self._dispatch = self.routes()
+        #: records stamped after this monotonic time are ignored (set when the capture stops,
+        #: because the programs are detached one by one and a late one would see half a story)
+        self.cutoff_ns = 1 << 64
+
+    def routes(self) -> dict[int, RecordHandler]:
+        """Record kind -> the handler that maps it."""
+        enter = self.entries.enter
+        proc, files, net, io = self.processes, self.files, self.net, self.io
         return {
-            K.K_NEWTASK: self._newtask,
-            K.K_EXIT: self._exit,
-            K.K_EXECVE: self._enter,
-            K.K_EXECVEAT: self._enter,
-            K.K_CREAT: self._enter,
-            K.K_DUP1: self._enter,
-            K.K_FCNTL: self._fcntl,
-            K.K_EXECVE_RET: self._execve_ret,
-            K.K_EXIT_GROUP: self._exit_group,
-            K.K_CHDIR: self._enter,
-            K.K_FCHDIR: self._enter,
-            K.K_CHDIR_RET: self._chdir_ret,
-            K.K_OPENAT: self._enter,
-            K.K_OPEN: self._enter,
-            K.K_OPEN_RET: self._open_ret,
-            K.K_CLOSE: self._close,
-            K.K_DUP: self._enter,
-            K.K_DUP_RET: self._dup_ret,
-            K.K_SOCKET: self._enter,
-            K.K_SOCKET_RET: self._socket_ret,
-            K.K_MMAP: self._enter,
-            K.K_MMAP_RET: self._mmap_ret,
-            K.K_READ: self._enter,
-            K.K_READ_RET: self._io_ret,
-            K.K_WRITE: self._enter,
-            K.K_WRITE_RET: self._io_ret,
-            K.K_UNLINK: self._enter,
-            K.K_UNLINKAT: self._enter,
-            K.K_RMDIR: self._enter,
-            K.K_UNLINK_RET: self._unlink_ret,
-            K.K_RENAME: self._enter,
-            K.K_RENAMEAT: self._enter,
-            K.K_RENAME_RET: self._rename_ret,
-            K.K_CONNECT: self._enter,
-            K.K_CONNECT_RET: self._connect_ret,
-            K.K_BIND: self._bind,
-            K.K_ACCEPT: self._enter,
-            K.K_ACCEPT_RET: self._accept_ret,
-            K.K_SENDTO: self._enter,
-            K.K_SENDMSG: self._enter,
-            K.K_SEND_RET: self._net_io_ret,
-            K.K_RECVFROM: self._enter,
-            K.K_RECVMSG: self._enter,
-            K.K_RECV_RET: self._net_io_ret,
-            K.K_RECVMSG_RET: self._net_io_ret,
-            K.K_TCP_STATE: self._tcp_state,
+            K.K_NEWTASK: proc.newtask,
+            K.K_EXIT: proc.exit,
+            K.K_EXECVE: enter,
+            K.K_EXECVEAT: enter,
+            K.K_EXECVE_RET: proc.execve_ret,
+            K.K_EXIT_GROUP: proc.exit_group,
+            K.K_CHDIR: enter,
+            K.K_FCHDIR: enter,
+            K.K_CHDIR_RET: proc.chdir_ret,
+            K.K_OPENAT: enter,
+            K.K_OPEN: enter,
+            K.K_CREAT: enter,
+            K.K_OPEN_RET: files.open_ret,
+            K.K_CLOSE: files.close,
+            K.K_DUP: enter,
+            K.K_DUP1: enter,
+            K.K_FCNTL: files.fcntl,
+            K.K_DUP_RET: files.dup_ret,
+            K.K_SOCKET: enter,
+            K.K_SOCKET_RET: files.socket_ret,
+            K.K_MMAP: enter,
+            K.K_MMAP_RET: files.mmap_ret,
+            K.K_UNLINK: enter,
+            K.K_UNLINKAT: enter,
+            K.K_RMDIR: enter,
+            K.K_UNLINK_RET: files.unlink_ret,
+            K.K_RENAME: enter,
+            K.K_RENAMEAT: enter,
+            K.K_RENAME_RET: files.rename_ret,
+            K.K_READ: enter,
+            K.K_READ_RET: io.io_ret,
+            K.K_WRITE: enter,
+            K.K_WRITE_RET: io.io_ret,
+            K.K_CONNECT: enter,
+            K.K_CONNECT_RET: net.connect_ret,
+            K.K_BIND: net.bind,
+            K.K_ACCEPT: enter,
+            K.K_ACCEPT_RET: net.accept_ret,
+            K.K_SENDTO: enter,
+            K.K_SENDMSG: enter,
+            K.K_SEND_RET: net.net_io_ret,
+            K.K_RECVFROM: enter,
+            K.K_RECVMSG: enter,
+            K.K_RECV_RET: net.net_io_ret,
+            K.K_RECVMSG_RET: net.net_io_ret,
+            K.K_TCP_STATE: net.tcp_state,
         }
+
+    # ------------------------------------------------------------------ the session's view
+
+    @property
+    def procs(self) -> dict[int, ProcInfo]:
+        return self.ctx.procs
+
+    @property
+    def stats(self) -> MapperStats:
+        return self.ctx.stats
+
+    @property
+    def io_window_ns(self) -> int:
+        """Aggregate reads and writes over this window (0: one event per system call)."""
+        return self.io.window_ns
+
+    @io_window_ns.setter
+    def io_window_ns(self, value: int) -> None:
+        self.io.window_ns = value
+
+    def flush_io(
+        self, now_ns: int | None = None, pid: int | None = None, fd: int | None = None
+    ) -> None:
+        """Write out aggregated I/O (see `FileIo.flush`)."""
+        self.io.flush(now_ns, pid, fd)
+
+    def lost(self, count: int, total: int) -> None:
+        """Record that the kernel dropped ``count`` records (``total`` so far)."""
+        self.ctx.lost(count, total)
+
+    def handle(self, buf: memoryview, off: int, length: int) -> None:
+        """Ring-buffer callback: one record at ``buf[off:off+length]``."""
+        kind, cpu, pid_tgid, ts = HDR.unpack_from(buf, off)
+        stats = self.ctx.stats
+        stats.records += 1
+        if ts > self.cutoff_ns:
+            return
+        fn = self._dispatch.get(kind)
+        if fn is None:
+            return
+        rec = self.ctx.rec
+        rec.pid = pid_tgid >> 32
+        rec.tid = pid_tgid & 0xFFFFFFFF
+        rec.cpu = cpu
+        rec.ts = ts
+        try:
+            fn(buf, off)
+        except Exception as exc:  # one odd record must not end a capture of the whole machine
+            stats.errors += 1
+            if stats.first_error is None:
+                stats.first_error = f"record kind {kind}: {type(exc).__name__}: {exc}"

@@ -1,9 +1,8 @@
 """Network records: sockets, connect, accept, send and receive, TCP state changes.
 
-A mixin of `Mapper`: the descriptor table, process state and event output live there. The local
-end of a TCP connection comes from the ``inet_sock_set_state`` transition to ESTABLISHED (it
-fires in softirq context, so it is matched by addresses, not by pid); anything unmatched is
-looked up in /proc while the socket is still open.
+The local end of a TCP connection comes from the ``inet_sock_set_state`` transition to
+ESTABLISHED (it fires in softirq context, so it is matched by addresses, not by pid); anything
+unmatched is looked up in /proc while the socket is still open.
 """
 
 from __future__ import annotations
@@ -12,11 +11,11 @@ import ipaddress
 import os
 import socket
 import struct
-from typing import TYPE_CHECKING
 
 from kcap.model import ParamType
 from kcap.sources.linux import probes as K
-from kcap.sources.linux.mapper_core import MapperCore
+from kcap.sources.linux.context import MappingContext
+from kcap.sources.linux.descriptors import Descriptors
 from kcap.sources.linux.mapping_base import (
     AF_INET,
     AF_INET6,
@@ -43,20 +42,14 @@ ADDR_IPV4 = ParamType.IPV4
 ADDR_IPV6 = ParamType.IPV6
 
 
-class NetworkMapping(MapperCore):
-    """Handlers of the network records (see `Mapper` for the state they use)."""
+class NetworkRecords:
+    """Handlers of the network records."""
 
-    if TYPE_CHECKING:
-        _layouts: dict[int, K.Probe]
-        _client_local: dict[Endpoint, Endpoint]
-        _server_local: dict[Endpoint, Endpoint]
+    def __init__(self, ctx: MappingContext, descriptors: Descriptors) -> None:
+        self.ctx = ctx
+        self.descriptors = descriptors
 
-        def _slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes: ...
-        def _add_fd(
-            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
-        ) -> None: ...
-
-    def _tcp_state(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def tcp_state(self, buf: memoryview, off: int) -> None:
         base = off + K.HEADER_SIZE
         old, new = struct.unpack_from("<ii", buf, base + 8)
         sport, dport, family = struct.unpack_from("<HHH", buf, base + 16)
@@ -74,16 +67,17 @@ class NetworkMapping(MapperCore):
             dip = ipaddress.IPv6Address(bytes(buf[base + 48 : base + 64]))
             if sip.ipv4_mapped is not None and dip.ipv4_mapped is not None:
                 sip, dip = sip.ipv4_mapped, dip.ipv4_mapped
-        table = self._client_local if old == TCP_SYN_SENT else self._server_local
+        table = self.ctx.client_local if old == TCP_SYN_SENT else self.ctx.server_local
         if len(table) > 4096:
             table.clear()
         table[(dip, dport)] = (sip, sport)
 
-    def _bind(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        probe = self._layouts[K.K_BIND]
+    def bind(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        probe = ctx.layouts[K.K_BIND]
         fd = s32(WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
-        _fam, ep = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        info = self.procs.get(pid)
+        _fam, ep = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
+        info = ctx.procs.get(ctx.rec.pid)
         if info is None or ep is None:
             return
         fdi = info.fds.get(fd)
@@ -106,13 +100,9 @@ class NetworkMapping(MapperCore):
             if fdi.remote is None and known.remote is not None and known.remote[1] != 0:
                 fdi.remote = known.remote
 
-    def _net_event(
+    def net_event(
         self,
         info: ProcInfo,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
         fd: int,
         fdi: FdInfo,
         send: bool,
@@ -120,6 +110,9 @@ class NetworkMapping(MapperCore):
         peer: Endpoint | None,
         what: str | None = None,
     ) -> None:
+        """A Send/Recv (or, with ``what``, Connect/Accept) on socket ``fd`` of the current
+        record's process."""
+        pid = self.ctx.rec.pid
         remote = peer if peer is not None else fdi.remote
         if fdi.local is None:
             self._resolve_local(pid, fd, fdi)
@@ -150,21 +143,20 @@ class NetworkMapping(MapperCore):
             params.append(P("size", U32, size & 0xFFFFFFFF))
         params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
         params.append(P("fd", I32, fd))
-        self._ev(KINDS[key], pid, tid, cpu, ts, params)
+        self.ctx.event(KINDS[key], params)
 
-    def _connect_ret(
-        self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int
-    ) -> None:
-        entry = self._take(tid, K.K_CONNECT)
+    def connect_ret(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        entry = ctx.take(ctx.rec.tid, K.K_CONNECT)
         if entry is None:
             return
         fd, raw = entry
         assert isinstance(fd, int) and isinstance(raw, bytes)
-        ret = self._ret(buf, off)
+        ret = ctx.ret(buf, off)
         if ret != 0 and ret != -EINPROGRESS:
             return
         family, ep = parse_sockaddr(raw)
-        info = self.proc(pid, cpu, ts)
+        info = ctx.proc(ctx.rec.pid)
         fdi = info.fds.get(fd)
         if fdi is None or ep is None:
             return
@@ -172,31 +164,33 @@ class NetworkMapping(MapperCore):
         if not fdi.family:
             fdi.family = family
         if fdi.sock_type == socket.SOCK_STREAM:
-            local = self._client_local.pop(ep, None)
+            local = ctx.client_local.pop(ep, None)
             if local is not None:
                 fdi.local = local
         fdi.path = _describe_socket(fdi)
-        if self._want_net and fdi.sock_type == socket.SOCK_STREAM:
-            self._net_event(info, pid, tid, cpu, ts, fd, fdi, True, 0, None, "Connect")
+        if ctx.want_net and fdi.sock_type == socket.SOCK_STREAM:
+            self.net_event(info, fd, fdi, True, 0, None, "Connect")
 
-    def _accept_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def accept_ret(self, buf: memoryview, off: int) -> None:
         # A server usually sits in accept() long before the capture starts, so an exit without
         # its entry is normal here: the new socket's ends then come from /proc.
-        entry = self.pending.pop(tid, None)
+        ctx = self.ctx
+        pid = ctx.rec.pid
+        entry = ctx.pending.pop(ctx.rec.tid, None)
         lfd = int(entry[1][0]) if entry is not None and entry[0] == K.K_ACCEPT else -1  # type: ignore[call-overload]
-        ret = self._ret(buf, off)
+        ret = ctx.ret(buf, off)
         if ret < 0:
             return
-        probe = self._layouts[K.K_ACCEPT_RET]
-        family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        info = self.proc(pid, cpu, ts)
+        probe = ctx.layouts[K.K_ACCEPT_RET]
+        family, peer = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
+        info = ctx.proc(pid)
         listener = info.fds.get(lfd)
         fdi = FdInfo(
             FD_SOCKET, "", 0, family or (listener.family if listener else 0), socket.SOCK_STREAM
         )
         if peer is not None:
             fdi.remote = peer
-            local = self._server_local.pop(peer, None)
+            local = ctx.server_local.pop(peer, None)
             if local is None and listener is not None:
                 local = listener.local
             fdi.local = local
@@ -206,22 +200,23 @@ class NetworkMapping(MapperCore):
             if peer is not None and not fdi.family:
                 fdi.family = AF_INET6 if peer[0].version == 6 else AF_INET
         fdi.path = _describe_socket(fdi)
-        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
-        if self._want_net and peer is not None:
-            self._net_event(info, pid, tid, cpu, ts, ret, fdi, False, 0, peer, "Accept")
+        self.descriptors.add(info, ret, fdi)
+        if ctx.want_net and peer is not None:
+            self.net_event(info, ret, fdi, False, 0, peer, "Accept")
 
-    def _net_io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self.pending.pop(tid, None)
+    def net_io_ret(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        entry = ctx.pending.pop(ctx.rec.tid, None)
         if entry is None:
-            self.stats.unpaired += 1
+            ctx.stats.unpaired += 1
             return
         kind, extra = entry
-        ret = self._ret(buf, off)
-        if ret < 0 or not self._want_net:
+        ret = ctx.ret(buf, off)
+        if ret < 0 or not ctx.want_net:
             return
         fd = extra[0]
         assert isinstance(fd, int)
-        info = self.proc(pid, cpu, ts)
+        info = ctx.proc(ctx.rec.pid)
         fdi = info.fds.get(fd)
         if fdi is None:
             fdi = FdInfo(FD_SOCKET)
@@ -231,12 +226,12 @@ class NetworkMapping(MapperCore):
             if peer is not None and not fdi.family:
                 fdi.family = fam
         elif kind == K.K_RECVFROM:
-            probe = self._layouts[K.K_RECV_RET]
-            fam, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
+            probe = ctx.layouts[K.K_RECV_RET]
+            fam, peer = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
         send = kind in (K.K_SENDTO, K.K_SENDMSG)
         if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
             return
-        self._net_event(info, pid, tid, cpu, ts, fd, fdi, send, ret, peer)
+        self.net_event(info, fd, fdi, send, ret, peer)
 
 
 def _describe_socket(fdi: FdInfo) -> str:
