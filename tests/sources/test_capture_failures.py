@@ -146,3 +146,13 @@ def test_kernel_loss_is_counted_and_recorded(tmp_path: Path, leak_check: None) -
         records = [e for e in reader.read(include_state=True) if e.name == "EventsLost"]
     assert records and records[-1].param("total") == lost
     assert sum(int(e.param("count")) for e in records) == lost
+
+
+def test_output_that_is_a_directory_is_one_error_line(tmp_path: Path) -> None:
+    res = CliRunner().invoke(capture, ["-o", str(tmp_path), "--duration", "1"])
+    assert res.exit_code == 1, res.output
+    lines = res.output.strip().splitlines()
+    assert lines == [
+        f"kcap: error: {tmp_path}: is a directory: give the name of the capture file to write"
+    ]
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from collections.abc import Callable
 import click
 
 from kcap.cli.diagnostics import EXIT_ERROR, fail
-from kcap.errors import KcapError
+from kcap.errors import CaptureError, KcapError
 from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
 
@@ -41,7 +42,7 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Capture file to write ('.kcap' is added when the name has no extension).",
 )
 @click.argument("expr", nargs=-1)
@@ -121,6 +122,10 @@ def _run(
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
+    if os.path.isdir(output):
+        # checked here rather than by click.Path(dir_okay=False), whose usage error is several
+        # lines; a path that cannot hold a capture is an error of the file (exit 1)
+        fail(CaptureError("is a directory: give the name of the capture file to write"), output)
     ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
     err = sys.stderr
     live = not quiet and err.isatty()

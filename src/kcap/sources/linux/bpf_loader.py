@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable
 
 from kcap.errors import CaptureError, PermissionDenied, Unsupported
-from kcap.sources.linux import sysapi
+from kcap.sources.linux import sysapi, tracefs
 from kcap.sources.linux.probes import (
     MAX_SYSCALL_NR,
     SYSCALL_NR,
@@ -24,7 +24,6 @@ from kcap.sources.linux.probes import (
     build_program,
 )
 from kcap.sources.linux.ringbuf import RingBuffer
-from kcap.sources.linux.tracefs import TracefsIds
 
 # Offsets this code copies from non-syscall tracepoints; checked against the format files.
 _EXPECTED_LAYOUT = {
@@ -82,9 +81,9 @@ class KernelProbes:
             raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)
         self.ring = RingBuffer(ring, self.ring_size)
-        tfs = TracefsIds()
+        wanted = [p.tracepoint for p in self.probes if p.syscall is None]
         try:
-            tfs.open()
+            found = tracefs.lookup(wanted)
         except OSError as exc:
             raise Unsupported(
                 "tracefs is not mounted (/sys/kernel/tracing) and mounting it failed "
@@ -92,25 +91,24 @@ class KernelProbes:
                 "mount it with 'mount -t tracefs nodev /sys/kernel/tracing' or run on a host "
                 "kernel rather than in a user namespace"
             ) from None
-        with tfs:  # unmounts (if it mounted) on the way out
-            for tp, fields in _EXPECTED_LAYOUT.items():
-                if not any(p.tracepoint == tp for p in self.probes) or not tfs.exists(tp):
-                    continue
-                fmt = tfs.format(tp)
-                for name, off in fields.items():
-                    if name not in fmt or fmt[name].offset != off:
-                        raise Unsupported(
-                            f"tracepoint {tp} field {name} is not at offset {off} on this "
-                            "kernel; this kcap does not know its record layout"
-                        )
-            ids: list[tuple[Probe, int]] = []
-            for probe in self.probes:
-                if probe.syscall is not None:
-                    continue  # attached through the raw sys_enter/sys_exit dispatchers
-                if tfs.exists(probe.tracepoint):
-                    ids.append((probe, tfs.id(probe.tracepoint)))
-                else:
-                    self.missing.append(probe.tracepoint)
+        for tp, fields in _EXPECTED_LAYOUT.items():
+            if tp not in found:
+                continue
+            fmt = found[tp].fields
+            for name, off in fields.items():
+                if name not in fmt or fmt[name].offset != off:
+                    raise Unsupported(
+                        f"tracepoint {tp} field {name} is not at offset {off} on this "
+                        "kernel; this kcap does not know its record layout"
+                    )
+        ids: list[tuple[Probe, int]] = []
+        for probe in self.probes:
+            if probe.syscall is not None:
+                continue  # attached through the raw sys_enter/sys_exit dispatchers
+            if probe.tracepoint in found:
+                ids.append((probe, found[probe.tracepoint].id))
+            else:
+                self.missing.append(probe.tracepoint)
         syscall_probes = [p for p in self.probes if p.syscall is not None]
         if syscall_probes:
             self._attach_syscalls(syscall_probes)

@@ -3,8 +3,9 @@
 Order matters: the probes are attached *before* the /proc walk, so nothing that happens during
 the walk is missed, and the records that pile up meanwhile are applied on top of the snapshot.
 Every kernel object is a descriptor owned by this process and closed in `LiveSource.close`,
-which runs on every exit path (end of duration, SIGINT, SIGTERM, errors); the tracefs mount
-used to look up tracepoint ids is undone during start-up.
+which runs on every exit path (end of duration, SIGINT, SIGTERM, errors); tracepoint ids are
+looked up in a mount namespace private to a short-lived thread (`tracefs.lookup`), so no mount
+is ever visible outside it.
 """
 
 from __future__ import annotations
