@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import struct
 
@@ -379,3 +380,36 @@ def test_a_record_that_breaks_a_handler_is_counted_not_fatal(
     open_close(m, b"/tmp/ok", 3)
     assert m.stats.errors == 1 and "boom" in str(m.stats.first_error)
     assert names(out) == ["CreateFile", "CreateHandle"]
+
+
+def test_exec_of_proc_self_fd_names_the_memfd_of_the_exec_ing_process() -> None:
+    m, out = make_mapper()
+    feed(
+        m,
+        record("syscalls/sys_enter_memfd_create", pid=PID, words=[0, 0], slots=[b"evil"]),
+        record("syscalls/sys_exit_memfd_create", pid=PID, words=[7]),
+        record("syscalls/sys_enter_execve", pid=PID, words=[0, 0], slots=[b"/proc/self/fd/7"]),
+        record("sched/sched_process_exec", pid=PID, words=[0, PID], slots=[b"/proc/self/fd/7"]),
+        record("syscalls/sys_exit_execve", pid=PID, words=[0], slots=[b"x", b"-v"]),
+    )
+    assert names(out) == ["CreateHandle", "CreateProcess", "LoadImage"]
+    ex = params(out[1])
+    assert ex["exe"] == "/memfd:evil (deleted)" and ex["name"] == "memfd:evil"
+    assert ex["cmdline"] == "x -v"  # the argv read at exit
+    assert ("linux.fileless", "memfd") in out[1].meta
+
+
+def test_exec_by_another_thread_pairs_through_the_kernel_s_record() -> None:
+    # A non-main thread calls exec: its entry is under its own tid, the exit comes on the
+    # main thread; sched_process_exec (with the old tid) joins them. The user's copy of the
+    # name could not be read (empty); the kernel's is used.
+    m, out = make_mapper()
+    feed(
+        m,
+        record("syscalls/sys_enter_execve", pid=PID, tid=PID + 3, words=[0, 0], slots=[b""]),
+        record("sched/sched_process_exec", pid=PID, words=[0, PID + 3], slots=[b"/usr/bin/env"]),
+        record("syscalls/sys_exit_execve", pid=PID, words=[0], slots=[b"env"]),
+    )
+    assert names(out) == ["CreateProcess", "LoadImage"]
+    assert params(out[0])["exe"] == os.path.realpath("/usr/bin/env")
+    assert params(out[0])["cmdline"] == "env" and m.stats.unpaired == 0

@@ -29,6 +29,7 @@ from kcap.sources.linux.ringbuf import RingBuffer
 _EXPECTED_LAYOUT = {
     "task/task_newtask": {"pid": 8, "clone_flags": 32},
     "sched/sched_process_exit": {"pid": 24, "group_dead": 32},
+    "sched/sched_process_exec": {"filename": 8, "pid": 12, "old_pid": 16},
     "sock/inet_sock_set_state": {
         "oldstate": 16,
         "newstate": 20,

@@ -27,7 +27,13 @@ from kcap.sources.linux.mapping_base import (
     cstr,
     s64,
 )
-from kcap.sources.linux.procfs import FD_FILE, ProcInfo, read_process, socket_table
+from kcap.sources.linux.procfs import (
+    FD_FILE,
+    ProcInfo,
+    fileless_meta,
+    read_process,
+    socket_table,
+)
 from kcap.sources.linux.taxonomy import ADDR, KINDS, PATH, PID, STR, U64, Clock, Kind, make_event
 
 #: What maps one record: (buffer, offset of the record). The record's pid, tid, cpu and time
@@ -185,6 +191,7 @@ class MappingContext:
                 P("cmdline", STR, p.cmdline),
             ],
             process=p,
+            meta=fileless_meta(p.exe),
             state=True,
         )
         return info

@@ -70,8 +70,12 @@ class EntryRecords:
                 if n <= 0:
                     break
                 argv.append(slot_str(buf, off, probe, i))
-            extra = (dfd, filename, argv)
+            flags = words[4] & 0xFFFFFFFF if kind == K.K_EXECVEAT else 0
+            # the kernel's copy of the file name comes later (sched_process_exec), if at all
+            extra = (dfd, filename, argv, flags, None)
             kind = K.K_EXECVE
+        elif kind == K.K_MEMFD:
+            extra = (slot_str(buf, off, probe, 0), words[1])
         elif kind == K.K_CHDIR:
             extra = (slot_str(buf, off, probe, 0),)
         elif kind == K.K_FCHDIR:

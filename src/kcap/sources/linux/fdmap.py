@@ -25,8 +25,17 @@ from kcap.sources.linux.mapping_base import (
     shared_params,
     status_text,
 )
-from kcap.sources.linux.procfs import FD_FILE, FD_SOCKET, FdInfo, handle_key
+from kcap.sources.linux.procfs import (
+    DELETED,
+    FD_FILE,
+    FD_SOCKET,
+    MEMFD_PREFIX,
+    FdInfo,
+    handle_key,
+)
 from kcap.sources.linux.taxonomy import I32, KINDS, PATH, PID, STR, U32, U64
+
+MFD_CLOEXEC = 1
 
 
 class FileRecords:
@@ -123,6 +132,21 @@ class FileRecords:
             src.inode,
         )
         self.descriptors.add(info, ret, copy)
+
+    def memfd_ret(self, buf: memoryview, off: int) -> None:
+        """memfd_create: a descriptor of a file that lives in memory only."""
+        ctx = self.ctx
+        entry = ctx.take(ctx.rec.tid, K.K_MEMFD)
+        ret = ctx.ret(buf, off)
+        if entry is None or ret < 0:
+            return
+        name, mfd_flags = entry
+        assert isinstance(name, str) and isinstance(mfd_flags, int)
+        info = ctx.proc(ctx.rec.pid)
+        # the name /proc/PID/fd and /proc/PID/exe give it
+        path = f"{MEMFD_PREFIX}{name}{DELETED}"
+        flags = O_CLOEXEC if mfd_flags & MFD_CLOEXEC else 0
+        self.descriptors.add(info, ret, FdInfo(FD_FILE, path, flags))
 
     def socket_ret(self, buf: memoryview, off: int) -> None:
         ctx = self.ctx

@@ -13,7 +13,8 @@ offset  field
 16      u64 monotonic timestamp (ns, ``bpf_ktime_get_ns``)
 24      nwords x u64 copied from the tracepoint context at ``ctx_off``
 …       nslots x i32 read results (bytes read, or a negative errno), padded to 8
-…       the slots: user strings (`STR_SLOT` bytes), one user blob (`BLOB_SLOT`), argv strings
+…       the slots: user strings (`STR_SLOT` bytes), kernel strings of the tracepoint record
+        (`STR_SLOT`), one user blob (`BLOB_SLOT`), argv strings
 ====== ============================================================
 
 Programs drop events of the capturing process itself (its pid is baked in as a constant) and
@@ -49,8 +50,10 @@ class Probe:
     ctx_off: int = 16  # syscall arguments (and exit ``ret``) start at 16, other tracepoints at 8
     tail: int = 0  # 1, 2 or 4: one more word holding a field this short at the end of the context
     strings: tuple[int, ...] = ()  # word indexes of user string pointers
+    kstrings: tuple[int, ...] = ()  # context offsets of ``__data_loc`` strings (kernel memory)
     blob: tuple[int, int | None] | None = None  # (pointer word, length word or None: fixed)
     argv: int | None = None  # word index of an argv array
+    exit_argv: bool = False  # exec exit side: the new argv, from the new user stack (on success)
     save_ptr: int | None = None  # enter side: remember this word per thread for the exit side
     read_saved: bool = False  # exit side: read a blob from the pointer the enter side saved
     any_pid: bool = False  # keep records of the capturing process (softirq context borrows it)
@@ -60,9 +63,14 @@ class Probe:
     def nslots(self) -> int:
         return (
             len(self.strings)
+            + len(self.kstrings)
             + (1 if self.blob is not None or self.read_saved else 0)
-            + (ARGV_MAX if self.argv is not None else 0)
+            + (ARGV_MAX if self.has_argv else 0)
         )
+
+    @property
+    def has_argv(self) -> bool:
+        return self.argv is not None or self.exit_argv
 
     @property
     def words(self) -> int:
@@ -78,16 +86,17 @@ class Probe:
         return self.lens_off + _align8(4 * self.nslots)
 
     def slot_offsets(self) -> list[tuple[int, int]]:
-        """(offset, size) of each slot in record order: strings, blob, argv entries."""
+        """(offset, size) of each slot in record order: strings, kernel strings, blob, argv
+        entries."""
         out = []
         off = self.slots_off
-        for _ in self.strings:
+        for _ in (*self.strings, *self.kstrings):
             out.append((off, STR_SLOT))
             off += STR_SLOT
         if self.blob is not None or self.read_saved:
             out.append((off, BLOB_SLOT))
             off += BLOB_SLOT
-        if self.argv is not None:
+        if self.has_argv:
             for _ in range(ARGV_MAX):
                 out.append((off, ARG_SLOT))
                 off += ARG_SLOT
@@ -163,12 +172,14 @@ SYSCALL_NR = {
     "accept4": 288,
     "dup3": 292,
     "renameat2": 316,
+    "memfd_create": 319,
     "execveat": 322,
     "openat2": 437,
 }
 #: Offsets in x86_64 ``struct pt_regs`` of the six syscall arguments and of ``orig_ax``.
 _ARG_REGS = (112, 104, 96, 56, 72, 64)  # di, si, dx, r10, r8, r9
 _ORIG_AX = 120
+_SP = 152
 _PT_REGS_SIZE = 168
 _REGS_AT = -8 - 16 - _PT_REGS_SIZE  # stack slot of the copied registers (below two scratch u64s)
 MAX_SYSCALL_NR = 512
@@ -302,6 +313,29 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
         slot_i += 1
 
+    for loc in probe.kstrings:
+        # A __data_loc field: u32 with the string's offset in the record (low 16 bits). The
+        # verifier forbids arithmetic on the context pointer, so it goes through the stack as
+        # a plain number first (copied by a helper, which leaves the slot untyped).
+        off, size = slots[slot_i]
+        p.stx(A.DW, r10, -8, r6)
+        p.mov_reg(r1, r10)
+        p.add_imm(r1, -16)
+        p.mov_imm(r2, 8)
+        p.mov_reg(r3, r10)
+        p.add_imm(r3, -8)
+        p.call(A.PROBE_READ_KERNEL)
+        p.ldx(A.W, r3, r6, loc)
+        p.and_imm(r3, 0xFFFF)
+        p.ldx(A.DW, r1, r10, -16)
+        p.add_reg(r3, r1)
+        p.mov_reg(r1, r8)
+        p.add_imm(r1, off)
+        p.mov_imm(r2, size)
+        p.call(A.PROBE_READ_KERNEL_STR)
+        p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
+        slot_i += 1
+
     if probe.blob is not None or probe.read_saved:
         off, size = slots[slot_i]
         lens = probe.lens_off + 4 * slot_i
@@ -331,8 +365,25 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.label("blob_done")
         slot_i += 1
 
-    if probe.argv is not None:
+    if probe.exit_argv:
+        # After a successful exec the new user stack pointer points at argc, followed by the
+        # argv pointers, in pages the kernel has just written (so they can be read, unlike
+        # strings at entry, which may not be paged in). Read at exit, this is the argv the
+        # program got: a #! script's has the interpreter in front.
+        p.ldx(A.DW, r1, r6, 8)
+        p.jne_imm(r1, 0, "argv_done")
+        p.ldx(A.DW, r3, r6, 0)
+        p.add_imm(r3, _SP)
+        p.mov_reg(r1, r10)
+        p.add_imm(r1, -16)
+        p.mov_imm(r2, 8)
+        p.call(A.PROBE_READ_KERNEL)
+        p.jne_imm(r0, 0, "argv_done")
+        p.ldx(A.DW, r9, r10, -16)
+        p.add_imm(r9, 8)
+    elif probe.argv is not None:
         load_word(r9, probe.argv)
+    if probe.has_argv:
         for j in range(ARGV_MAX):
             off, size = slots[slot_i + j]
             p.mov_reg(r1, r10)
@@ -381,6 +432,7 @@ K_EXECVE_RET = 4
 K_EXIT_GROUP = 5
 K_EXECVEAT = 6
 K_CREAT = 7
+K_EXEC_SEEN = 8
 K_OPENAT = 10
 K_OPEN = 11
 K_OPEN_RET = 12
@@ -420,6 +472,8 @@ K_DUP_RET = 55
 K_DUP1 = 56
 K_FCNTL = 57
 K_RECVMSG_RET = 58
+K_MEMFD = 59
+K_MEMFD_RET = 60
 
 
 def _sc(name: str) -> str:
@@ -434,9 +488,12 @@ def probe_table() -> list[Probe]:
         P(K_NEWTASK, "process", "task/task_newtask", 4, ctx_off=8),
         P(K_EXIT, "process", "sched/sched_process_exit", 3, ctx_off=8, tail=1),
         P(K_EXECVE, "process", _sc("sys_enter_execve"), 2, strings=(0,), argv=1),
-        P(K_EXECVEAT, "process", _sc("sys_enter_execveat"), 3, strings=(1,), argv=2),
-        P(K_EXECVE_RET, "process", _sc("sys_exit_execve"), 1),
-        P(K_EXECVE_RET, "process", _sc("sys_exit_execveat"), 1),
+        # execveat(dfd, path, argv, envp, flags): the flags tell AT_EMPTY_PATH (fexecve)
+        P(K_EXECVEAT, "process", _sc("sys_enter_execveat"), 5, strings=(1,), argv=2),
+        # the file name as the kernel keeps it (readable even when the user's copy is not)
+        P(K_EXEC_SEEN, "process", "sched/sched_process_exec", 1, ctx_off=8, tail=4, kstrings=(8,)),
+        P(K_EXECVE_RET, "process", _sc("sys_exit_execve"), 1, exit_argv=True),
+        P(K_EXECVE_RET, "process", _sc("sys_exit_execveat"), 1, exit_argv=True),
         P(K_EXIT_GROUP, "process", _sc("sys_enter_exit_group"), 1),
         P(K_CHDIR, "process", _sc("sys_enter_chdir"), 1, strings=(0,)),
         P(K_FCHDIR, "process", _sc("sys_enter_fchdir"), 1),
@@ -460,6 +517,8 @@ def probe_table() -> list[Probe]:
         P(K_DUP_RET, "fd", _sc("sys_exit_dup3"), 1),
         P(K_FCNTL, "fd", _sc("sys_enter_fcntl"), 2),
         P(K_DUP_RET, "fd", _sc("sys_exit_fcntl"), 1),
+        P(K_MEMFD, "fd", _sc("sys_enter_memfd_create"), 2, strings=(0,)),
+        P(K_MEMFD_RET, "fd", _sc("sys_exit_memfd_create"), 1),
         P(K_SOCKET, "fd", _sc("sys_enter_socket"), 3),
         P(K_SOCKET_RET, "fd", _sc("sys_exit_socket"), 1),
         # images: executable file mappings

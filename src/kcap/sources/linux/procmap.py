@@ -7,25 +7,24 @@ A fork emits ``CreateProcess`` from the parent, with the parent's state embedded
 
 from __future__ import annotations
 
-import os
-import posixpath
-
 from kcap.model import Process
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.context import MappingContext
 from kcap.sources.linux.descriptors import Descriptors
+from kcap.sources.linux.exe_resolve import ExecResolver
 from kcap.sources.linux.iomap import FileIo
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
     CLONE_PARENT,
     CLONE_THREAD,
+    I32S,
     NULL_SID,
     O_CLOEXEC,
     WORDS,
     P,
     s32,
 )
-from kcap.sources.linux.procfs import ProcInfo, unix_sid
+from kcap.sources.linux.procfs import ProcInfo, fileless_meta, unix_sid
 from kcap.sources.linux.taxonomy import KINDS, PID, SID, STR, TID, TIME, U32
 
 
@@ -36,6 +35,7 @@ class ProcessRecords:
         self.ctx = ctx
         self.descriptors = descriptors
         self.io = io
+        self.exec_resolver = ExecResolver(ctx.procs, ctx.abspath)
 
     def newtask(self, buf: memoryview, off: int) -> None:
         ctx = self.ctx
@@ -79,6 +79,7 @@ class ProcessRecords:
 
     def _create_process(self, info: ProcInfo, creator: Process, origin: str) -> None:
         p = info.process
+        meta = [("linux.origin", origin), *(fileless_meta(p.exe) or ())]
         self.ctx.event(
             KINDS["CreateProcess"],
             [
@@ -94,33 +95,54 @@ class ProcessRecords:
                 P("flags", U32, 0),
             ],
             process=creator,
-            meta=[("linux.origin", origin)],
+            meta=meta,
             state=True,
         )
+
+    def exec_seen(self, buf: memoryview, off: int) -> None:
+        """sched_process_exec: the exec succeeded; the kernel's copy of the file name.
+
+        It comes in the new program's thread, which is the process's main thread even when
+        another thread called exec: the entry waiting under the old thread id moves there.
+        """
+        ctx = self.ctx
+        probe = ctx.layouts[K.K_EXEC_SEEN]
+        old_tid = s32(WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)[1])
+        kname = ctx.slot_str(buf, off, probe, 0)
+        entry = ctx.pending.pop(old_tid, None)
+        if entry is not None and entry[0] == K.K_EXECVE:
+            dfd, filename, argv, flags, _ = entry[1]
+            ctx.pending[ctx.rec.tid] = (K.K_EXECVE, (dfd, filename, argv, flags, kname))
+        else:  # the entry was not seen (exec started before the capture, or lost)
+            ctx.pending[ctx.rec.tid] = (K.K_EXECVE, (AT_FDCWD, kname, [], 0, kname))
 
     def execve_ret(self, buf: memoryview, off: int) -> None:
         ctx = self.ctx
         entry = ctx.take(ctx.rec.tid, K.K_EXECVE)
         if entry is None or ctx.ret(buf, off) != 0:
             return
-        dfd, filename, argv = entry
+        dfd, filename, argv, flags, kname = entry
         assert isinstance(dfd, int) and isinstance(filename, str) and isinstance(argv, list)
+        assert isinstance(flags, int)
         pid = ctx.rec.pid
         info = ctx.proc(pid)
         old = info.process
-        # Resolve symlinks (/bin/true -> /usr/bin/true) so the path matches what /proc/PID/exe
-        # gives for processes of the snapshot; keep the given path if it cannot be resolved.
-        given = ctx.abspath(info, dfd, filename)
-        exe = os.path.realpath(given) if given.startswith("/") else given
+        # The argv the new program got, read at exit from its stack (a script's starts with
+        # its interpreter); the one given to exec when that could not be read.
+        new_argv = self._exit_argv(buf, off) or list(argv)
+        # The kernel's copy of the name is complete even when the user's could not be read;
+        # for fexecve it is /dev/fd/N, which resolves the same way.
+        path = kname if isinstance(kname, str) and kname else filename
+        exe = self.exec_resolver.resolve(pid, ctx.rec.tid, info, dfd, path, flags, new_argv)
         new = Process(
             pid=pid,
             ppid=old.ppid,
-            name=posixpath.basename(exe),
-            cmdline=" ".join(argv),
-            exe=exe,
+            name=exe.name,
+            cmdline=" ".join(new_argv),
+            exe=exe.exe,
             cwd=old.cwd,
             sid=old.sid,
-            args=list(argv),
+            args=new_argv,
             session_id=old.session_id,
             start_time=old.start_time,
             username=old.username,
@@ -130,7 +152,17 @@ class ProcessRecords:
         # descriptors opened with O_CLOEXEC are closed by the exec
         for fd in [fd for fd, f in info.fds.items() if f.flags & O_CLOEXEC]:
             self.descriptors.drop(info, fd)
-        ctx.load_image(exe, 0, 0)
+        ctx.load_image(exe.exe, 0, 0)
+
+    def _exit_argv(self, buf: memoryview, off: int) -> list[str]:
+        ctx = self.ctx
+        probe = ctx.layouts[K.K_EXECVE_RET]
+        out: list[str] = []
+        for i in range(K.ARGV_MAX):
+            if I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0] <= 0:
+                break
+            out.append(ctx.slot_str(buf, off, probe, i))
+        return out
 
     def exit_group(self, buf: memoryview, off: int) -> None:
         ctx = self.ctx

@@ -29,7 +29,7 @@ from kcap.sources.linux.bpf_loader import KernelProbes
 from kcap.sources.linux.encoding import SharedParamEncoder
 from kcap.sources.linux.mapper import Mapper
 from kcap.sources.linux.probes import EVENT_KINDS, KIND_GROUPS, probe_table
-from kcap.sources.linux.procfs import ProcInfo, snapshot
+from kcap.sources.linux.procfs import ProcInfo, fileless_meta, snapshot
 from kcap.sources.linux.taxonomy import KINDS, PID, STR, Clock, make_event
 
 
@@ -144,6 +144,7 @@ class LiveSource:
                         Param("cmdline", STR, p.cmdline),
                     ],
                     process=p,
+                    meta=fileless_meta(p.exe),
                 )
             )
         return out
