@@ -43,6 +43,7 @@ def fake_kernel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(sysapi, "map_update", lambda *a: None)
     monkeypatch.setattr(sysapi, "ioctl", lambda *a: None)
     monkeypatch.setattr(bpf_loader, "RingBuffer", FakeRing)
+    monkeypatch.setattr(bpf_loader, "Counters", FakeRing)
     return made
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from kcap.errors import CaptureError, PermissionDenied, Unsupported
 from kcap.sources.linux import sysapi, tracefs
 from kcap.sources.linux.probes import (
+    LOST_SLOTS,
     MAX_SYSCALL_NR,
     SYSCALL_NR,
     Maps,
@@ -23,7 +24,7 @@ from kcap.sources.linux.probes import (
     build_dispatcher,
     build_program,
 )
-from kcap.sources.linux.ringbuf import RingBuffer
+from kcap.sources.linux.ringbuf import Counters, RingBuffer
 
 # Offsets this code copies from non-syscall tracepoints; checked against the format files.
 _EXPECTED_LAYOUT = {
@@ -59,6 +60,7 @@ class KernelProbes:
         self._raw_fds: list[int] = []
         self.maps: Maps | None = None
         self.ring: RingBuffer | None = None
+        self._lost: Counters | None = None
 
     def open(self) -> KernelProbes:
         try:
@@ -68,20 +70,31 @@ class KernelProbes:
             raise
         return self
 
-    def _map(self, map_type: int, key: int, value: int, entries: int, name: str) -> int:
-        fd = sysapi.map_create(map_type, key, value, entries, name)
+    def _map(
+        self, map_type: int, key: int, value: int, entries: int, name: str, flags: int = 0
+    ) -> int:
+        fd = sysapi.map_create(map_type, key, value, entries, name, flags)
         self._fds.append(fd)
         return fd
 
     def _open(self) -> None:
         try:
             ring = self._map(sysapi.BPF_MAP_TYPE_RINGBUF, 0, 0, self.ring_size, "kcap_events")
-            lost = self._map(sysapi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "kcap_lost")
+            # mapped into this process: the counters are read without a system call
+            lost = self._map(
+                sysapi.BPF_MAP_TYPE_ARRAY,
+                4,
+                8,
+                LOST_SLOTS,
+                "kcap_lost",
+                sysapi.BPF_F_MMAPABLE,
+            )
             saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 8, 8192, "kcap_saved")
         except OSError as exc:
             raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)
         self.ring = RingBuffer(ring, self.ring_size)
+        self._lost = Counters(lost, LOST_SLOTS)
         wanted = [p.tracepoint for p in self.probes if p.syscall is None]
         try:
             found = tracefs.lookup(wanted)
@@ -181,12 +194,9 @@ class KernelProbes:
                     "live capture needs CONFIG_BPF_EVENTS"
                 ) from None
 
-    def lost(self) -> int:
-        """Records the programs could not reserve ring-buffer space for."""
-        if self.maps is None:
-            return 0
-        raw = sysapi.map_lookup(self.maps.lost, struct.pack("<I", 0), 8)
-        return int(struct.unpack("<Q", raw)[0])
+    def lost(self) -> dict[int, int]:
+        """Records the programs could not reserve ring-buffer space for, by record kind."""
+        return self._lost.nonzero() if self._lost is not None else {}
 
     def detach(self) -> None:
         """Stop the programs (closing their perf events) but keep the ring readable.
@@ -225,6 +235,9 @@ class KernelProbes:
         if self.ring is not None:
             self.ring.close()
             self.ring = None
+        if self._lost is not None:
+            self._lost.close()
+            self._lost = None
         for fd in self._fds:
             try:
                 os.close(fd)

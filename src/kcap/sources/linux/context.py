@@ -44,9 +44,10 @@ RecordHandler = Callable[[memoryview, int], None]
 class RecordContext:
     """The record being mapped: its process and thread, CPU and monotonic time (ns)."""
 
-    __slots__ = ("cpu", "pid", "tid", "ts")
+    __slots__ = ("cpu", "kind", "pid", "tid", "ts")
 
     def __init__(self) -> None:
+        self.kind = 0
         self.pid = 0
         self.tid = 0
         self.cpu = 0
@@ -76,6 +77,8 @@ class MappingContext:
         self.rec = RecordContext()
         #: syscall entries waiting for their exit, by thread: (kind, what the exit needs)
         self.pending: dict[int, tuple[int, tuple[object, ...]]] = {}
+        #: exit records that found no entry, by record kind (see `loss`)
+        self.unpaired: dict[int, int] = {}
         #: exit_group codes waiting for the process's last thread to exit
         self.exit_codes: dict[int, int] = {}
         # TCP tuples seen going ESTABLISHED, for filling in the local end of connect/accept
@@ -152,15 +155,15 @@ class MappingContext:
                 state=True,
             )
 
-    def lost(self, count: int, total: int) -> None:
-        """Record that the kernel dropped ``count`` records (``total`` so far)."""
+    def lost(self, event: str, count: int, total: int) -> None:
+        """An EventsLost: ``count`` events named ``event`` were lost (``total`` so far)."""
         self.event_at(
             KINDS["EventsLost"],
             0,
             0,
             0,
             time.monotonic_ns(),
-            [P("count", U64, count), P("total", U64, total)],
+            [P("event", STR, event), P("count", U64, count), P("total", U64, total)],
             state=True,
         )
 
@@ -229,6 +232,12 @@ class MappingContext:
         """The entry of one of ``kinds`` that thread ``tid`` left pending, if any."""
         entry = self.pending.pop(tid, None)
         if entry is None or entry[0] not in kinds:
-            self.stats.unpaired += 1
+            self.count_unpaired()
             return None
         return entry[1]
+
+    def count_unpaired(self) -> None:
+        """The current record is an exit whose entry was not seen."""
+        self.stats.unpaired += 1
+        kind = self.rec.kind
+        self.unpaired[kind] = self.unpaired.get(kind, 0) + 1

@@ -35,7 +35,7 @@ class FileIo:
         rec = ctx.rec
         entry = ctx.pending.pop(rec.tid, None)
         if entry is None:
-            ctx.stats.unpaired += 1
+            ctx.count_unpaired()
             return
         kind, extra = entry
         ret = ctx.ret(buf, off)

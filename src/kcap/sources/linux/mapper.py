@@ -42,7 +42,7 @@ from kcap.sources.linux.mapping_base import (
 from kcap.sources.linux.netmap import NetworkRecords
 from kcap.sources.linux.procfs import ProcInfo
 from kcap.sources.linux.procmap import ProcessRecords
-from kcap.sources.linux.taxonomy import Clock
+from kcap.sources.linux.taxonomy import KINDS, Clock
 
 __all__ = ["AT_FDCWD", "Mapper", "MapperStats", "P", "parse_sockaddr", "shared_params"]
 
@@ -68,65 +68,79 @@ class Mapper:
         self.io = FileIo(ctx, self.net)
         self.files = FileRecords(ctx, self.descriptors, self.io)
         self.processes = ProcessRecords(ctx, self.descriptors, self.io)
-        self._dispatch = self.routes()
+        self._dispatch = {kind: route[0] for kind, route in self.routes().items()}
         #: records stamped after this monotonic time are ignored (set when the capture stops,
         #: because the programs are detached one by one and a late one would see half a story)
         self.cutoff_ns = 1 << 64
 
-    def routes(self) -> dict[int, RecordHandler]:
-        """Record kind -> the handler that maps it."""
+    def routes(self) -> dict[int, tuple[RecordHandler, tuple[str, ...]]]:
+        """Record kind -> the handler that maps it, and the events it makes (by name; what a
+        lost record of that kind counts as, see `loss`). Entries make no event of their own:
+        their syscall's events come from its exit."""
         enter = self.entries.enter
         proc, files, net, io = self.processes, self.files, self.net, self.io
+        none: tuple[str, ...] = ()
         return {
-            K.K_NEWTASK: proc.newtask,
-            K.K_EXIT: proc.exit,
-            K.K_EXECVE: enter,
-            K.K_EXECVEAT: enter,
-            K.K_EXEC_SEEN: proc.exec_seen,
-            K.K_EXECVE_RET: proc.execve_ret,
-            K.K_EXIT_GROUP: proc.exit_group,
-            K.K_CHDIR: enter,
-            K.K_FCHDIR: enter,
-            K.K_CHDIR_RET: proc.chdir_ret,
-            K.K_OPENAT: enter,
-            K.K_OPEN: enter,
-            K.K_CREAT: enter,
-            K.K_OPEN_RET: files.open_ret,
-            K.K_CLOSE: files.close,
-            K.K_DUP: enter,
-            K.K_DUP1: enter,
-            K.K_FCNTL: files.fcntl,
-            K.K_DUP_RET: files.dup_ret,
-            K.K_MEMFD: enter,
-            K.K_MEMFD_RET: files.memfd_ret,
-            K.K_SOCKET: enter,
-            K.K_SOCKET_RET: files.socket_ret,
-            K.K_MMAP: enter,
-            K.K_MMAP_RET: files.mmap_ret,
-            K.K_UNLINK: enter,
-            K.K_UNLINKAT: enter,
-            K.K_RMDIR: enter,
-            K.K_UNLINK_RET: files.unlink_ret,
-            K.K_RENAME: enter,
-            K.K_RENAMEAT: enter,
-            K.K_RENAME_RET: files.rename_ret,
-            K.K_READ: enter,
-            K.K_READ_RET: io.io_ret,
-            K.K_WRITE: enter,
-            K.K_WRITE_RET: io.io_ret,
-            K.K_CONNECT: enter,
-            K.K_CONNECT_RET: net.connect_ret,
-            K.K_BIND: net.bind,
-            K.K_ACCEPT: enter,
-            K.K_ACCEPT_RET: net.accept_ret,
-            K.K_SENDTO: enter,
-            K.K_SENDMSG: enter,
-            K.K_SEND_RET: net.net_io_ret,
-            K.K_RECVFROM: enter,
-            K.K_RECVMSG: enter,
-            K.K_RECV_RET: net.net_io_ret,
-            K.K_RECVMSG_RET: net.net_io_ret,
-            K.K_TCP_STATE: net.tcp_state,
+            K.K_NEWTASK: (proc.newtask, ("CreateProcess",)),  # or CreateThread
+            K.K_EXIT: (proc.exit, ("TerminateProcess",)),  # or TerminateThread
+            K.K_EXECVE: (enter, none),
+            K.K_EXECVEAT: (enter, none),
+            K.K_EXEC_SEEN: (proc.exec_seen, none),
+            K.K_EXECVE_RET: (proc.execve_ret, ("CreateProcess", "LoadImage")),
+            K.K_EXIT_GROUP: (proc.exit_group, none),
+            K.K_CHDIR: (enter, none),
+            K.K_FCHDIR: (enter, none),
+            K.K_CHDIR_RET: (proc.chdir_ret, none),
+            K.K_OPENAT: (enter, none),
+            K.K_OPEN: (enter, none),
+            K.K_CREAT: (enter, none),
+            K.K_OPEN_RET: (files.open_ret, ("CreateFile", "CreateHandle")),
+            K.K_CLOSE: (files.close, ("CloseFile", "CloseHandle")),
+            K.K_DUP: (enter, none),
+            K.K_DUP1: (enter, none),
+            K.K_FCNTL: (files.fcntl, none),
+            K.K_DUP_RET: (files.dup_ret, ("CreateHandle",)),
+            K.K_MEMFD: (enter, none),
+            K.K_MEMFD_RET: (files.memfd_ret, ("CreateHandle",)),
+            K.K_SOCKET: (enter, none),
+            K.K_SOCKET_RET: (files.socket_ret, ("CreateHandle",)),
+            K.K_MMAP: (enter, none),
+            # most mappings are not executable: a lost one is not counted as a lost LoadImage
+            K.K_MMAP_RET: (files.mmap_ret, none),
+            K.K_UNLINK: (enter, none),
+            K.K_UNLINKAT: (enter, none),
+            K.K_RMDIR: (enter, none),
+            K.K_UNLINK_RET: (files.unlink_ret, ("DeleteFile",)),
+            K.K_RENAME: (enter, none),
+            K.K_RENAMEAT: (enter, none),
+            K.K_RENAME_RET: (files.rename_ret, ("RenameFile",)),
+            K.K_READ: (enter, none),
+            K.K_READ_RET: (io.io_ret, ("ReadFile",)),  # Recv on a socket
+            K.K_WRITE: (enter, none),
+            K.K_WRITE_RET: (io.io_ret, ("WriteFile",)),  # Send on a socket
+            K.K_CONNECT: (enter, none),
+            K.K_CONNECT_RET: (net.connect_ret, ("Connect",)),
+            K.K_BIND: (net.bind, none),
+            K.K_ACCEPT: (enter, none),
+            K.K_ACCEPT_RET: (net.accept_ret, ("Accept", "CreateHandle")),
+            K.K_SENDTO: (enter, none),
+            K.K_SENDMSG: (enter, none),
+            K.K_SEND_RET: (net.net_io_ret, ("Send",)),
+            K.K_RECVFROM: (enter, none),
+            K.K_RECVMSG: (enter, none),
+            K.K_RECV_RET: (net.net_io_ret, ("Recv",)),
+            K.K_RECVMSG_RET: (net.net_io_ret, ("Recv",)),
+            K.K_TCP_STATE: (net.tcp_state, none),
+        }
+
+    def yields(self) -> dict[int, tuple[str, ...]]:
+        """Record kind -> the events (by name) a record of that kind makes in this capture
+        (those of event kinds not captured left out)."""
+        wanted = self.ctx.kinds
+        category = {k.name: k.category for k in KINDS.values()}
+        return {
+            kind: tuple(n for n in names if category.get(n) in wanted)
+            for kind, (_, names) in self.routes().items()
         }
 
     # ------------------------------------------------------------------ the session's view
@@ -134,6 +148,11 @@ class Mapper:
     @property
     def procs(self) -> dict[int, ProcInfo]:
         return self.ctx.procs
+
+    @property
+    def unpaired(self) -> dict[int, int]:
+        """Exit records that found no entry, by record kind."""
+        return self.ctx.unpaired
 
     @property
     def stats(self) -> MapperStats:
@@ -154,9 +173,9 @@ class Mapper:
         """Write out aggregated I/O (see `FileIo.flush`)."""
         self.io.flush(now_ns, pid, fd)
 
-    def lost(self, count: int, total: int) -> None:
-        """Record that the kernel dropped ``count`` records (``total`` so far)."""
-        self.ctx.lost(count, total)
+    def lost(self, event: str, count: int, total: int) -> None:
+        """Record that ``count`` events named ``event`` were lost (``total`` so far)."""
+        self.ctx.lost(event, count, total)
 
     def handle(self, buf: memoryview, off: int, length: int) -> None:
         """Ring-buffer callback: one record at ``buf[off:off+length]``."""
@@ -169,6 +188,7 @@ class Mapper:
         if fn is None:
             return
         rec = self.ctx.rec
+        rec.kind = kind
         rec.pid = pid_tgid >> 32
         rec.tid = pid_tgid & 0xFFFFFFFF
         rec.cpu = cpu

@@ -208,7 +208,7 @@ class NetworkRecords:
         ctx = self.ctx
         entry = ctx.pending.pop(ctx.rec.tid, None)
         if entry is None:
-            ctx.stats.unpaired += 1
+            ctx.count_unpaired()
             return
         kind, extra = entry
         ret = ctx.ret(buf, off)

@@ -18,7 +18,8 @@ offset  field
 ====== ============================================================
 
 Programs drop events of the capturing process itself (its pid is baked in as a constant) and
-count ring-buffer reservation failures in a one-entry array map: that is the kernel-side loss.
+count ring-buffer reservation failures per record kind in an array map (`LOST_SLOTS` entries,
+indexed by kind, mapped into user space): that is the kernel-side loss.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ ARG_SLOT = 128
 ARGV_MAX = 16
 HEADER_SIZE = 24
 RB_NO_WAKEUP = 1
+#: entries of the loss counter map: one per record kind (every kind is below this)
+LOST_SLOTS = 64
 
 
 def _align8(n: int) -> int:
@@ -410,7 +413,7 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     p.exit()
 
     p.label("lost")
-    p.st_imm(A.W, r10, -4, 0)
+    p.st_imm(A.W, r10, -4, probe.kind)  # one counter per record kind
     p.ld_map_fd(r1, maps.lost)
     p.mov_reg(r2, r10)
     p.add_imm(r2, -4)

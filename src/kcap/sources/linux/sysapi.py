@@ -76,9 +76,14 @@ def bpf(cmd: int, attr: bytearray) -> int:
     return int(ret)
 
 
-def map_create(map_type: int, key_size: int, value_size: int, max_entries: int, name: str) -> int:
+BPF_F_MMAPABLE = 1 << 10
+
+
+def map_create(
+    map_type: int, key_size: int, value_size: int, max_entries: int, name: str, flags: int = 0
+) -> int:
     attr = bytearray(72)
-    struct.pack_into("<5I", attr, 0, map_type, key_size, value_size, max_entries, 0)
+    struct.pack_into("<5I", attr, 0, map_type, key_size, value_size, max_entries, flags)
     name_b = name.encode()[:15]
     attr[28 : 28 + len(name_b)] = name_b
     return bpf(BPF_MAP_CREATE, attr)
