@@ -18,10 +18,12 @@ is every event of the capture (other processes of the machine included) over the
 duration plus the drain (what the capture needed after the stop for what was still buffered),
 so falling behind shows as a lower rate. "lost" is the events the capture reports lost (a
 checkout that counts only kernel records shows those, marked "rec"). "CPU" is the capture
-process's CPU time over the capture (100 % = one core). With ``--baseline`` every row runs
-against both checkouts, interleaved (alternating which goes first), and the ratio column is
-this checkout's written rate over the baseline's. The machine is shared, so compare within one
-run only.
+process's CPU time over the capture (100 % = one core); "us/ev" is that CPU time per event
+written, the figure that stays comparable when other work on the machine takes CPU away from
+the capture; "drain" is the time the stop took; "B/ev" the file size per event. With
+``--baseline`` every row runs against both checkouts, interleaved (alternating which goes
+first), and the ratio column is this checkout's written rate over the baseline's. The machine
+is shared, so compare within one run only.
 
 ``--soak SECONDS`` runs one workload (the first of ``--workloads``) at the first rate for that
 long and prints the capture's RSS and CPU share every ``--sample`` seconds, to show both stay
@@ -134,6 +136,7 @@ class Row:
     cpu: float
     drain: float
     bytes_per_event: float
+    us_per_event: float  # capture CPU time per event written: robust on a busy machine
 
 
 def measure(
@@ -199,14 +202,15 @@ def measure(
         cpu=100.0 * cpu / (duration + drain),
         drain=drain,
         bytes_per_event=int(result["size"]) / max(1, events),  # type: ignore[call-overload]
+        us_per_event=1e6 * cpu / max(1, events),
     )
 
 
 def _cells(row: Row) -> str:
     unit = "" if row.lost_unit == "events" else " rec"
     return (
-        f"{row.written:11,.0f} {row.lost:>9,}{unit:4} {row.cpu:5.0f}% "
-        f"{row.drain:6.2f} {row.bytes_per_event:6.1f}"
+        f"{row.written:9,.0f} {row.lost:>9,}{unit:4} {row.cpu:4.0f}% {row.us_per_event:5.2f} "
+        f"{row.drain:5.2f} {row.bytes_per_event:5.1f}"
     )
 
 
@@ -241,12 +245,12 @@ def main() -> None:
             row = measure(checkouts[0][1], w, rates[0], args.soak, workdir, args.sample)
             print(f"  overall: offered {row.offered:,.0f}/s  {_cells(row)}")
             return
-        head = "written/s      lost      CPU  drain  B/ev"
+        head = "written/s      lost      CPU  us/ev drain  B/ev"
         print(
             f"{args.seconds:g} s per row, all event kinds; load average "
             f"{os.getloadavg()[0]:.2f}; CPU = capture process, 100% = one core"
         )
-        names = "  |  ".join(f"{n:^42}" for n, _ in checkouts)
+        names = "  |  ".join(f"{n:^46}" for n, _ in checkouts)
         print(
             f"{'workload':9} {'offered/s':>10}  {names}" + ("  ratio" if len(checkouts) > 1 else "")
         )

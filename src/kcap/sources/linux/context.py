@@ -24,7 +24,6 @@ from kcap.sources.linux.mapping_base import (
     Endpoint,
     MapperStats,
     P,
-    cstr,
     s64,
 )
 from kcap.sources.linux.procfs import (
@@ -216,8 +215,12 @@ class MappingContext:
 
     def slot_str(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> str:
         n = I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0]
+        if n <= 1:
+            return ""
         soff, size = probe.slot_offsets()[i]
-        return cstr(buf, off + soff, min(n, size))
+        start = off + soff
+        # n counts the NUL the helper copied
+        return str(buf[start : start + min(n, size) - 1], "utf-8", "surrogateescape")
 
     def slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes:
         n = I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0]

@@ -8,8 +8,6 @@ closes a descriptor goes through `Descriptors`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from kcap.model import Param
 from kcap.sources.linux.context import MappingContext
 from kcap.sources.linux.mapping_base import P, shared_params
@@ -42,13 +40,13 @@ class Descriptors:
         pid = self.ctx.rec.pid
         self.ctx.event(
             KINDS[name],
-            shared_params((name, pid, fd, fdi.path, fdi.kind), _handle_params(pid, fd, fdi)),
+            shared_params((name, pid, fd, fdi.path, fdi.kind), _handle_params, pid, fd, fdi),
             state=True,
         )
 
 
-def _handle_params(pid: int, fd: int, fdi: FdInfo) -> Callable[[], list[Param]]:
-    return lambda: [
+def _handle_params(pid: int, fd: int, fdi: FdInfo) -> list[Param]:
+    return [
         P("pid", PID, pid),
         P("handle_id", U32, fd),
         P("handle_object", U64, handle_key(pid, fd)),

@@ -7,6 +7,7 @@ emits the handle events; this module adds the file events (``CreateFile``, ``Clo
 
 from __future__ import annotations
 
+from kcap.model import Param
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.context import MappingContext
 from kcap.sources.linux.descriptors import Descriptors
@@ -61,16 +62,7 @@ class FileRecords:
             ctx.event(
                 KINDS["CreateFile"],
                 shared_params(
-                    ("CreateFile", pid, full, ret, flags),
-                    lambda: [
-                        P("pid", PID, pid),
-                        P("file_path", PATH, full),
-                        P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
-                        P("fd", I32, ret if ret >= 0 else -1),
-                        P("flags", U32, flags & 0xFFFFFFFF),
-                        P("create_disposition", STR, disposition(flags)),
-                        P("status", STR, status_text(ret)),
-                    ],
+                    ("CreateFile", pid, full, ret, flags), _create_file, pid, full, ret, flags
                 ),
             )
         if ret >= 0:
@@ -91,15 +83,7 @@ class FileRecords:
         if ctx.want_file and fdi.kind == FD_FILE:
             ctx.event(
                 KINDS["CloseFile"],
-                shared_params(
-                    ("CloseFile", pid, fdi.path, fd),
-                    lambda: [
-                        P("pid", PID, pid),
-                        P("file_path", PATH, fdi.path),
-                        P("file_object", U64, handle_key(pid, fd)),
-                        P("fd", I32, fd),
-                    ],
-                ),
+                shared_params(("CloseFile", pid, fdi.path, fd), _close_file, pid, fdi.path, fd),
             )
         self.descriptors.drop(info, fd)
 
@@ -220,3 +204,24 @@ class FileRecords:
                     P("status", STR, status_text(ret)),
                 ],
             )
+
+
+def _create_file(pid: int, path: str, ret: int, flags: int) -> list[Param]:
+    return [
+        P("pid", PID, pid),
+        P("file_path", PATH, path),
+        P("file_object", U64, handle_key(pid, ret) if ret >= 0 else 0),
+        P("fd", I32, ret if ret >= 0 else -1),
+        P("flags", U32, flags & 0xFFFFFFFF),
+        P("create_disposition", STR, disposition(flags)),
+        P("status", STR, status_text(ret)),
+    ]
+
+
+def _close_file(pid: int, path: str, fd: int) -> list[Param]:
+    return [
+        P("pid", PID, pid),
+        P("file_path", PATH, path),
+        P("file_object", U64, handle_key(pid, fd)),
+        P("fd", I32, fd),
+    ]

@@ -70,30 +70,24 @@ class FileIo:
         calls: int,
     ) -> None:
         """A ReadFile/WriteFile; ``calls`` > 0 marks an aggregate of that many system calls."""
-        write = kind == K.K_WRITE
         path = fdi.path if fdi is not None else ""
         fkind = fdi.kind if fdi is not None else ""
-
-        def build() -> list[Param]:
-            out = [
-                P("pid", PID, pid),
-                P("file_path", PATH, path),
-                P("file_object", U64, handle_key(pid, fd)),
-                P("fd", I32, fd),
-                P("io_size", U32, min(size, 0xFFFFFFFF)),
-                P("type", STR, fkind),
-            ]
-            if calls:
-                out.append(P("io_count", U32, calls))
-            return out
-
         self.ctx.event_at(
-            KINDS["WriteFile" if write else "ReadFile"],
+            KINDS["WriteFile" if kind == K.K_WRITE else "ReadFile"],
             pid,
             tid,
             cpu,
             ts,
-            shared_params((kind, pid, fd, size, path, fkind, calls), build),
+            shared_params(
+                (kind, pid, fd, size, path, fkind, calls),
+                _io_params,
+                pid,
+                fd,
+                path,
+                fkind,
+                size,
+                calls,
+            ),
         )
 
     def _aggregate(self, kind: int, fd: int, fdi: FdInfo | None, size: int) -> None:
@@ -130,3 +124,17 @@ class FileIo:
             if now_ns is not None and now_ns - self.acc[key][0] < self.window_ns:  # type: ignore[operator]
                 continue
             self._flush_key(key)
+
+
+def _io_params(pid: int, fd: int, path: str, fkind: str, size: int, calls: int) -> list[Param]:
+    out = [
+        P("pid", PID, pid),
+        P("file_path", PATH, path),
+        P("file_object", U64, handle_key(pid, fd)),
+        P("fd", I32, fd),
+        P("io_size", U32, min(size, 0xFFFFFFFF)),
+        P("type", STR, fkind),
+    ]
+    if calls:
+        out.append(P("io_count", U32, calls))
+    return out

@@ -12,7 +12,7 @@ import os
 import socket
 import struct
 
-from kcap.model import ParamType
+from kcap.model import Param, ParamType
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.context import MappingContext
 from kcap.sources.linux.descriptors import Descriptors
@@ -27,6 +27,7 @@ from kcap.sources.linux.mapping_base import (
     P,
     parse_sockaddr,
     s32,
+    shared_params,
 )
 from kcap.sources.linux.procfs import (
     FD_PIPE,
@@ -40,6 +41,16 @@ from kcap.sources.linux.taxonomy import I32, KINDS, PID, PORT, STR, U32
 
 ADDR_IPV4 = ParamType.IPV4
 ADDR_IPV6 = ParamType.IPV6
+_ZERO4 = ipaddress.IPv4Address(0)
+_ZERO6 = ipaddress.IPv6Address(0)
+#: (operation, TCP?, IPv6?) -> the event kind
+_NET_KINDS = {
+    (op, tcp, v6): KINDS[f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"]
+    for op in ("Send", "Recv", "Connect", "Accept")
+    for tcp in (True, False)
+    for v6 in (True, False)
+    if tcp or op in ("Send", "Recv")
+}
 
 
 class NetworkRecords:
@@ -125,25 +136,26 @@ class NetworkRecords:
             remote is None and family == AF_INET6
         )
         op = what or ("Send" if send else "Recv")
-        key = f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"
-        zero: ipaddress.IPv4Address | ipaddress.IPv6Address = (
-            ipaddress.IPv6Address(0) if v6 else ipaddress.IPv4Address(0)
-        )
-        iptype = ADDR_IPV6 if v6 else ADDR_IPV4
+        zero = _ZERO6 if v6 else _ZERO4
         lip, lport = local if local is not None and local[0].version == zero.version else (zero, 0)
         rip, rport = remote if remote is not None else (zero, 0)
-        params = [
-            P("pid", PID, pid),
-            P("sip", iptype, lip),
-            P("sport", PORT, lport),
-            P("dip", iptype, rip),
-            P("dport", PORT, rport),
-        ]
-        if what is None:
-            params.append(P("size", U32, size & 0xFFFFFFFF))
-        params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
-        params.append(P("fd", I32, fd))
-        self.ctx.event(KINDS[key], params)
+        size = size & 0xFFFFFFFF if what is None else -1
+        self.ctx.event(
+            _NET_KINDS[op, tcp, v6],
+            shared_params(
+                (op, tcp, v6, pid, fd, lip, lport, rip, rport, size),
+                _net_params,
+                pid,
+                fd,
+                lip,
+                lport,
+                rip,
+                rport,
+                size,
+                tcp,
+                v6,
+            ),
+        )
 
     def connect_ret(self, buf: memoryview, off: int) -> None:
         ctx = self.ctx
@@ -232,6 +244,33 @@ class NetworkRecords:
         if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
             return
         self.net_event(info, fd, fdi, send, ret, peer)
+
+
+def _net_params(
+    pid: int,
+    fd: int,
+    lip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    lport: int,
+    rip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    rport: int,
+    size: int,
+    tcp: bool,
+    v6: bool,
+) -> list[Param]:
+    """Parameters of a network event; ``size`` < 0 for Connect/Accept, which have none."""
+    iptype = ADDR_IPV6 if v6 else ADDR_IPV4
+    params = [
+        P("pid", PID, pid),
+        P("sip", iptype, lip),
+        P("sport", PORT, lport),
+        P("dip", iptype, rip),
+        P("dport", PORT, rport),
+    ]
+    if size >= 0:
+        params.append(P("size", U32, size))
+    params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
+    params.append(P("fd", I32, fd))
+    return params
 
 
 def _describe_socket(fdi: FdInfo) -> str:

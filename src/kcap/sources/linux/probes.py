@@ -25,6 +25,7 @@ indexed by kind, mapped into user space): that is the kernel-side loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from kcap.sources.linux import bpf_asm as A
 
@@ -62,7 +63,7 @@ class Probe:
     any_pid: bool = False  # keep records of the capturing process (softirq context borrows it)
 
     # layout ---------------------------------------------------------------
-    @property
+    @cached_property
     def nslots(self) -> int:
         return (
             len(self.strings)
@@ -71,26 +72,30 @@ class Probe:
             + (ARGV_MAX if self.has_argv else 0)
         )
 
-    @property
+    @cached_property
     def has_argv(self) -> bool:
         return self.argv is not None or self.exit_argv
 
-    @property
+    @cached_property
     def words(self) -> int:
         """u64 words in the record (a short ``tail`` field takes a whole word)."""
         return self.nwords + (1 if self.tail else 0)
 
-    @property
+    @cached_property
     def lens_off(self) -> int:
         return HEADER_SIZE + 8 * self.words
 
-    @property
+    @cached_property
     def slots_off(self) -> int:
         return self.lens_off + _align8(4 * self.nslots)
 
-    def slot_offsets(self) -> list[tuple[int, int]]:
+    def slot_offsets(self) -> tuple[tuple[int, int], ...]:
         """(offset, size) of each slot in record order: strings, kernel strings, blob, argv
         entries."""
+        return self._slot_offsets
+
+    @cached_property
+    def _slot_offsets(self) -> tuple[tuple[int, int], ...]:
         out = []
         off = self.slots_off
         for _ in (*self.strings, *self.kstrings):
@@ -103,9 +108,9 @@ class Probe:
             for _ in range(ARGV_MAX):
                 out.append((off, ARG_SLOT))
                 off += ARG_SLOT
-        return out
+        return tuple(out)
 
-    @property
+    @cached_property
     def size(self) -> int:
         return self.slots_off + sum(size for _, size in self.slot_offsets())
 
