@@ -123,6 +123,9 @@ print(json.dumps({
     "lost": lost_events if lost_events is not None else res.lost,
     "lost_unit": "events" if lost_events is not None else "records",
     "size": os.path.getsize(res.path), "rss_mb": rss_mb(),
+    "lost_records": getattr(res, "lost_records", res.lost),
+    "skipped": getattr(res, "skipped_records", 0),
+    "peak_fill": getattr(res, "peak_fill", -1.0),
 }), flush=True)
 """
 
@@ -137,6 +140,7 @@ class Row:
     drain: float
     bytes_per_event: float
     us_per_event: float  # capture CPU time per event written: robust on a busy machine
+    detail: str = ""  # where the loss came from
 
 
 def measure(
@@ -203,6 +207,8 @@ def measure(
         drain=drain,
         bytes_per_event=int(result["size"]) / max(1, events),  # type: ignore[call-overload]
         us_per_event=1e6 * cpu / max(1, events),
+        detail=f"events by kind {lost}, kernel records {result['lost_records']}, "
+        f"skipped at stop {result['skipped']}, peak buffer fill {result['peak_fill']}",
     )
 
 
@@ -244,6 +250,7 @@ def main() -> None:
             print(f"soak: {w} at {rates[0]:,.0f} events/s offered for {args.soak:g} s")
             row = measure(checkouts[0][1], w, rates[0], args.soak, workdir, args.sample)
             print(f"  overall: offered {row.offered:,.0f}/s  {_cells(row)}")
+            print(f"  lost: {row.detail}")
             return
         head = "written/s      lost      CPU  us/ev drain  B/ev"
         print(

@@ -226,7 +226,8 @@ class LiveSource:
         ``within`` seconds; what is left then is skipped and counted as lost, so the file ends
         complete up to the last event kept."""
         assert self.probes is not None and self.mapper is not None
-        deadline = time.monotonic() + within
+        # a fifth of the time is left for skipping and counting what could not be mapped
+        deadline = time.monotonic() + 0.8 * within
         self.mapper.cutoff_ns = time.monotonic_ns()
         self.probes.detach()
         while time.monotonic() < deadline and self.poll(256 << 10):
