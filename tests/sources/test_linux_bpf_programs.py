@@ -77,6 +77,9 @@ def test_every_program_assembles_and_submits_or_counts_loss(probe) -> None:  # t
     ops = insns(code)
     assert ops[-1][0] in (0x05, 0x95)
     calls = [imm for op, _, _, imm in ops if op == 0x85]
+    if not probe.emits:  # an entry that only remembers a word for its exit
+        assert A.MAP_UPDATE_ELEM in calls and A.RINGBUF_RESERVE not in calls
+        return
     assert A.RINGBUF_RESERVE in calls and A.RINGBUF_SUBMIT in calls
     # the capture's own pid is dropped unless the probe runs in borrowed (softirq) context
     drops_self = any(op == 0x15 and imm == 1234 for op, _, _, imm in ops)

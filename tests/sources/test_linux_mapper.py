@@ -97,10 +97,9 @@ def test_write_read_and_close_carry_fd_path_and_bytes() -> None:
     open_close(m, b"/tmp/f", 3)
     feed(
         m,
-        record("syscalls/sys_enter_write", pid=PID, tid=PID + 1, words=[3, 0, 4096]),
-        record("syscalls/sys_exit_write", pid=PID, tid=PID + 1, words=[1234]),
-        record("syscalls/sys_enter_read", pid=PID, words=[3, 0, 100]),
-        record("syscalls/sys_exit_read", pid=PID, words=[99]),
+        # reads and writes are one record: the exit carries the fd (plus one) the entry saw
+        record("syscalls/sys_exit_write", pid=PID, tid=PID + 1, words=[1234, 3 + 1]),
+        record("syscalls/sys_exit_read", pid=PID, words=[99, 3 + 1]),
         record("syscalls/sys_enter_close", pid=PID, words=[3]),
     )
     assert names(out)[2:] == ["WriteFile", "ReadFile", "CloseFile", "CloseHandle"]
@@ -117,6 +116,9 @@ def test_exit_without_its_entry_is_ignored() -> None:
     m, out = make_mapper()
     feed(m, record("syscalls/sys_exit_openat", pid=PID, words=[9]))
     assert out == [] and m.stats.unpaired == 1
+    # a read whose entry the kernel did not remember (0: no descriptor saved)
+    feed(m, record("syscalls/sys_exit_read", pid=PID, words=[9, 0]))
+    assert out == [] and m.stats.unpaired == 2
 
 
 def test_rename_and_delete() -> None:
@@ -334,8 +336,7 @@ def test_io_aggregation_sums_calls_until_the_window_ends_or_the_fd_closes() -> N
     def write(ts: int, n: int) -> None:
         feed(
             m,
-            record("syscalls/sys_enter_write", pid=PID, ts=ts, words=[3, 0, n]),
-            record("syscalls/sys_exit_write", pid=PID, ts=ts + 1, words=[n]),
+            record("syscalls/sys_exit_write", pid=PID, ts=ts + 1, words=[n, 3 + 1]),
         )
 
     for i in range(5):
@@ -357,8 +358,7 @@ def test_io_aggregation_flushes_on_demand() -> None:
     open_close(m, b"/tmp/log", 3, ts=10)
     feed(
         m,
-        record("syscalls/sys_enter_read", pid=PID, ts=20, words=[3, 0, 100]),
-        record("syscalls/sys_exit_read", pid=PID, ts=21, words=[64]),
+        record("syscalls/sys_exit_read", pid=PID, ts=21, words=[64, 3 + 1]),
     )
     m.flush_io()
     assert names(out) == ["CreateFile", "ReadFile"] and params(out[1])["io_count"] == 1

@@ -40,8 +40,6 @@ class EntryRecords:
             extra = (AT_FDCWD, slot_str(buf, off, probe, 0), words[1])
         elif kind == K.K_CREAT:
             extra = (AT_FDCWD, slot_str(buf, off, probe, 0), O_CREAT | O_TRUNC | 1)
-        elif kind in (K.K_READ, K.K_WRITE):
-            extra = (s32(words[0]),)
         elif kind in (K.K_UNLINK, K.K_RMDIR):
             extra = (AT_FDCWD, slot_str(buf, off, probe, 0), kind == K.K_RMDIR)
         elif kind == K.K_UNLINKAT:

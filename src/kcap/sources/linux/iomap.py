@@ -11,7 +11,7 @@ from __future__ import annotations
 from kcap.model import Param
 from kcap.sources.linux import probes as K
 from kcap.sources.linux.context import MappingContext
-from kcap.sources.linux.mapping_base import P, shared_params
+from kcap.sources.linux.mapping_base import WORDS, P, s32, s64, shared_params
 from kcap.sources.linux.netmap import NetworkRecords
 from kcap.sources.linux.procfs import FD_SOCKET, FdInfo, handle_key
 from kcap.sources.linux.taxonomy import I32, KINDS, PATH, PID, STR, U32, U64
@@ -31,16 +31,17 @@ class FileIo:
         self.acc: dict[tuple[int, int, int], _Acc] = {}
 
     def io_ret(self, buf: memoryview, off: int) -> None:
+        """A read or write exit; the kernel program put the descriptor (remembered at entry,
+        plus one; 0 when it was not) after the return value."""
         ctx = self.ctx
         rec = ctx.rec
-        entry = ctx.pending.pop(rec.tid, None)
-        if entry is None:
+        raw_ret, saved = WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)
+        if saved == 0:
             ctx.count_unpaired()
             return
-        kind, extra = entry
-        ret = ctx.ret(buf, off)
-        fd = extra[0]
-        assert isinstance(fd, int)
+        ret = s64(raw_ret)
+        fd = s32(saved - 1)
+        kind = K.K_WRITE if rec.kind == K.K_WRITE_RET else K.K_READ
         pid = rec.pid
         info = ctx.procs.get(pid)
         if info is None:

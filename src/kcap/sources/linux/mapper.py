@@ -114,9 +114,8 @@ class Mapper:
             K.K_RENAME: (enter, none),
             K.K_RENAMEAT: (enter, none),
             K.K_RENAME_RET: (files.rename_ret, ("RenameFile",)),
-            K.K_READ: (enter, none),
+            # read and write entries make no record: the exit carries the descriptor
             K.K_READ_RET: (io.io_ret, ("ReadFile",)),  # Recv on a socket
-            K.K_WRITE: (enter, none),
             K.K_WRITE_RET: (io.io_ret, ("WriteFile",)),  # Send on a socket
             K.K_CONNECT: (enter, none),
             K.K_CONNECT_RET: (net.connect_ret, ("Connect",)),

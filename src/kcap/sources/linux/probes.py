@@ -60,6 +60,11 @@ class Probe:
     exit_argv: bool = False  # exec exit side: the new argv, from the new user stack (on success)
     save_ptr: int | None = None  # enter side: remember this word per thread for the exit side
     read_saved: bool = False  # exit side: read a blob from the pointer the enter side saved
+    # enter side: remember this word (plus one) per thread and write no record; the exit side
+    # (``saved_word``) carries it as one more word, 0 when none was remembered. One record per
+    # system call instead of two, for the frequent ones whose entry holds only a number.
+    save_word: int | None = None
+    saved_word: bool = False
     any_pid: bool = False  # keep records of the capturing process (softirq context borrows it)
 
     # layout ---------------------------------------------------------------
@@ -78,8 +83,14 @@ class Probe:
 
     @cached_property
     def words(self) -> int:
-        """u64 words in the record (a short ``tail`` field takes a whole word)."""
-        return self.nwords + (1 if self.tail else 0)
+        """u64 words in the record (a short ``tail`` field takes a whole word, then the saved
+        word if any)."""
+        return self.nwords + (1 if self.tail else 0) + (1 if self.saved_word else 0)
+
+    @property
+    def emits(self) -> bool:
+        """Whether the program writes a record (entries that only remember a word do not)."""
+        return self.save_word is None
 
     @cached_property
     def lens_off(self) -> int:
@@ -257,9 +268,12 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     if not probe.any_pid:
         p.jeq_imm(r1, self_pid, "out")
 
-    if probe.save_ptr is not None:
+    saved = probe.save_ptr if probe.save_ptr is not None else probe.save_word
+    if saved is not None:
         p.stx(A.W, r10, -8, r7)  # key: thread id
-        load_word(r1, probe.save_ptr)
+        load_word(r1, saved)
+        if probe.save_word is not None:
+            p.add_imm(r1, 1)  # 0 stays "nothing remembered"
         p.stx(A.DW, r10, -16, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
@@ -268,8 +282,13 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.add_imm(r3, -16)
         p.mov_imm(r4, 0)
         p.call(A.MAP_UPDATE_ELEM)
+    if not probe.emits:
+        p.label("out")
+        p.mov_imm(r0, 0)
+        p.exit()
+        return p.assemble()
 
-    if probe.read_saved:
+    if probe.read_saved or probe.saved_word:
         p.mov_imm(r9, 0)
         p.stx(A.W, r10, -8, r7)
         p.ld_map_fd(r1, maps.saved)
@@ -305,6 +324,8 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.st_imm(A.DW, r8, HEADER_SIZE + 8 * probe.nwords, 0)
         p.ldx(size, r1, r6, probe.ctx_off + 8 * probe.nwords)
         p.stx(size, r8, HEADER_SIZE + 8 * probe.nwords, r1)
+    if probe.saved_word:
+        p.stx(A.DW, r8, HEADER_SIZE + 8 * (probe.words - 1), r9)
     # Ring-buffer memory is not zeroed: clear the read results so unused slots read as 0.
     for off in range(probe.lens_off, probe.slots_off, 8):
         p.st_imm(A.DW, r8, off, 0)
@@ -533,18 +554,18 @@ def probe_table() -> list[Probe]:
         P(K_MMAP, "image", _sc("sys_enter_mmap"), 6),
         P(K_MMAP_RET, "image", _sc("sys_exit_mmap"), 1),
         # file I/O and namespace operations
-        P(K_READ, "file", _sc("sys_enter_read"), 3),
-        P(K_READ, "file", _sc("sys_enter_pread64"), 3),
-        P(K_READ, "file", _sc("sys_enter_readv"), 3),
-        P(K_READ_RET, "file", _sc("sys_exit_read"), 1),
-        P(K_READ_RET, "file", _sc("sys_exit_pread64"), 1),
-        P(K_READ_RET, "file", _sc("sys_exit_readv"), 1),
-        P(K_WRITE, "file", _sc("sys_enter_write"), 3),
-        P(K_WRITE, "file", _sc("sys_enter_pwrite64"), 3),
-        P(K_WRITE, "file", _sc("sys_enter_writev"), 3),
-        P(K_WRITE_RET, "file", _sc("sys_exit_write"), 1),
-        P(K_WRITE_RET, "file", _sc("sys_exit_pwrite64"), 1),
-        P(K_WRITE_RET, "file", _sc("sys_exit_writev"), 1),
+        P(K_READ, "file", _sc("sys_enter_read"), 3, save_word=0),
+        P(K_READ, "file", _sc("sys_enter_pread64"), 3, save_word=0),
+        P(K_READ, "file", _sc("sys_enter_readv"), 3, save_word=0),
+        P(K_READ_RET, "file", _sc("sys_exit_read"), 1, saved_word=True),
+        P(K_READ_RET, "file", _sc("sys_exit_pread64"), 1, saved_word=True),
+        P(K_READ_RET, "file", _sc("sys_exit_readv"), 1, saved_word=True),
+        P(K_WRITE, "file", _sc("sys_enter_write"), 3, save_word=0),
+        P(K_WRITE, "file", _sc("sys_enter_pwrite64"), 3, save_word=0),
+        P(K_WRITE, "file", _sc("sys_enter_writev"), 3, save_word=0),
+        P(K_WRITE_RET, "file", _sc("sys_exit_write"), 1, saved_word=True),
+        P(K_WRITE_RET, "file", _sc("sys_exit_pwrite64"), 1, saved_word=True),
+        P(K_WRITE_RET, "file", _sc("sys_exit_writev"), 1, saved_word=True),
         P(K_UNLINK, "file", _sc("sys_enter_unlink"), 1, strings=(0,)),
         P(K_UNLINKAT, "file", _sc("sys_enter_unlinkat"), 3, strings=(1,)),
         P(K_RMDIR, "file", _sc("sys_enter_rmdir"), 1, strings=(0,)),
