@@ -89,7 +89,8 @@ class KernelProbes:
                 "kcap_lost",
                 sysapi.BPF_F_MMAPABLE,
             )
-            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 8, 8192, "kcap_saved")
+            # per thread: a pointer and a word an entry program remembers for its exit
+            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 16, 8192, "kcap_saved")
         except OSError as exc:
             raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)

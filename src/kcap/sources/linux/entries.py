@@ -85,8 +85,8 @@ class EntryRecords:
             extra = (words[0], words[1] & 0xF, words[2])
         elif kind == K.K_MMAP:
             extra = (words[1], words[2], s32(words[4]))
-        elif kind == K.K_CONNECT or kind == K.K_SENDTO:
+        elif kind == K.K_CONNECT:
             extra = (s32(words[0]), ctx.slot_bytes(buf, off, probe, 0))
-        else:  # accept, sendmsg, recvfrom, recvmsg: the fd is enough
+        else:  # accept: the fd is enough
             extra = (s32(words[0]),)
         ctx.pending[ctx.rec.tid] = (kind, extra)

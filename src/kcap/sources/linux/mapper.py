@@ -122,11 +122,8 @@ class Mapper:
             K.K_BIND: (net.bind, none),
             K.K_ACCEPT: (enter, none),
             K.K_ACCEPT_RET: (net.accept_ret, ("Accept", "CreateHandle")),
-            K.K_SENDTO: (enter, none),
-            K.K_SENDMSG: (enter, none),
+            # send and receive entries make no record either
             K.K_SEND_RET: (net.net_io_ret, ("Send",)),
-            K.K_RECVFROM: (enter, none),
-            K.K_RECVMSG: (enter, none),
             K.K_RECV_RET: (net.net_io_ret, ("Recv",)),
             K.K_RECVMSG_RET: (net.net_io_ret, ("Recv",)),
             K.K_TCP_STATE: (net.tcp_state, none),

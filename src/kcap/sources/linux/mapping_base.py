@@ -89,6 +89,8 @@ def s64(v: int) -> int:
 
 
 _SOCKADDRS: dict[bytes, tuple[int, Endpoint | None]] = {}
+#: bytes of a sockaddr_in / sockaddr_in6 (everything else is only told by its family)
+_SOCKADDR_SIZES: dict[int, int] = {int(socket.AF_INET): 16, int(socket.AF_INET6): 28}
 
 
 def parse_sockaddr(raw: bytes) -> tuple[int, Endpoint | None]:
@@ -97,6 +99,8 @@ def parse_sockaddr(raw: bytes) -> tuple[int, Endpoint | None]:
     Results are kept per raw value (a busy socket talks to the same peers), since building
     address objects costs more than the rest of a network event.
     """
+    # only the family's own bytes: what follows in a fixed-size read is noise
+    raw = raw[: _SOCKADDR_SIZES.get(raw[0] | raw[1] << 8 if len(raw) >= 2 else 0, 2)]
     got = _SOCKADDRS.get(raw)
     if got is None:
         if len(_SOCKADDRS) >= 4096:

@@ -27,6 +27,7 @@ from kcap.sources.linux.mapping_base import (
     P,
     parse_sockaddr,
     s32,
+    s64,
     shared_params,
 )
 from kcap.sources.linux.procfs import (
@@ -217,30 +218,30 @@ class NetworkRecords:
             self.net_event(info, ret, fdi, False, 0, peer, "Accept")
 
     def net_io_ret(self, buf: memoryview, off: int) -> None:
+        """A send or receive exit: the kernel program put the descriptor (remembered at entry,
+        plus one; 0 when it was not) after the return value, and the address read from the
+        pointer the entry remembered (sendto's destination, recvfrom's source) in its slot."""
         ctx = self.ctx
-        entry = ctx.pending.pop(ctx.rec.tid, None)
-        if entry is None:
+        kind = ctx.rec.kind
+        probe = ctx.layouts[kind]
+        raw_ret, saved = WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)
+        if saved == 0:
             ctx.count_unpaired()
             return
-        kind, extra = entry
-        ret = ctx.ret(buf, off)
+        ret = s64(raw_ret)
         if ret < 0 or not ctx.want_net:
             return
-        fd = extra[0]
-        assert isinstance(fd, int)
+        fd = s32(saved - 1)
         info = ctx.proc(ctx.rec.pid)
         fdi = info.fds.get(fd)
         if fdi is None:
             fdi = FdInfo(FD_SOCKET)
         peer: Endpoint | None = None
-        if kind == K.K_SENDTO and len(extra) > 1:
-            fam, peer = parse_sockaddr(extra[1])  # type: ignore[arg-type]
-            if peer is not None and not fdi.family:
-                fdi.family = fam
-        elif kind == K.K_RECVFROM:
-            probe = ctx.layouts[K.K_RECV_RET]
+        send = kind == K.K_SEND_RET
+        if probe.read_saved:
             fam, peer = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
-        send = kind in (K.K_SENDTO, K.K_SENDMSG)
+            if send and peer is not None and not fdi.family:
+                fdi.family = fam
         if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
             return
         self.net_event(info, fd, fdi, send, ret, peer)

@@ -268,18 +268,25 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     if not probe.any_pid:
         p.jeq_imm(r1, self_pid, "out")
 
-    saved = probe.save_ptr if probe.save_ptr is not None else probe.save_word
-    if saved is not None:
+    # The saved map holds per thread {u64 pointer, u64 word + 1} (0: nothing remembered).
+    if probe.save_ptr is not None or probe.save_word is not None:
         p.stx(A.W, r10, -8, r7)  # key: thread id
-        load_word(r1, saved)
+        if probe.save_ptr is not None:
+            load_word(r1, probe.save_ptr)
+        else:
+            p.mov_imm(r1, 0)
+        p.stx(A.DW, r10, -24, r1)
         if probe.save_word is not None:
-            p.add_imm(r1, 1)  # 0 stays "nothing remembered"
+            load_word(r1, probe.save_word)
+            p.add_imm(r1, 1)
+        else:
+            p.mov_imm(r1, 0)
         p.stx(A.DW, r10, -16, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
         p.add_imm(r2, -8)
         p.mov_reg(r3, r10)
-        p.add_imm(r3, -16)
+        p.add_imm(r3, -24)
         p.mov_imm(r4, 0)
         p.call(A.MAP_UPDATE_ELEM)
     if not probe.emits:
@@ -289,7 +296,9 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         return p.assemble()
 
     if probe.read_saved or probe.saved_word:
+        # r9 = the saved pointer, the stack slot at -32 = the saved word + 1 (0 when none)
         p.mov_imm(r9, 0)
+        p.st_imm(A.DW, r10, -32, 0)
         p.stx(A.W, r10, -8, r7)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
@@ -297,6 +306,8 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.call(A.MAP_LOOKUP_ELEM)
         p.jeq_imm(r0, 0, "no_saved")
         p.ldx(A.DW, r9, r0, 0)
+        p.ldx(A.DW, r1, r0, 8)
+        p.stx(A.DW, r10, -32, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
         p.add_imm(r2, -8)
@@ -325,7 +336,8 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.ldx(size, r1, r6, probe.ctx_off + 8 * probe.nwords)
         p.stx(size, r8, HEADER_SIZE + 8 * probe.nwords, r1)
     if probe.saved_word:
-        p.stx(A.DW, r8, HEADER_SIZE + 8 * (probe.words - 1), r9)
+        p.ldx(A.DW, r1, r10, -32)
+        p.stx(A.DW, r8, HEADER_SIZE + 8 * (probe.words - 1), r1)
     # Ring-buffer memory is not zeroed: clear the read results so unused slots read as 0.
     for off in range(probe.lens_off, probe.slots_off, 8):
         p.st_imm(A.DW, r8, off, 0)
@@ -586,14 +598,16 @@ def probe_table() -> list[Probe]:
         P(K_ACCEPT, "net", _sc("sys_enter_accept4"), 2, save_ptr=1),
         P(K_ACCEPT_RET, "net", _sc("sys_exit_accept"), 1, read_saved=True),
         P(K_ACCEPT_RET, "net", _sc("sys_exit_accept4"), 1, read_saved=True),
-        P(K_SENDTO, "net", _sc("sys_enter_sendto"), 6, blob=(4, 5)),
-        P(K_SENDMSG, "net", _sc("sys_enter_sendmsg"), 1),
-        P(K_SEND_RET, "net", _sc("sys_exit_sendto"), 1),
-        P(K_SEND_RET, "net", _sc("sys_exit_sendmsg"), 1),
-        P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 1, save_ptr=4),
-        P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1),
-        P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True),
-        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1),
+        # sends and receives: one record at the exit, with the fd and the address (sendto's
+        # destination, recvfrom's source) read from the pointer the entry remembered
+        P(K_SENDTO, "net", _sc("sys_enter_sendto"), 6, save_ptr=4, save_word=0),
+        P(K_SENDMSG, "net", _sc("sys_enter_sendmsg"), 1, save_word=0),
+        P(K_SEND_RET, "net", _sc("sys_exit_sendto"), 1, read_saved=True, saved_word=True),
+        P(K_SEND_RET, "net", _sc("sys_exit_sendmsg"), 1, read_saved=True, saved_word=True),
+        P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 5, save_ptr=4, save_word=0),
+        P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1, save_word=0),
+        P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True, saved_word=True),
+        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1, saved_word=True),
         P(K_TCP_STATE, "net", "sock/inet_sock_set_state", 8, ctx_off=8, any_pid=True),
     ]
 
