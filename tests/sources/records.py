@@ -42,7 +42,7 @@ def record(
         if data is None:
             continue
         off, size = offsets[i]
-        nstr = len(probe.strings) + len(probe.kstrings)
+        nstr = len(probe.strings) + probe.read_saved_str + len(probe.kstrings)
         is_string = i < nstr or (probe.has_argv and i >= len(offsets) - 16)
         payload = data + b"\0" if is_string else data
         payload = payload[:size]

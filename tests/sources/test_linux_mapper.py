@@ -49,16 +49,18 @@ def params(ev: Event) -> dict[str, object]:
 
 
 def open_close(m: Mapper, path: bytes, fd: int, dfd: int = AT_FDCWD, ts: int = 10) -> None:
+    """An openat: one record at its exit, with the dirfd (plus one) and flags its entry
+    remembered and the path read at the exit."""
+    flags = O_WRONLY | O_CREAT | O_TRUNC
     feed(
         m,
         record(
-            "syscalls/sys_enter_openat",
+            "syscalls/sys_exit_openat",
             pid=PID,
-            ts=ts,
-            words=[u64(dfd), 0, O_WRONLY | O_CREAT | O_TRUNC, 0o644],
+            ts=ts + 1,
+            words=[fd, (dfd & 0xFFFFFFFF) + 1, flags],
             slots=[path],
         ),
-        record("syscalls/sys_exit_openat", pid=PID, ts=ts + 1, words=[fd]),
     )
 
 

@@ -108,15 +108,31 @@ with open("script.sh", "w") as fh:
     fh.write("#!/bin/sh\nexec " + cat + " \"$1\"\n")
 os.chmod("script.sh", 0o755)
 run("script", lambda m: os.execv("./script.sh", ["./script.sh", m]))
+# an open whose path is not paged in at the syscall's entry either
+libc.open.argtypes = [ctypes.c_void_p, ctypes.c_int]
+target = os.path.join(work, "opened-unpaged")
+open(target, "w").close()
+ptrs, keep = unpaged([target])
+fd = libc.open(ptrs[0], os.O_RDONLY)
+assert fd >= 0
+os.close(fd)
 print(json.dumps(results), flush=True)
+print(json.dumps({"pid": os.getpid(), "path": target}), flush=True)
 """
 
 
 class Capture:
-    def __init__(self, events: list[Event], results: dict[str, dict[str, object]], work: Path):
+    def __init__(
+        self,
+        events: list[Event],
+        results: dict[str, dict[str, object]],
+        work: Path,
+        opened: dict[str, object],
+    ):
         self.events = events
         self.results = results
         self.work = work
+        self.opened = opened
 
     def execs(self, pid: int) -> list[Event]:
         return [
@@ -162,12 +178,14 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Capture]:
     assert rc == 0, cap.stderr
     cap.assert_released()
     assert child.returncode == 0, child.stderr
-    results = json.loads(child.stdout)
+    first, second = child.stdout.splitlines()[:2]
+    results = json.loads(first)
+    opened = json.loads(second)
     for form, res in results.items():
         assert res["status"] == 0 and res["out"] == form, (form, res)
     with kcap.open(out) as reader:
         events = list(reader.read())
-    yield Capture(events, results, work)
+    yield Capture(events, results, work, opened)
 
 
 def _check(capture: Capture, form: str, exe: str, name: str, cmdline: str, fileless: str) -> None:
@@ -237,3 +255,14 @@ def test_exec_of_a_script_runs_its_interpreter(capture: Capture) -> None:
     assert first.param("name") == os.path.basename(SH)
     assert first.param("cmdline") == f"/bin/sh ./script.sh {marker}"
     _check(capture, form, CAT, os.path.basename(CAT), f"{CAT} {marker}", "")
+
+
+def test_open_of_a_path_not_paged_in_at_entry(capture: Capture) -> None:
+    # openat's path is read at the exit, when the kernel has brought its page in
+    pid, path = capture.opened["pid"], capture.opened["path"]
+    found = [
+        e
+        for e in capture.events
+        if e.name == "CreateFile" and e.pid == pid and e.param("file_path") == path
+    ]
+    assert found and found[0].param("status") == "Success"

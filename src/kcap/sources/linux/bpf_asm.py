@@ -68,6 +68,10 @@ class Program:
     def mov_reg(self, dst: int, src: int) -> None:
         self._emit(_ALU64 | _MOV | _X, dst, src)
 
+    def mov32_reg(self, dst: int, src: int) -> None:
+        """32-bit move: the upper half of ``dst`` is zeroed."""
+        self._emit(_ALU | _MOV | _X, dst, src)
+
     def add_imm(self, dst: int, imm: int) -> None:
         self._emit(_ALU64 | _ADD | _K, dst, imm=imm)
 

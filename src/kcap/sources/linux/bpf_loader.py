@@ -90,7 +90,7 @@ class KernelProbes:
                 sysapi.BPF_F_MMAPABLE,
             )
             # per thread: a pointer and a word an entry program remembers for its exit
-            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 16, 8192, "kcap_saved")
+            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 24, 8192, "kcap_saved")
         except OSError as exc:
             raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)

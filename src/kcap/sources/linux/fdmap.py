@@ -23,6 +23,7 @@ from kcap.sources.linux.mapping_base import (
     P,
     disposition,
     s32,
+    s64,
     shared_params,
     status_text,
 )
@@ -48,13 +49,28 @@ class FileRecords:
         self.io = io
 
     def open_ret(self, buf: memoryview, off: int) -> None:
+        """The exit of open, creat, openat2, whose entry left the path and flags pending."""
         ctx = self.ctx
         entry = ctx.take(ctx.rec.tid, K.K_OPENAT, K.K_OPEN, K.K_CREAT)
         if entry is None:
             return
         dfd, path, flags = entry
         assert isinstance(dfd, int) and isinstance(path, str) and isinstance(flags, int)
-        ret = ctx.ret(buf, off)
+        self._opened(dfd, path, flags, ctx.ret(buf, off))
+
+    def openat_ret(self, buf: memoryview, off: int) -> None:
+        """The exit of openat: one record with the result, the dirfd (plus one; 0 when the
+        entry was not seen) and flags the entry remembered, and the path read at the exit."""
+        ctx = self.ctx
+        raw_ret, saved_dfd, flags = WORDS[3].unpack_from(buf, off + K.HEADER_SIZE)
+        if saved_dfd == 0:
+            ctx.count_unpaired()
+            return
+        path = ctx.slot_str(buf, off, ctx.layouts[K.K_OPENAT_RET], 0)
+        self._opened(s32(saved_dfd - 1), path, flags, s64(raw_ret))
+
+    def _opened(self, dfd: int, path: str, flags: int, ret: int) -> None:
+        ctx = self.ctx
         pid = ctx.rec.pid
         info = ctx.proc(pid)
         full = ctx.abspath(info, dfd, path)

@@ -95,6 +95,8 @@ class Mapper:
             K.K_OPEN: (enter, none),
             K.K_CREAT: (enter, none),
             K.K_OPEN_RET: (files.open_ret, ("CreateFile", "CreateHandle")),
+            # openat's entry makes no record: the exit carries everything
+            K.K_OPENAT_RET: (files.openat_ret, ("CreateFile", "CreateHandle")),
             K.K_CLOSE: (files.close, ("CloseFile", "CloseHandle")),
             K.K_DUP: (enter, none),
             K.K_DUP1: (enter, none),

@@ -58,13 +58,15 @@ class Probe:
     blob: tuple[int, int | None] | None = None  # (pointer word, length word or None: fixed)
     argv: int | None = None  # word index of an argv array
     exit_argv: bool = False  # exec exit side: the new argv, from the new user stack (on success)
-    save_ptr: int | None = None  # enter side: remember this word per thread for the exit side
-    read_saved: bool = False  # exit side: read a blob from the pointer the enter side saved
-    # enter side: remember this word (plus one) per thread and write no record; the exit side
-    # (``saved_word``) carries it as one more word, 0 when none was remembered. One record per
-    # system call instead of two, for the frequent ones whose entry holds only a number.
-    save_word: int | None = None
-    saved_word: bool = False
+    # An entry whose record only carries numbers and a pointer need not write one: its program
+    # remembers them per thread (the saved map holds {pointer, first word + 1, second word};
+    # 0 in the second field: nothing remembered) and the exit program writes them with the
+    # result. One record per system call instead of two for the frequent calls.
+    save_ptr: int | None = None  # enter side: remember this word (a user pointer)
+    save_words: tuple[int, ...] = ()  # enter side: remember these words (at most 2), no record
+    read_saved: bool = False  # exit side: read a blob from the remembered pointer
+    read_saved_str: bool = False  # exit side: read a string from the remembered pointer
+    saved_words: int = 0  # exit side: the remembered words, after the syscall's
     any_pid: bool = False  # keep records of the capturing process (softirq context borrows it)
 
     # layout ---------------------------------------------------------------
@@ -72,6 +74,7 @@ class Probe:
     def nslots(self) -> int:
         return (
             len(self.strings)
+            + (1 if self.read_saved_str else 0)
             + len(self.kstrings)
             + (1 if self.blob is not None or self.read_saved else 0)
             + (ARGV_MAX if self.has_argv else 0)
@@ -85,12 +88,12 @@ class Probe:
     def words(self) -> int:
         """u64 words in the record (a short ``tail`` field takes a whole word, then the saved
         word if any)."""
-        return self.nwords + (1 if self.tail else 0) + (1 if self.saved_word else 0)
+        return self.nwords + (1 if self.tail else 0) + self.saved_words
 
     @property
     def emits(self) -> bool:
         """Whether the program writes a record (entries that only remember a word do not)."""
-        return self.save_word is None
+        return not self.save_words
 
     @cached_property
     def lens_off(self) -> int:
@@ -109,7 +112,7 @@ class Probe:
     def _slot_offsets(self) -> tuple[tuple[int, int], ...]:
         out = []
         off = self.slots_off
-        for _ in (*self.strings, *self.kstrings):
+        for _ in range(len(self.strings) + self.read_saved_str + len(self.kstrings)):
             out.append((off, STR_SLOT))
             off += STR_SLOT
         if self.blob is not None or self.read_saved:
@@ -200,7 +203,7 @@ _ARG_REGS = (112, 104, 96, 56, 72, 64)  # di, si, dx, r10, r8, r9
 _ORIG_AX = 120
 _SP = 152
 _PT_REGS_SIZE = 168
-_REGS_AT = -8 - 16 - _PT_REGS_SIZE  # stack slot of the copied registers (below two scratch u64s)
+_REGS_AT = -8 - 24 - _PT_REGS_SIZE  # stack slot of the copied registers (below 3 scratch u64s)
 MAX_SYSCALL_NR = 512
 
 
@@ -268,25 +271,30 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     if not probe.any_pid:
         p.jeq_imm(r1, self_pid, "out")
 
-    # The saved map holds per thread {u64 pointer, u64 word + 1} (0: nothing remembered).
-    if probe.save_ptr is not None or probe.save_word is not None:
+    # The saved map holds per thread {u64 pointer, u64 first word + 1, u64 second word}.
+    if probe.save_ptr is not None or probe.save_words:
+        assert len(probe.save_words) <= 2
         p.stx(A.W, r10, -8, r7)  # key: thread id
         if probe.save_ptr is not None:
             load_word(r1, probe.save_ptr)
         else:
             p.mov_imm(r1, 0)
-        p.stx(A.DW, r10, -24, r1)
-        if probe.save_word is not None:
-            load_word(r1, probe.save_word)
-            p.add_imm(r1, 1)
-        else:
-            p.mov_imm(r1, 0)
-        p.stx(A.DW, r10, -16, r1)
+        p.stx(A.DW, r10, -32, r1)
+        for k in range(2):
+            if k < len(probe.save_words):
+                load_word(r1, probe.save_words[k])
+                if k == 0:
+                    # an int (a descriptor): its 32 bits, plus one, so 0 stays "nothing"
+                    p.mov32_reg(r1, r1)
+                    p.add_imm(r1, 1)
+            else:
+                p.mov_imm(r1, 0)
+            p.stx(A.DW, r10, -24 + 8 * k, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
         p.add_imm(r2, -8)
         p.mov_reg(r3, r10)
-        p.add_imm(r3, -24)
+        p.add_imm(r3, -32)
         p.mov_imm(r4, 0)
         p.call(A.MAP_UPDATE_ELEM)
     if not probe.emits:
@@ -295,10 +303,11 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.exit()
         return p.assemble()
 
-    if probe.read_saved or probe.saved_word:
-        # r9 = the saved pointer, the stack slot at -32 = the saved word + 1 (0 when none)
+    if probe.read_saved or probe.read_saved_str or probe.saved_words:
+        # r9 = the remembered pointer; the stack at -32 and -40 = the remembered words
         p.mov_imm(r9, 0)
         p.st_imm(A.DW, r10, -32, 0)
+        p.st_imm(A.DW, r10, -40, 0)
         p.stx(A.W, r10, -8, r7)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
@@ -308,6 +317,8 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.ldx(A.DW, r9, r0, 0)
         p.ldx(A.DW, r1, r0, 8)
         p.stx(A.DW, r10, -32, r1)
+        p.ldx(A.DW, r1, r0, 16)
+        p.stx(A.DW, r10, -40, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
         p.add_imm(r2, -8)
@@ -335,9 +346,9 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.st_imm(A.DW, r8, HEADER_SIZE + 8 * probe.nwords, 0)
         p.ldx(size, r1, r6, probe.ctx_off + 8 * probe.nwords)
         p.stx(size, r8, HEADER_SIZE + 8 * probe.nwords, r1)
-    if probe.saved_word:
-        p.ldx(A.DW, r1, r10, -32)
-        p.stx(A.DW, r8, HEADER_SIZE + 8 * (probe.words - 1), r1)
+    for k in range(probe.saved_words):
+        p.ldx(A.DW, r1, r10, -32 - 8 * k)
+        p.stx(A.DW, r8, HEADER_SIZE + 8 * (probe.words - probe.saved_words + k), r1)
     # Ring-buffer memory is not zeroed: clear the read results so unused slots read as 0.
     for off in range(probe.lens_off, probe.slots_off, 8):
         p.st_imm(A.DW, r8, off, 0)
@@ -352,6 +363,18 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         load_word(r3, word)
         p.call(A.PROBE_READ_USER_STR)
         p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
+        slot_i += 1
+
+    if probe.read_saved_str:
+        off, size = slots[slot_i]
+        p.jeq_imm(r9, 0, "saved_str_done")
+        p.mov_reg(r1, r8)
+        p.add_imm(r1, off)
+        p.mov_imm(r2, size)
+        p.mov_reg(r3, r9)
+        p.call(A.PROBE_READ_USER_STR)
+        p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
+        p.label("saved_str_done")
         slot_i += 1
 
     for loc in probe.kstrings:
@@ -515,6 +538,8 @@ K_FCNTL = 57
 K_RECVMSG_RET = 58
 K_MEMFD = 59
 K_MEMFD_RET = 60
+K_OPENAT_RET = 61
+K_OPENAT_SAVE = 62
 
 
 def _sc(name: str) -> str:
@@ -541,11 +566,13 @@ def probe_table() -> list[Probe]:
         P(K_CHDIR_RET, "process", _sc("sys_exit_chdir"), 1),
         P(K_CHDIR_RET, "process", _sc("sys_exit_fchdir"), 1),
         # descriptors: every kind that names fds needs opens, closes and dups
-        P(K_OPENAT, "fd", _sc("sys_enter_openat"), 4, strings=(1,)),
+        # openat (what open() calls): one record, the path read at the exit (by then the
+        # kernel has read it, so its page is in memory even if it was not at the entry)
+        P(K_OPENAT_SAVE, "fd", _sc("sys_enter_openat"), 4, save_ptr=1, save_words=(0, 2)),
         P(K_OPENAT, "fd", _sc("sys_enter_openat2"), 4, strings=(1,)),
         P(K_OPEN, "fd", _sc("sys_enter_open"), 3, strings=(0,)),
         P(K_CREAT, "fd", _sc("sys_enter_creat"), 2, strings=(0,)),
-        P(K_OPEN_RET, "fd", _sc("sys_exit_openat"), 1),
+        P(K_OPENAT_RET, "fd", _sc("sys_exit_openat"), 1, read_saved_str=True, saved_words=2),
         P(K_OPEN_RET, "fd", _sc("sys_exit_openat2"), 1),
         P(K_OPEN_RET, "fd", _sc("sys_exit_open"), 1),
         P(K_OPEN_RET, "fd", _sc("sys_exit_creat"), 1),
@@ -566,18 +593,18 @@ def probe_table() -> list[Probe]:
         P(K_MMAP, "image", _sc("sys_enter_mmap"), 6),
         P(K_MMAP_RET, "image", _sc("sys_exit_mmap"), 1),
         # file I/O and namespace operations
-        P(K_READ, "file", _sc("sys_enter_read"), 3, save_word=0),
-        P(K_READ, "file", _sc("sys_enter_pread64"), 3, save_word=0),
-        P(K_READ, "file", _sc("sys_enter_readv"), 3, save_word=0),
-        P(K_READ_RET, "file", _sc("sys_exit_read"), 1, saved_word=True),
-        P(K_READ_RET, "file", _sc("sys_exit_pread64"), 1, saved_word=True),
-        P(K_READ_RET, "file", _sc("sys_exit_readv"), 1, saved_word=True),
-        P(K_WRITE, "file", _sc("sys_enter_write"), 3, save_word=0),
-        P(K_WRITE, "file", _sc("sys_enter_pwrite64"), 3, save_word=0),
-        P(K_WRITE, "file", _sc("sys_enter_writev"), 3, save_word=0),
-        P(K_WRITE_RET, "file", _sc("sys_exit_write"), 1, saved_word=True),
-        P(K_WRITE_RET, "file", _sc("sys_exit_pwrite64"), 1, saved_word=True),
-        P(K_WRITE_RET, "file", _sc("sys_exit_writev"), 1, saved_word=True),
+        P(K_READ, "file", _sc("sys_enter_read"), 3, save_words=(0,)),
+        P(K_READ, "file", _sc("sys_enter_pread64"), 3, save_words=(0,)),
+        P(K_READ, "file", _sc("sys_enter_readv"), 3, save_words=(0,)),
+        P(K_READ_RET, "file", _sc("sys_exit_read"), 1, saved_words=1),
+        P(K_READ_RET, "file", _sc("sys_exit_pread64"), 1, saved_words=1),
+        P(K_READ_RET, "file", _sc("sys_exit_readv"), 1, saved_words=1),
+        P(K_WRITE, "file", _sc("sys_enter_write"), 3, save_words=(0,)),
+        P(K_WRITE, "file", _sc("sys_enter_pwrite64"), 3, save_words=(0,)),
+        P(K_WRITE, "file", _sc("sys_enter_writev"), 3, save_words=(0,)),
+        P(K_WRITE_RET, "file", _sc("sys_exit_write"), 1, saved_words=1),
+        P(K_WRITE_RET, "file", _sc("sys_exit_pwrite64"), 1, saved_words=1),
+        P(K_WRITE_RET, "file", _sc("sys_exit_writev"), 1, saved_words=1),
         P(K_UNLINK, "file", _sc("sys_enter_unlink"), 1, strings=(0,)),
         P(K_UNLINKAT, "file", _sc("sys_enter_unlinkat"), 3, strings=(1,)),
         P(K_RMDIR, "file", _sc("sys_enter_rmdir"), 1, strings=(0,)),
@@ -600,14 +627,14 @@ def probe_table() -> list[Probe]:
         P(K_ACCEPT_RET, "net", _sc("sys_exit_accept4"), 1, read_saved=True),
         # sends and receives: one record at the exit, with the fd and the address (sendto's
         # destination, recvfrom's source) read from the pointer the entry remembered
-        P(K_SENDTO, "net", _sc("sys_enter_sendto"), 6, save_ptr=4, save_word=0),
-        P(K_SENDMSG, "net", _sc("sys_enter_sendmsg"), 1, save_word=0),
-        P(K_SEND_RET, "net", _sc("sys_exit_sendto"), 1, read_saved=True, saved_word=True),
-        P(K_SEND_RET, "net", _sc("sys_exit_sendmsg"), 1, read_saved=True, saved_word=True),
-        P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 5, save_ptr=4, save_word=0),
-        P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1, save_word=0),
-        P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True, saved_word=True),
-        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1, saved_word=True),
+        P(K_SENDTO, "net", _sc("sys_enter_sendto"), 6, save_ptr=4, save_words=(0,)),
+        P(K_SENDMSG, "net", _sc("sys_enter_sendmsg"), 1, save_words=(0,)),
+        P(K_SEND_RET, "net", _sc("sys_exit_sendto"), 1, read_saved=True, saved_words=1),
+        P(K_SEND_RET, "net", _sc("sys_exit_sendmsg"), 1, read_saved=True, saved_words=1),
+        P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 5, save_ptr=4, save_words=(0,)),
+        P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1, save_words=(0,)),
+        P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True, saved_words=1),
+        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1, saved_words=1),
         P(K_TCP_STATE, "net", "sock/inet_sock_set_state", 8, ctx_off=8, any_pid=True),
     ]
 
