@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import posixpath
 import socket
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from records import record, u64
 
 from kcap.model import Event, Process
@@ -415,3 +418,11 @@ def test_exec_by_another_thread_pairs_through_the_kernel_s_record() -> None:
     assert names(out) == ["CreateProcess", "LoadImage"]
     assert params(out[0])["exe"] == os.path.realpath("/usr/bin/env")
     assert params(out[0])["cmdline"] == "env" and m.stats.unpaired == 0
+
+
+@given(st.lists(st.sampled_from(["", ".", "..", "a", "b.", ".c", "..d", "/"]), max_size=8))
+def test_absolute_paths_come_out_as_normpath_gives_them(parts: list[str]) -> None:
+    # abspath skips normpath for paths that are already normal: it must not change a result
+    m, _ = make_mapper()
+    path = "/" + "/".join(parts)
+    assert m.ctx.abspath(m.procs[PID], AT_FDCWD, path) == posixpath.normpath(path)

@@ -201,7 +201,10 @@ class MappingContext:
     def abspath(self, info: ProcInfo, dirfd: int, path: str) -> str:
         """``path`` made absolute against the process's cwd or the directory ``dirfd`` names."""
         if path.startswith("/"):
-            return posixpath.normpath(path)
+            # most paths are already normal; normpath costs more than the rest of an open
+            if "//" in path or "/." in path or (path.endswith("/") and len(path) > 1):
+                return posixpath.normpath(path)
+            return path
         if dirfd == AT_FDCWD:
             base = info.process.cwd
         else:
