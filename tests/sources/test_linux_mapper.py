@@ -426,3 +426,22 @@ def test_absolute_paths_come_out_as_normpath_gives_them(parts: list[str]) -> Non
     m, _ = make_mapper()
     path = "/" + "/".join(parts)
     assert m.ctx.abspath(m.procs[PID], AT_FDCWD, path) == posixpath.normpath(path)
+
+
+def test_openat2_takes_its_flags_from_the_open_how_structure() -> None:
+    m, out = make_mapper()
+    how = struct.pack("<QQQ", O_WRONLY | O_CREAT, 0o600, 0)  # flags, mode, resolve
+    feed(
+        m,
+        record(
+            "syscalls/sys_enter_openat2",
+            pid=PID,
+            words=[u64(AT_FDCWD), 0, 0x7FFF0000, 24],
+            slots=[b"new.txt", how],
+        ),
+        record("syscalls/sys_exit_openat2", pid=PID, words=[5]),
+    )
+    assert names(out) == ["CreateFile", "CreateHandle"]
+    cf = params(out[0])
+    assert cf["file_path"] == "/home/u/new.txt"
+    assert cf["flags"] == O_WRONLY | O_CREAT and cf["create_disposition"] == "OPEN_IF"

@@ -34,8 +34,10 @@ class EntryRecords:
         words = WORDS[probe.nwords].unpack_from(buf, off + K.HEADER_SIZE)
         slot_str = ctx.slot_str
         extra: tuple[object, ...]
-        if kind == K.K_OPENAT:
-            extra = (s32(words[0]), slot_str(buf, off, probe, 0), words[2])
+        if kind == K.K_OPENAT:  # openat2: flags from the struct open_how read at entry
+            how = ctx.slot_bytes(buf, off, probe, 1)
+            flags = int.from_bytes(how[:8], "little") if len(how) >= 8 else 0
+            extra = (s32(words[0]), slot_str(buf, off, probe, 0), flags)
         elif kind == K.K_OPEN:
             extra = (AT_FDCWD, slot_str(buf, off, probe, 0), words[1])
         elif kind == K.K_CREAT:

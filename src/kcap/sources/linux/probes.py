@@ -11,10 +11,12 @@ offset  field
 4       u32 cpu
 8       u64 pid_tgid (thread id in the low half, process id in the high half)
 16      u64 monotonic timestamp (ns, ``bpf_ktime_get_ns``)
-24      nwords x u64 copied from the tracepoint context at ``ctx_off``
+24      nwords x u64 copied from the tracepoint context at ``ctx_off`` (a short ``tail``
+        field in one more word; then the words the entry remembered, see `Probe.save_words`)
 …       nslots x i32 read results (bytes read, or a negative errno), padded to 8
-…       the slots: user strings (`STR_SLOT` bytes), kernel strings of the tracepoint record
-        (`STR_SLOT`), one user blob (`BLOB_SLOT`), argv strings
+…       the slots: user strings (`STR_SLOT` bytes), a string read from the remembered
+        pointer, kernel strings of the tracepoint record (`STR_SLOT`), one user blob
+        (`BLOB_SLOT`), argv strings
 ====== ============================================================
 
 Programs drop events of the capturing process itself (its pid is baked in as a constant) and
@@ -569,7 +571,8 @@ def probe_table() -> list[Probe]:
         # openat (what open() calls): one record, the path read at the exit (by then the
         # kernel has read it, so its page is in memory even if it was not at the entry)
         P(K_OPENAT_SAVE, "fd", _sc("sys_enter_openat"), 4, save_ptr=1, save_words=(0, 2)),
-        P(K_OPENAT, "fd", _sc("sys_enter_openat2"), 4, strings=(1,)),
+        # openat2(dfd, path, how, size): the flags are the first field of *how
+        P(K_OPENAT, "fd", _sc("sys_enter_openat2"), 4, strings=(1,), blob=(2, 3)),
         P(K_OPEN, "fd", _sc("sys_enter_open"), 3, strings=(0,)),
         P(K_CREAT, "fd", _sc("sys_enter_creat"), 2, strings=(0,)),
         P(K_OPENAT_RET, "fd", _sc("sys_exit_openat"), 1, read_saved_str=True, saved_words=2),
