@@ -42,7 +42,8 @@ def record(
         if data is None:
             continue
         off, size = offsets[i]
-        is_string = i < len(probe.strings) or (probe.argv is not None and i >= len(offsets) - 16)
+        nstr = len(probe.strings) + probe.read_saved_str + len(probe.kstrings)
+        is_string = i < nstr or (probe.has_argv and i >= len(offsets) - 16)
         payload = data + b"\0" if is_string else data
         payload = payload[:size]
         buf[off : off + len(payload)] = payload

@@ -27,6 +27,7 @@ def test_instruction_encodings() -> None:
     p.stx(A.DW, 8, 16, 0)
     p.ldx(A.W, 2, 6, 24)
     p.atomic_add64(0, 0, 1)
+    p.mov32_reg(1, 1)
     p.call(A.RINGBUF_RESERVE)
     p.exit()
     assert insns(p.assemble()) == [
@@ -36,6 +37,7 @@ def test_instruction_encodings() -> None:
         (0x7B, 0x08, 16, 0),  # *(u64 *)(r8 + 16) = r0
         (0x61, 0x62, 24, 0),  # r2 = *(u32 *)(r6 + 24)
         (0xDB, 0x10, 0, 0),  # lock *(u64 *)(r0 + 0) += r1
+        (0xBC, 0x11, 0, 0),  # w1 = w1 (upper half zeroed)
         (0x85, 0x00, 0, 131),  # call ringbuf_reserve
         (0x95, 0x00, 0, 0),  # exit
     ]
@@ -77,6 +79,9 @@ def test_every_program_assembles_and_submits_or_counts_loss(probe) -> None:  # t
     ops = insns(code)
     assert ops[-1][0] in (0x05, 0x95)
     calls = [imm for op, _, _, imm in ops if op == 0x85]
+    if not probe.emits:  # an entry that only remembers a word for its exit
+        assert A.MAP_UPDATE_ELEM in calls and A.RINGBUF_RESERVE not in calls
+        return
     assert A.RINGBUF_RESERVE in calls and A.RINGBUF_SUBMIT in calls
     # the capture's own pid is dropped unless the probe runs in borrowed (softirq) context
     drops_self = any(op == 0x15 and imm == 1234 for op, _, _, imm in ops)

@@ -43,6 +43,7 @@ def fake_kernel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(sysapi, "map_update", lambda *a: None)
     monkeypatch.setattr(sysapi, "ioctl", lambda *a: None)
     monkeypatch.setattr(bpf_loader, "RingBuffer", FakeRing)
+    monkeypatch.setattr(bpf_loader, "Counters", FakeRing)
     return made
 
 
@@ -76,7 +77,7 @@ def test_bpf_refused(monkeypatch: pytest.MonkeyPatch, fake_kernel: list[int]) ->
 
 
 def test_no_tracefs(monkeypatch: pytest.MonkeyPatch, fake_kernel: list[int]) -> None:
-    monkeypatch.setattr(bpf_loader.TracefsIds, "open", fail_with(errno.ENODEV))
+    monkeypatch.setattr(bpf_loader.tracefs, "lookup", fail_with(errno.ENODEV))
     with pytest.raises(Unsupported, match=r"tracefs .*mount -t tracefs"):
         KernelProbes(probe_table(), ring_size=1 << 20, self_pid=1).open()
     assert fake_kernel and _all_closed(fake_kernel)
@@ -85,13 +86,9 @@ def test_no_tracefs(monkeypatch: pytest.MonkeyPatch, fake_kernel: list[int]) -> 
 def test_program_refused_by_the_verifier(
     monkeypatch: pytest.MonkeyPatch, fake_kernel: list[int], tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    def empty_tracefs(self):  # type: ignore[no-untyped-def]
-        self.root = str(tmp_path)  # no tracepoint exists there: only syscalls get loaded
-        return self
-
+    # no tracepoint exists: only syscalls get loaded
     monkeypatch.setattr(sysapi, "prog_load", fail_with(errno.EINVAL))
-    monkeypatch.setattr(bpf_loader.TracefsIds, "open", empty_tracefs)
-    monkeypatch.setattr(bpf_loader.TracefsIds, "close", lambda self: None)
+    monkeypatch.setattr(bpf_loader.tracefs, "lookup", lambda names: {})
     with pytest.raises(Unsupported, match="eBPF setup failed"):
         KernelProbes(probe_table(), ring_size=1 << 20, self_pid=1).open()
     assert _all_closed(fake_kernel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ import click
 
 from kcap.cli.diagnostics import EXIT_ERROR, fail
 from kcap.cli.tables import writer_rows
-from kcap.errors import KcapError
+from kcap.errors import CaptureError, KcapError
 from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
 
@@ -42,7 +43,7 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     "--output",
     "output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Capture file to write ('.kcap' is added when the name has no extension).",
 )
 @click.argument("expr", nargs=-1)
@@ -122,14 +123,19 @@ def _run(
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
+    if os.path.isdir(output):
+        # checked here rather than by click.Path(dir_okay=False), whose usage error is several
+        # lines; a path that cannot hold a capture is an error of the file (exit 1)
+        fail(CaptureError("is a directory: give the name of the capture file to write"), output)
     ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
     err = sys.stderr
     live = not quiet and err.isatty()
 
     def show(p: Progress) -> None:
         line = (
-            f"\r{p.elapsed:7.1f}s  {p.rate:10,.0f} events/s  {p.written:12,} written  "
-            f"{p.lost:8,} lost"
+            f"\r{p.elapsed:7.1f}s  {p.rate:9,.0f} events/s  {p.lost_rate:8,.0f} lost/s  "
+            f"buffer {100 * p.buffer_fill:3.0f}%  CPU {100 * p.cpu:3.0f}%  "
+            f"{p.written:12,} written  {p.lost:9,} lost"
         )
         err.write(line)
         err.flush()
@@ -150,13 +156,29 @@ def _run(
         err.write("\n")
     rows = writer_rows(result.stats) if result.stats is not None else []
     rows = [r for r in rows if r[0] != "Events lost"]
+    busy = result.duration + result.drain_seconds
     rows += [
         ("Kernel records read", f"{result.records:,}"),
-        ("Events lost (kernel buffers)", f"{result.lost:,}"),
+        ("Events lost", f"{result.lost:,}"),
+        *(
+            (f"  {name}", f"{n:,}")
+            for name, n in sorted(result.lost_events.items(), key=lambda kv: -kv[1])
+        ),
+        ("Kernel records lost", f"{result.lost_records:,}"),
+        ("Records skipped at stop", f"{result.skipped_records:,}"),
+        ("Peak buffer fill", f"{100 * result.peak_fill:.0f}%"),
         ("Filtered out", f"{result.filtered:,}"),
         ("Records not mapped", f"{result.mapping_errors:,}"),
         ("Duration", f"{result.duration:.2f} s"),
-        ("Capture CPU", f"{result.cpu_seconds:.2f} s"),
+        ("Stop (drain)", f"{result.drain_seconds:.2f} s"),
+        ("Events/s", f"{result.events / busy:,.0f}" if busy > 0 else "0"),
+        ("Lost/s", f"{result.lost / busy:,.0f}" if busy > 0 else "0"),
+        (
+            "Capture CPU",
+            f"{result.cpu_seconds:.2f} s ({100 * result.cpu_seconds / busy:.0f}%)"
+            if busy > 0
+            else f"{result.cpu_seconds:.2f} s",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     click.echo("Capture Statistics")
@@ -164,8 +186,9 @@ def _run(
         click.echo(f"  {k:<{width}}  {v}")
     if result.lost:
         click.echo(
-            f"warning: the kernel dropped {result.lost:,} events (recorded in the capture as "
-            "EventsLost); try a larger --buffer-mb or fewer --events",
+            f"warning: {result.lost:,} events were lost (recorded in the capture as "
+            "EventsLost, per kind of event); try a larger --buffer-mb, fewer --events, "
+            "--io-aggregate or a filter",
             err=True,
         )
     if result.mapping_errors:

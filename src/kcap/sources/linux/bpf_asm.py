@@ -43,6 +43,7 @@ GET_CURRENT_PID_TGID = 14
 PROBE_READ_USER = 112
 PROBE_READ_KERNEL = 113
 PROBE_READ_USER_STR = 114
+PROBE_READ_KERNEL_STR = 115
 RINGBUF_RESERVE = 131
 RINGBUF_SUBMIT = 132
 RINGBUF_DISCARD = 133
@@ -67,8 +68,15 @@ class Program:
     def mov_reg(self, dst: int, src: int) -> None:
         self._emit(_ALU64 | _MOV | _X, dst, src)
 
+    def mov32_reg(self, dst: int, src: int) -> None:
+        """32-bit move: the upper half of ``dst`` is zeroed."""
+        self._emit(_ALU | _MOV | _X, dst, src)
+
     def add_imm(self, dst: int, imm: int) -> None:
         self._emit(_ALU64 | _ADD | _K, dst, imm=imm)
+
+    def add_reg(self, dst: int, src: int) -> None:
+        self._emit(_ALU64 | _ADD | _X, dst, src)
 
     def rsh_imm(self, dst: int, imm: int) -> None:
         self._emit(_ALU64 | _RSH | _K, dst, imm=imm)

@@ -14,8 +14,9 @@ import threading
 from collections.abc import Iterable
 
 from kcap.errors import CaptureError, PermissionDenied, Unsupported
-from kcap.sources.linux import sysapi
+from kcap.sources.linux import sysapi, tracefs
 from kcap.sources.linux.probes import (
+    LOST_SLOTS,
     MAX_SYSCALL_NR,
     SYSCALL_NR,
     Maps,
@@ -23,13 +24,13 @@ from kcap.sources.linux.probes import (
     build_dispatcher,
     build_program,
 )
-from kcap.sources.linux.ringbuf import RingBuffer
-from kcap.sources.linux.tracefs import TracefsIds
+from kcap.sources.linux.ringbuf import Counters, RingBuffer
 
 # Offsets this code copies from non-syscall tracepoints; checked against the format files.
 _EXPECTED_LAYOUT = {
     "task/task_newtask": {"pid": 8, "clone_flags": 32},
     "sched/sched_process_exit": {"pid": 24, "group_dead": 32},
+    "sched/sched_process_exec": {"filename": 8, "pid": 12, "old_pid": 16},
     "sock/inet_sock_set_state": {
         "oldstate": 16,
         "newstate": 20,
@@ -59,6 +60,7 @@ class KernelProbes:
         self._raw_fds: list[int] = []
         self.maps: Maps | None = None
         self.ring: RingBuffer | None = None
+        self._lost: Counters | None = None
 
     def open(self) -> KernelProbes:
         try:
@@ -68,23 +70,35 @@ class KernelProbes:
             raise
         return self
 
-    def _map(self, map_type: int, key: int, value: int, entries: int, name: str) -> int:
-        fd = sysapi.map_create(map_type, key, value, entries, name)
+    def _map(
+        self, map_type: int, key: int, value: int, entries: int, name: str, flags: int = 0
+    ) -> int:
+        fd = sysapi.map_create(map_type, key, value, entries, name, flags)
         self._fds.append(fd)
         return fd
 
     def _open(self) -> None:
         try:
             ring = self._map(sysapi.BPF_MAP_TYPE_RINGBUF, 0, 0, self.ring_size, "kcap_events")
-            lost = self._map(sysapi.BPF_MAP_TYPE_ARRAY, 4, 8, 1, "kcap_lost")
-            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 8, 8192, "kcap_saved")
+            # mapped into this process: the counters are read without a system call
+            lost = self._map(
+                sysapi.BPF_MAP_TYPE_ARRAY,
+                4,
+                8,
+                LOST_SLOTS,
+                "kcap_lost",
+                sysapi.BPF_F_MMAPABLE,
+            )
+            # per thread: a pointer and a word an entry program remembers for its exit
+            saved = self._map(sysapi.BPF_MAP_TYPE_LRU_HASH, 4, 24, 8192, "kcap_saved")
         except OSError as exc:
             raise _bpf_error(exc) from None
         self.maps = Maps(ringbuf=ring, lost=lost, saved=saved)
         self.ring = RingBuffer(ring, self.ring_size)
-        tfs = TracefsIds()
+        self._lost = Counters(lost, LOST_SLOTS)
+        wanted = [p.tracepoint for p in self.probes if p.syscall is None]
         try:
-            tfs.open()
+            found = tracefs.lookup(wanted)
         except OSError as exc:
             raise Unsupported(
                 "tracefs is not mounted (/sys/kernel/tracing) and mounting it failed "
@@ -92,25 +106,24 @@ class KernelProbes:
                 "mount it with 'mount -t tracefs nodev /sys/kernel/tracing' or run on a host "
                 "kernel rather than in a user namespace"
             ) from None
-        with tfs:  # unmounts (if it mounted) on the way out
-            for tp, fields in _EXPECTED_LAYOUT.items():
-                if not any(p.tracepoint == tp for p in self.probes) or not tfs.exists(tp):
-                    continue
-                fmt = tfs.format(tp)
-                for name, off in fields.items():
-                    if name not in fmt or fmt[name].offset != off:
-                        raise Unsupported(
-                            f"tracepoint {tp} field {name} is not at offset {off} on this "
-                            "kernel; this kcap does not know its record layout"
-                        )
-            ids: list[tuple[Probe, int]] = []
-            for probe in self.probes:
-                if probe.syscall is not None:
-                    continue  # attached through the raw sys_enter/sys_exit dispatchers
-                if tfs.exists(probe.tracepoint):
-                    ids.append((probe, tfs.id(probe.tracepoint)))
-                else:
-                    self.missing.append(probe.tracepoint)
+        for tp, fields in _EXPECTED_LAYOUT.items():
+            if tp not in found:
+                continue
+            fmt = found[tp].fields
+            for name, off in fields.items():
+                if name not in fmt or fmt[name].offset != off:
+                    raise Unsupported(
+                        f"tracepoint {tp} field {name} is not at offset {off} on this "
+                        "kernel; this kcap does not know its record layout"
+                    )
+        ids: list[tuple[Probe, int]] = []
+        for probe in self.probes:
+            if probe.syscall is not None:
+                continue  # attached through the raw sys_enter/sys_exit dispatchers
+            if probe.tracepoint in found:
+                ids.append((probe, found[probe.tracepoint].id))
+            else:
+                self.missing.append(probe.tracepoint)
         syscall_probes = [p for p in self.probes if p.syscall is not None]
         if syscall_probes:
             self._attach_syscalls(syscall_probes)
@@ -182,12 +195,9 @@ class KernelProbes:
                     "live capture needs CONFIG_BPF_EVENTS"
                 ) from None
 
-    def lost(self) -> int:
-        """Records the programs could not reserve ring-buffer space for."""
-        if self.maps is None:
-            return 0
-        raw = sysapi.map_lookup(self.maps.lost, struct.pack("<I", 0), 8)
-        return int(struct.unpack("<Q", raw)[0])
+    def lost(self) -> dict[int, int]:
+        """Records the programs could not reserve ring-buffer space for, by record kind."""
+        return self._lost.nonzero() if self._lost is not None else {}
 
     def detach(self) -> None:
         """Stop the programs (closing their perf events) but keep the ring readable.
@@ -226,6 +236,9 @@ class KernelProbes:
         if self.ring is not None:
             self.ring.close()
             self.ring = None
+        if self._lost is not None:
+            self._lost.close()
+            self._lost = None
         for fd in self._fds:
             try:
                 os.close(fd)

@@ -59,17 +59,21 @@ def P(name: str, type: ParamType, value: object) -> Param:
 _SHARED: dict[tuple[object, ...], Params] = {}
 
 
-def shared_params(key: tuple[object, ...], params: Callable[[], list[Param]]) -> Params:
-    """The parameter set identified by ``key`` (the event kind and every value), built once.
+def shared_params(
+    key: tuple[object, ...], build: Callable[..., list[Param]], *args: object
+) -> Params:
+    """The parameter set identified by ``key`` (the event kind and every value), built by
+    ``build(*args)`` the first time.
 
     A busy process repeats the same operation on the same descriptor and path, so the same
     parameter set recurs; sharing the `Params` lets the encoder reuse its encoded block.
+    (``build`` and its arguments are passed separately so a hit allocates nothing.)
     """
     got = _SHARED.get(key)
     if got is None:
         if len(_SHARED) >= 32768:
             _SHARED.clear()
-        plist = params()
+        plist = build(*args)
         got = _SHARED[key] = Params.from_dict({p.name: p for p in plist})
     return got
 
@@ -83,16 +87,28 @@ def s64(v: int) -> int:
     return v - (1 << 64) if v & (1 << 63) else v
 
 
-def cstr(buf: memoryview, off: int, n: int) -> str:
-    """A NUL-terminated string of n bytes (n includes the NUL, as the helper returns)."""
-    if n <= 0:
-        return ""
-    raw = bytes(buf[off : off + n - 1])
-    return raw.decode("utf-8", "surrogateescape")
+_SOCKADDRS: dict[bytes, tuple[int, Endpoint | None]] = {}
+#: bytes of a sockaddr_in / sockaddr_in6 (everything else is only told by its family)
+_SOCKADDR_SIZES: dict[int, int] = {int(socket.AF_INET): 16, int(socket.AF_INET6): 28}
 
 
 def parse_sockaddr(raw: bytes) -> tuple[int, Endpoint | None]:
-    """Family and (address, port) of a ``struct sockaddr`` (None for non-IP families)."""
+    """Family and (address, port) of a ``struct sockaddr`` (None for non-IP families).
+
+    Results are kept per raw value (a busy socket talks to the same peers), since building
+    address objects costs more than the rest of a network event.
+    """
+    # only the family's own bytes: what follows in a fixed-size read is noise
+    raw = raw[: _SOCKADDR_SIZES.get(raw[0] | raw[1] << 8 if len(raw) >= 2 else 0, 2)]
+    got = _SOCKADDRS.get(raw)
+    if got is None:
+        if len(_SOCKADDRS) >= 4096:
+            _SOCKADDRS.clear()
+        got = _SOCKADDRS[raw] = _parse_sockaddr(raw)
+    return got
+
+
+def _parse_sockaddr(raw: bytes) -> tuple[int, Endpoint | None]:
     if len(raw) < 2:
         return 0, None
     family = struct.unpack_from("<H", raw, 0)[0]

@@ -1,9 +1,8 @@
 """Network records: sockets, connect, accept, send and receive, TCP state changes.
 
-A mixin of `Mapper`: the descriptor table, process state and event output live there. The local
-end of a TCP connection comes from the ``inet_sock_set_state`` transition to ESTABLISHED (it
-fires in softirq context, so it is matched by addresses, not by pid); anything unmatched is
-looked up in /proc while the socket is still open.
+The local end of a TCP connection comes from the ``inet_sock_set_state`` transition to
+ESTABLISHED (it fires in softirq context, so it is matched by addresses, not by pid); anything
+unmatched is looked up in /proc while the socket is still open.
 """
 
 from __future__ import annotations
@@ -12,11 +11,11 @@ import ipaddress
 import os
 import socket
 import struct
-from typing import TYPE_CHECKING
 
-from kcap.model import ParamType
+from kcap.model import Param, ParamType
 from kcap.sources.linux import probes as K
-from kcap.sources.linux.mapper_core import MapperCore
+from kcap.sources.linux.context import MappingContext
+from kcap.sources.linux.descriptors import Descriptors
 from kcap.sources.linux.mapping_base import (
     AF_INET,
     AF_INET6,
@@ -28,6 +27,8 @@ from kcap.sources.linux.mapping_base import (
     P,
     parse_sockaddr,
     s32,
+    s64,
+    shared_params,
 )
 from kcap.sources.linux.procfs import (
     FD_PIPE,
@@ -41,22 +42,26 @@ from kcap.sources.linux.taxonomy import I32, KINDS, PID, PORT, STR, U32
 
 ADDR_IPV4 = ParamType.IPV4
 ADDR_IPV6 = ParamType.IPV6
+_ZERO4 = ipaddress.IPv4Address(0)
+_ZERO6 = ipaddress.IPv6Address(0)
+#: (operation, TCP?, IPv6?) -> the event kind
+_NET_KINDS = {
+    (op, tcp, v6): KINDS[f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"]
+    for op in ("Send", "Recv", "Connect", "Accept")
+    for tcp in (True, False)
+    for v6 in (True, False)
+    if tcp or op in ("Send", "Recv")
+}
 
 
-class NetworkMapping(MapperCore):
-    """Handlers of the network records (see `Mapper` for the state they use)."""
+class NetworkRecords:
+    """Handlers of the network records."""
 
-    if TYPE_CHECKING:
-        _layouts: dict[int, K.Probe]
-        _client_local: dict[Endpoint, Endpoint]
-        _server_local: dict[Endpoint, Endpoint]
+    def __init__(self, ctx: MappingContext, descriptors: Descriptors) -> None:
+        self.ctx = ctx
+        self.descriptors = descriptors
 
-        def _slot_bytes(self, buf: memoryview, off: int, probe: K.Probe, i: int) -> bytes: ...
-        def _add_fd(
-            self, info: ProcInfo, pid: int, tid: int, cpu: int, ts: int, fd: int, fdi: FdInfo
-        ) -> None: ...
-
-    def _tcp_state(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def tcp_state(self, buf: memoryview, off: int) -> None:
         base = off + K.HEADER_SIZE
         old, new = struct.unpack_from("<ii", buf, base + 8)
         sport, dport, family = struct.unpack_from("<HHH", buf, base + 16)
@@ -74,16 +79,17 @@ class NetworkMapping(MapperCore):
             dip = ipaddress.IPv6Address(bytes(buf[base + 48 : base + 64]))
             if sip.ipv4_mapped is not None and dip.ipv4_mapped is not None:
                 sip, dip = sip.ipv4_mapped, dip.ipv4_mapped
-        table = self._client_local if old == TCP_SYN_SENT else self._server_local
+        table = self.ctx.client_local if old == TCP_SYN_SENT else self.ctx.server_local
         if len(table) > 4096:
             table.clear()
         table[(dip, dport)] = (sip, sport)
 
-    def _bind(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        probe = self._layouts[K.K_BIND]
+    def bind(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        probe = ctx.layouts[K.K_BIND]
         fd = s32(WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0])
-        _fam, ep = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        info = self.procs.get(pid)
+        _fam, ep = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
+        info = ctx.procs.get(ctx.rec.pid)
         if info is None or ep is None:
             return
         fdi = info.fds.get(fd)
@@ -106,13 +112,9 @@ class NetworkMapping(MapperCore):
             if fdi.remote is None and known.remote is not None and known.remote[1] != 0:
                 fdi.remote = known.remote
 
-    def _net_event(
+    def net_event(
         self,
         info: ProcInfo,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
         fd: int,
         fdi: FdInfo,
         send: bool,
@@ -120,6 +122,9 @@ class NetworkMapping(MapperCore):
         peer: Endpoint | None,
         what: str | None = None,
     ) -> None:
+        """A Send/Recv (or, with ``what``, Connect/Accept) on socket ``fd`` of the current
+        record's process."""
+        pid = self.ctx.rec.pid
         remote = peer if peer is not None else fdi.remote
         if fdi.local is None:
             self._resolve_local(pid, fd, fdi)
@@ -132,39 +137,39 @@ class NetworkMapping(MapperCore):
             remote is None and family == AF_INET6
         )
         op = what or ("Send" if send else "Recv")
-        key = f"{op}/{'tcp' if tcp else 'udp'}{'6' if v6 else '4'}"
-        zero: ipaddress.IPv4Address | ipaddress.IPv6Address = (
-            ipaddress.IPv6Address(0) if v6 else ipaddress.IPv4Address(0)
-        )
-        iptype = ADDR_IPV6 if v6 else ADDR_IPV4
+        zero = _ZERO6 if v6 else _ZERO4
         lip, lport = local if local is not None and local[0].version == zero.version else (zero, 0)
         rip, rport = remote if remote is not None else (zero, 0)
-        params = [
-            P("pid", PID, pid),
-            P("sip", iptype, lip),
-            P("sport", PORT, lport),
-            P("dip", iptype, rip),
-            P("dport", PORT, rport),
-        ]
-        if what is None:
-            params.append(P("size", U32, size & 0xFFFFFFFF))
-        params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
-        params.append(P("fd", I32, fd))
-        self._ev(KINDS[key], pid, tid, cpu, ts, params)
+        size = size & 0xFFFFFFFF if what is None else -1
+        self.ctx.event(
+            _NET_KINDS[op, tcp, v6],
+            shared_params(
+                (op, tcp, v6, pid, fd, lip, lport, rip, rport, size),
+                _net_params,
+                pid,
+                fd,
+                lip,
+                lport,
+                rip,
+                rport,
+                size,
+                tcp,
+                v6,
+            ),
+        )
 
-    def _connect_ret(
-        self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int
-    ) -> None:
-        entry = self._take(tid, K.K_CONNECT)
+    def connect_ret(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        entry = ctx.take(ctx.rec.tid, K.K_CONNECT)
         if entry is None:
             return
         fd, raw = entry
         assert isinstance(fd, int) and isinstance(raw, bytes)
-        ret = self._ret(buf, off)
+        ret = ctx.ret(buf, off)
         if ret != 0 and ret != -EINPROGRESS:
             return
         family, ep = parse_sockaddr(raw)
-        info = self.proc(pid, cpu, ts)
+        info = ctx.proc(ctx.rec.pid)
         fdi = info.fds.get(fd)
         if fdi is None or ep is None:
             return
@@ -172,31 +177,33 @@ class NetworkMapping(MapperCore):
         if not fdi.family:
             fdi.family = family
         if fdi.sock_type == socket.SOCK_STREAM:
-            local = self._client_local.pop(ep, None)
+            local = ctx.client_local.pop(ep, None)
             if local is not None:
                 fdi.local = local
         fdi.path = _describe_socket(fdi)
-        if self._want_net and fdi.sock_type == socket.SOCK_STREAM:
-            self._net_event(info, pid, tid, cpu, ts, fd, fdi, True, 0, None, "Connect")
+        if ctx.want_net and fdi.sock_type == socket.SOCK_STREAM:
+            self.net_event(info, fd, fdi, True, 0, None, "Connect")
 
-    def _accept_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def accept_ret(self, buf: memoryview, off: int) -> None:
         # A server usually sits in accept() long before the capture starts, so an exit without
         # its entry is normal here: the new socket's ends then come from /proc.
-        entry = self.pending.pop(tid, None)
+        ctx = self.ctx
+        pid = ctx.rec.pid
+        entry = ctx.pending.pop(ctx.rec.tid, None)
         lfd = int(entry[1][0]) if entry is not None and entry[0] == K.K_ACCEPT else -1  # type: ignore[call-overload]
-        ret = self._ret(buf, off)
+        ret = ctx.ret(buf, off)
         if ret < 0:
             return
-        probe = self._layouts[K.K_ACCEPT_RET]
-        family, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        info = self.proc(pid, cpu, ts)
+        probe = ctx.layouts[K.K_ACCEPT_RET]
+        family, peer = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
+        info = ctx.proc(pid)
         listener = info.fds.get(lfd)
         fdi = FdInfo(
             FD_SOCKET, "", 0, family or (listener.family if listener else 0), socket.SOCK_STREAM
         )
         if peer is not None:
             fdi.remote = peer
-            local = self._server_local.pop(peer, None)
+            local = ctx.server_local.pop(peer, None)
             if local is None and listener is not None:
                 local = listener.local
             fdi.local = local
@@ -206,37 +213,65 @@ class NetworkMapping(MapperCore):
             if peer is not None and not fdi.family:
                 fdi.family = AF_INET6 if peer[0].version == 6 else AF_INET
         fdi.path = _describe_socket(fdi)
-        self._add_fd(info, pid, tid, cpu, ts, ret, fdi)
-        if self._want_net and peer is not None:
-            self._net_event(info, pid, tid, cpu, ts, ret, fdi, False, 0, peer, "Accept")
+        self.descriptors.add(info, ret, fdi)
+        if ctx.want_net and peer is not None:
+            self.net_event(info, ret, fdi, False, 0, peer, "Accept")
 
-    def _net_io_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self.pending.pop(tid, None)
-        if entry is None:
-            self.stats.unpaired += 1
+    def net_io_ret(self, buf: memoryview, off: int) -> None:
+        """A send or receive exit: the kernel program put the descriptor (remembered at entry,
+        plus one; 0 when it was not) after the return value, and the address read from the
+        pointer the entry remembered (sendto's destination, recvfrom's source) in its slot."""
+        ctx = self.ctx
+        kind = ctx.rec.kind
+        probe = ctx.layouts[kind]
+        raw_ret, saved = WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)
+        if saved == 0:
+            ctx.count_unpaired()
             return
-        kind, extra = entry
-        ret = self._ret(buf, off)
-        if ret < 0 or not self._want_net:
+        ret = s64(raw_ret)
+        if ret < 0 or not ctx.want_net:
             return
-        fd = extra[0]
-        assert isinstance(fd, int)
-        info = self.proc(pid, cpu, ts)
+        fd = s32(saved - 1)
+        info = ctx.proc(ctx.rec.pid)
         fdi = info.fds.get(fd)
         if fdi is None:
             fdi = FdInfo(FD_SOCKET)
         peer: Endpoint | None = None
-        if kind == K.K_SENDTO and len(extra) > 1:
-            fam, peer = parse_sockaddr(extra[1])  # type: ignore[arg-type]
-            if peer is not None and not fdi.family:
+        send = kind == K.K_SEND_RET
+        if probe.read_saved:
+            fam, peer = parse_sockaddr(ctx.slot_bytes(buf, off, probe, 0))
+            if send and peer is not None and not fdi.family:
                 fdi.family = fam
-        elif kind == K.K_RECVFROM:
-            probe = self._layouts[K.K_RECV_RET]
-            fam, peer = parse_sockaddr(self._slot_bytes(buf, off, probe, 0))
-        send = kind in (K.K_SENDTO, K.K_SENDMSG)
         if fdi.kind != FD_SOCKET and fdi.kind != FD_PIPE:
             return
-        self._net_event(info, pid, tid, cpu, ts, fd, fdi, send, ret, peer)
+        self.net_event(info, fd, fdi, send, ret, peer)
+
+
+def _net_params(
+    pid: int,
+    fd: int,
+    lip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    lport: int,
+    rip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    rport: int,
+    size: int,
+    tcp: bool,
+    v6: bool,
+) -> list[Param]:
+    """Parameters of a network event; ``size`` < 0 for Connect/Accept, which have none."""
+    iptype = ADDR_IPV6 if v6 else ADDR_IPV4
+    params = [
+        P("pid", PID, pid),
+        P("sip", iptype, lip),
+        P("sport", PORT, lport),
+        P("dip", iptype, rip),
+        P("dport", PORT, rport),
+    ]
+    if size >= 0:
+        params.append(P("size", U32, size))
+    params.append(P("l4_proto", STR, "TCP" if tcp else "UDP"))
+    params.append(P("fd", I32, fd))
+    return params
 
 
 def _describe_socket(fdi: FdInfo) -> str:

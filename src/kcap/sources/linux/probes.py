@@ -11,18 +11,23 @@ offset  field
 4       u32 cpu
 8       u64 pid_tgid (thread id in the low half, process id in the high half)
 16      u64 monotonic timestamp (ns, ``bpf_ktime_get_ns``)
-24      nwords x u64 copied from the tracepoint context at ``ctx_off``
+24      nwords x u64 copied from the tracepoint context at ``ctx_off`` (a short ``tail``
+        field in one more word; then the words the entry remembered, see `Probe.save_words`)
 …       nslots x i32 read results (bytes read, or a negative errno), padded to 8
-…       the slots: user strings (`STR_SLOT` bytes), one user blob (`BLOB_SLOT`), argv strings
+…       the slots: user strings (`STR_SLOT` bytes), a string read from the remembered
+        pointer, kernel strings of the tracepoint record (`STR_SLOT`), one user blob
+        (`BLOB_SLOT`), argv strings
 ====== ============================================================
 
 Programs drop events of the capturing process itself (its pid is baked in as a constant) and
-count ring-buffer reservation failures in a one-entry array map: that is the kernel-side loss.
+count ring-buffer reservation failures per record kind in an array map (`LOST_SLOTS` entries,
+indexed by kind, mapped into user space): that is the kernel-side loss.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from kcap.sources.linux import bpf_asm as A
 
@@ -32,6 +37,8 @@ ARG_SLOT = 128
 ARGV_MAX = 16
 HEADER_SIZE = 24
 RB_NO_WAKEUP = 1
+#: entries of the loss counter map: one per record kind (every kind is below this)
+LOST_SLOTS = 64
 
 
 def _align8(n: int) -> int:
@@ -49,51 +56,77 @@ class Probe:
     ctx_off: int = 16  # syscall arguments (and exit ``ret``) start at 16, other tracepoints at 8
     tail: int = 0  # 1, 2 or 4: one more word holding a field this short at the end of the context
     strings: tuple[int, ...] = ()  # word indexes of user string pointers
+    kstrings: tuple[int, ...] = ()  # context offsets of ``__data_loc`` strings (kernel memory)
     blob: tuple[int, int | None] | None = None  # (pointer word, length word or None: fixed)
     argv: int | None = None  # word index of an argv array
-    save_ptr: int | None = None  # enter side: remember this word per thread for the exit side
-    read_saved: bool = False  # exit side: read a blob from the pointer the enter side saved
+    exit_argv: bool = False  # exec exit side: the new argv, from the new user stack (on success)
+    # An entry whose record only carries numbers and a pointer need not write one: its program
+    # remembers them per thread (the saved map holds {pointer, first word + 1, second word};
+    # 0 in the second field: nothing remembered) and the exit program writes them with the
+    # result. One record per system call instead of two for the frequent calls.
+    save_ptr: int | None = None  # enter side: remember this word (a user pointer)
+    save_words: tuple[int, ...] = ()  # enter side: remember these words (at most 2), no record
+    read_saved: bool = False  # exit side: read a blob from the remembered pointer
+    read_saved_str: bool = False  # exit side: read a string from the remembered pointer
+    saved_words: int = 0  # exit side: the remembered words, after the syscall's
     any_pid: bool = False  # keep records of the capturing process (softirq context borrows it)
 
     # layout ---------------------------------------------------------------
-    @property
+    @cached_property
     def nslots(self) -> int:
         return (
             len(self.strings)
+            + (1 if self.read_saved_str else 0)
+            + len(self.kstrings)
             + (1 if self.blob is not None or self.read_saved else 0)
-            + (ARGV_MAX if self.argv is not None else 0)
+            + (ARGV_MAX if self.has_argv else 0)
         )
 
-    @property
+    @cached_property
+    def has_argv(self) -> bool:
+        return self.argv is not None or self.exit_argv
+
+    @cached_property
     def words(self) -> int:
-        """u64 words in the record (a short ``tail`` field takes a whole word)."""
-        return self.nwords + (1 if self.tail else 0)
+        """u64 words in the record (a short ``tail`` field takes a whole word, then the saved
+        word if any)."""
+        return self.nwords + (1 if self.tail else 0) + self.saved_words
 
     @property
+    def emits(self) -> bool:
+        """Whether the program writes a record (entries that only remember a word do not)."""
+        return not self.save_words
+
+    @cached_property
     def lens_off(self) -> int:
         return HEADER_SIZE + 8 * self.words
 
-    @property
+    @cached_property
     def slots_off(self) -> int:
         return self.lens_off + _align8(4 * self.nslots)
 
-    def slot_offsets(self) -> list[tuple[int, int]]:
-        """(offset, size) of each slot in record order: strings, blob, argv entries."""
+    def slot_offsets(self) -> tuple[tuple[int, int], ...]:
+        """(offset, size) of each slot in record order: strings, kernel strings, blob, argv
+        entries."""
+        return self._slot_offsets
+
+    @cached_property
+    def _slot_offsets(self) -> tuple[tuple[int, int], ...]:
         out = []
         off = self.slots_off
-        for _ in self.strings:
+        for _ in range(len(self.strings) + self.read_saved_str + len(self.kstrings)):
             out.append((off, STR_SLOT))
             off += STR_SLOT
         if self.blob is not None or self.read_saved:
             out.append((off, BLOB_SLOT))
             off += BLOB_SLOT
-        if self.argv is not None:
+        if self.has_argv:
             for _ in range(ARGV_MAX):
                 out.append((off, ARG_SLOT))
                 off += ARG_SLOT
-        return out
+        return tuple(out)
 
-    @property
+    @cached_property
     def size(self) -> int:
         return self.slots_off + sum(size for _, size in self.slot_offsets())
 
@@ -163,14 +196,16 @@ SYSCALL_NR = {
     "accept4": 288,
     "dup3": 292,
     "renameat2": 316,
+    "memfd_create": 319,
     "execveat": 322,
     "openat2": 437,
 }
 #: Offsets in x86_64 ``struct pt_regs`` of the six syscall arguments and of ``orig_ax``.
 _ARG_REGS = (112, 104, 96, 56, 72, 64)  # di, si, dx, r10, r8, r9
 _ORIG_AX = 120
+_SP = 152
 _PT_REGS_SIZE = 168
-_REGS_AT = -8 - 16 - _PT_REGS_SIZE  # stack slot of the copied registers (below two scratch u64s)
+_REGS_AT = -8 - 24 - _PT_REGS_SIZE  # stack slot of the copied registers (below 3 scratch u64s)
 MAX_SYSCALL_NR = 512
 
 
@@ -238,20 +273,43 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     if not probe.any_pid:
         p.jeq_imm(r1, self_pid, "out")
 
-    if probe.save_ptr is not None:
+    # The saved map holds per thread {u64 pointer, u64 first word + 1, u64 second word}.
+    if probe.save_ptr is not None or probe.save_words:
+        assert len(probe.save_words) <= 2
         p.stx(A.W, r10, -8, r7)  # key: thread id
-        load_word(r1, probe.save_ptr)
-        p.stx(A.DW, r10, -16, r1)
+        if probe.save_ptr is not None:
+            load_word(r1, probe.save_ptr)
+        else:
+            p.mov_imm(r1, 0)
+        p.stx(A.DW, r10, -32, r1)
+        for k in range(2):
+            if k < len(probe.save_words):
+                load_word(r1, probe.save_words[k])
+                if k == 0:
+                    # an int (a descriptor): its 32 bits, plus one, so 0 stays "nothing"
+                    p.mov32_reg(r1, r1)
+                    p.add_imm(r1, 1)
+            else:
+                p.mov_imm(r1, 0)
+            p.stx(A.DW, r10, -24 + 8 * k, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
         p.add_imm(r2, -8)
         p.mov_reg(r3, r10)
-        p.add_imm(r3, -16)
+        p.add_imm(r3, -32)
         p.mov_imm(r4, 0)
         p.call(A.MAP_UPDATE_ELEM)
+    if not probe.emits:
+        p.label("out")
+        p.mov_imm(r0, 0)
+        p.exit()
+        return p.assemble()
 
-    if probe.read_saved:
+    if probe.read_saved or probe.read_saved_str or probe.saved_words:
+        # r9 = the remembered pointer; the stack at -32 and -40 = the remembered words
         p.mov_imm(r9, 0)
+        p.st_imm(A.DW, r10, -32, 0)
+        p.st_imm(A.DW, r10, -40, 0)
         p.stx(A.W, r10, -8, r7)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
@@ -259,6 +317,10 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.call(A.MAP_LOOKUP_ELEM)
         p.jeq_imm(r0, 0, "no_saved")
         p.ldx(A.DW, r9, r0, 0)
+        p.ldx(A.DW, r1, r0, 8)
+        p.stx(A.DW, r10, -32, r1)
+        p.ldx(A.DW, r1, r0, 16)
+        p.stx(A.DW, r10, -40, r1)
         p.ld_map_fd(r1, maps.saved)
         p.mov_reg(r2, r10)
         p.add_imm(r2, -8)
@@ -286,6 +348,9 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.st_imm(A.DW, r8, HEADER_SIZE + 8 * probe.nwords, 0)
         p.ldx(size, r1, r6, probe.ctx_off + 8 * probe.nwords)
         p.stx(size, r8, HEADER_SIZE + 8 * probe.nwords, r1)
+    for k in range(probe.saved_words):
+        p.ldx(A.DW, r1, r10, -32 - 8 * k)
+        p.stx(A.DW, r8, HEADER_SIZE + 8 * (probe.words - probe.saved_words + k), r1)
     # Ring-buffer memory is not zeroed: clear the read results so unused slots read as 0.
     for off in range(probe.lens_off, probe.slots_off, 8):
         p.st_imm(A.DW, r8, off, 0)
@@ -299,6 +364,41 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.mov_imm(r2, size)
         load_word(r3, word)
         p.call(A.PROBE_READ_USER_STR)
+        p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
+        slot_i += 1
+
+    if probe.read_saved_str:
+        off, size = slots[slot_i]
+        p.jeq_imm(r9, 0, "saved_str_done")
+        p.mov_reg(r1, r8)
+        p.add_imm(r1, off)
+        p.mov_imm(r2, size)
+        p.mov_reg(r3, r9)
+        p.call(A.PROBE_READ_USER_STR)
+        p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
+        p.label("saved_str_done")
+        slot_i += 1
+
+    for loc in probe.kstrings:
+        # A __data_loc field: u32 with the string's offset in the record (low 16 bits). The
+        # verifier forbids arithmetic on the context pointer, so it goes through the stack as
+        # a plain number first (copied by a helper, which leaves the slot untyped).
+        off, size = slots[slot_i]
+        p.stx(A.DW, r10, -8, r6)
+        p.mov_reg(r1, r10)
+        p.add_imm(r1, -16)
+        p.mov_imm(r2, 8)
+        p.mov_reg(r3, r10)
+        p.add_imm(r3, -8)
+        p.call(A.PROBE_READ_KERNEL)
+        p.ldx(A.W, r3, r6, loc)
+        p.and_imm(r3, 0xFFFF)
+        p.ldx(A.DW, r1, r10, -16)
+        p.add_reg(r3, r1)
+        p.mov_reg(r1, r8)
+        p.add_imm(r1, off)
+        p.mov_imm(r2, size)
+        p.call(A.PROBE_READ_KERNEL_STR)
         p.stx(A.W, r8, probe.lens_off + 4 * slot_i, r0)
         slot_i += 1
 
@@ -331,8 +431,25 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
         p.label("blob_done")
         slot_i += 1
 
-    if probe.argv is not None:
+    if probe.exit_argv:
+        # After a successful exec the new user stack pointer points at argc, followed by the
+        # argv pointers, in pages the kernel has just written (so they can be read, unlike
+        # strings at entry, which may not be paged in). Read at exit, this is the argv the
+        # program got: a #! script's has the interpreter in front.
+        p.ldx(A.DW, r1, r6, 8)
+        p.jne_imm(r1, 0, "argv_done")
+        p.ldx(A.DW, r3, r6, 0)
+        p.add_imm(r3, _SP)
+        p.mov_reg(r1, r10)
+        p.add_imm(r1, -16)
+        p.mov_imm(r2, 8)
+        p.call(A.PROBE_READ_KERNEL)
+        p.jne_imm(r0, 0, "argv_done")
+        p.ldx(A.DW, r9, r10, -16)
+        p.add_imm(r9, 8)
+    elif probe.argv is not None:
         load_word(r9, probe.argv)
+    if probe.has_argv:
         for j in range(ARGV_MAX):
             off, size = slots[slot_i + j]
             p.mov_reg(r1, r10)
@@ -359,7 +476,7 @@ def build_program(probe: Probe, maps: Maps, self_pid: int) -> bytes:
     p.exit()
 
     p.label("lost")
-    p.st_imm(A.W, r10, -4, 0)
+    p.st_imm(A.W, r10, -4, probe.kind)  # one counter per record kind
     p.ld_map_fd(r1, maps.lost)
     p.mov_reg(r2, r10)
     p.add_imm(r2, -4)
@@ -381,6 +498,7 @@ K_EXECVE_RET = 4
 K_EXIT_GROUP = 5
 K_EXECVEAT = 6
 K_CREAT = 7
+K_EXEC_SEEN = 8
 K_OPENAT = 10
 K_OPEN = 11
 K_OPEN_RET = 12
@@ -420,6 +538,10 @@ K_DUP_RET = 55
 K_DUP1 = 56
 K_FCNTL = 57
 K_RECVMSG_RET = 58
+K_MEMFD = 59
+K_MEMFD_RET = 60
+K_OPENAT_RET = 61
+K_OPENAT_SAVE = 62
 
 
 def _sc(name: str) -> str:
@@ -434,20 +556,26 @@ def probe_table() -> list[Probe]:
         P(K_NEWTASK, "process", "task/task_newtask", 4, ctx_off=8),
         P(K_EXIT, "process", "sched/sched_process_exit", 3, ctx_off=8, tail=1),
         P(K_EXECVE, "process", _sc("sys_enter_execve"), 2, strings=(0,), argv=1),
-        P(K_EXECVEAT, "process", _sc("sys_enter_execveat"), 3, strings=(1,), argv=2),
-        P(K_EXECVE_RET, "process", _sc("sys_exit_execve"), 1),
-        P(K_EXECVE_RET, "process", _sc("sys_exit_execveat"), 1),
+        # execveat(dfd, path, argv, envp, flags): the flags tell AT_EMPTY_PATH (fexecve)
+        P(K_EXECVEAT, "process", _sc("sys_enter_execveat"), 5, strings=(1,), argv=2),
+        # the file name as the kernel keeps it (readable even when the user's copy is not)
+        P(K_EXEC_SEEN, "process", "sched/sched_process_exec", 1, ctx_off=8, tail=4, kstrings=(8,)),
+        P(K_EXECVE_RET, "process", _sc("sys_exit_execve"), 1, exit_argv=True),
+        P(K_EXECVE_RET, "process", _sc("sys_exit_execveat"), 1, exit_argv=True),
         P(K_EXIT_GROUP, "process", _sc("sys_enter_exit_group"), 1),
         P(K_CHDIR, "process", _sc("sys_enter_chdir"), 1, strings=(0,)),
         P(K_FCHDIR, "process", _sc("sys_enter_fchdir"), 1),
         P(K_CHDIR_RET, "process", _sc("sys_exit_chdir"), 1),
         P(K_CHDIR_RET, "process", _sc("sys_exit_fchdir"), 1),
         # descriptors: every kind that names fds needs opens, closes and dups
-        P(K_OPENAT, "fd", _sc("sys_enter_openat"), 4, strings=(1,)),
-        P(K_OPENAT, "fd", _sc("sys_enter_openat2"), 4, strings=(1,)),
+        # openat (what open() calls): one record, the path read at the exit (by then the
+        # kernel has read it, so its page is in memory even if it was not at the entry)
+        P(K_OPENAT_SAVE, "fd", _sc("sys_enter_openat"), 4, save_ptr=1, save_words=(0, 2)),
+        # openat2(dfd, path, how, size): the flags are the first field of *how
+        P(K_OPENAT, "fd", _sc("sys_enter_openat2"), 4, strings=(1,), blob=(2, 3)),
         P(K_OPEN, "fd", _sc("sys_enter_open"), 3, strings=(0,)),
         P(K_CREAT, "fd", _sc("sys_enter_creat"), 2, strings=(0,)),
-        P(K_OPEN_RET, "fd", _sc("sys_exit_openat"), 1),
+        P(K_OPENAT_RET, "fd", _sc("sys_exit_openat"), 1, read_saved_str=True, saved_words=2),
         P(K_OPEN_RET, "fd", _sc("sys_exit_openat2"), 1),
         P(K_OPEN_RET, "fd", _sc("sys_exit_open"), 1),
         P(K_OPEN_RET, "fd", _sc("sys_exit_creat"), 1),
@@ -460,24 +588,26 @@ def probe_table() -> list[Probe]:
         P(K_DUP_RET, "fd", _sc("sys_exit_dup3"), 1),
         P(K_FCNTL, "fd", _sc("sys_enter_fcntl"), 2),
         P(K_DUP_RET, "fd", _sc("sys_exit_fcntl"), 1),
+        P(K_MEMFD, "fd", _sc("sys_enter_memfd_create"), 2, strings=(0,)),
+        P(K_MEMFD_RET, "fd", _sc("sys_exit_memfd_create"), 1),
         P(K_SOCKET, "fd", _sc("sys_enter_socket"), 3),
         P(K_SOCKET_RET, "fd", _sc("sys_exit_socket"), 1),
         # images: executable file mappings
         P(K_MMAP, "image", _sc("sys_enter_mmap"), 6),
         P(K_MMAP_RET, "image", _sc("sys_exit_mmap"), 1),
         # file I/O and namespace operations
-        P(K_READ, "file", _sc("sys_enter_read"), 3),
-        P(K_READ, "file", _sc("sys_enter_pread64"), 3),
-        P(K_READ, "file", _sc("sys_enter_readv"), 3),
-        P(K_READ_RET, "file", _sc("sys_exit_read"), 1),
-        P(K_READ_RET, "file", _sc("sys_exit_pread64"), 1),
-        P(K_READ_RET, "file", _sc("sys_exit_readv"), 1),
-        P(K_WRITE, "file", _sc("sys_enter_write"), 3),
-        P(K_WRITE, "file", _sc("sys_enter_pwrite64"), 3),
-        P(K_WRITE, "file", _sc("sys_enter_writev"), 3),
-        P(K_WRITE_RET, "file", _sc("sys_exit_write"), 1),
-        P(K_WRITE_RET, "file", _sc("sys_exit_pwrite64"), 1),
-        P(K_WRITE_RET, "file", _sc("sys_exit_writev"), 1),
+        P(K_READ, "file", _sc("sys_enter_read"), 3, save_words=(0,)),
+        P(K_READ, "file", _sc("sys_enter_pread64"), 3, save_words=(0,)),
+        P(K_READ, "file", _sc("sys_enter_readv"), 3, save_words=(0,)),
+        P(K_READ_RET, "file", _sc("sys_exit_read"), 1, saved_words=1),
+        P(K_READ_RET, "file", _sc("sys_exit_pread64"), 1, saved_words=1),
+        P(K_READ_RET, "file", _sc("sys_exit_readv"), 1, saved_words=1),
+        P(K_WRITE, "file", _sc("sys_enter_write"), 3, save_words=(0,)),
+        P(K_WRITE, "file", _sc("sys_enter_pwrite64"), 3, save_words=(0,)),
+        P(K_WRITE, "file", _sc("sys_enter_writev"), 3, save_words=(0,)),
+        P(K_WRITE_RET, "file", _sc("sys_exit_write"), 1, saved_words=1),
+        P(K_WRITE_RET, "file", _sc("sys_exit_pwrite64"), 1, saved_words=1),
+        P(K_WRITE_RET, "file", _sc("sys_exit_writev"), 1, saved_words=1),
         P(K_UNLINK, "file", _sc("sys_enter_unlink"), 1, strings=(0,)),
         P(K_UNLINKAT, "file", _sc("sys_enter_unlinkat"), 3, strings=(1,)),
         P(K_RMDIR, "file", _sc("sys_enter_rmdir"), 1, strings=(0,)),
@@ -498,14 +628,16 @@ def probe_table() -> list[Probe]:
         P(K_ACCEPT, "net", _sc("sys_enter_accept4"), 2, save_ptr=1),
         P(K_ACCEPT_RET, "net", _sc("sys_exit_accept"), 1, read_saved=True),
         P(K_ACCEPT_RET, "net", _sc("sys_exit_accept4"), 1, read_saved=True),
-        P(K_SENDTO, "net", _sc("sys_enter_sendto"), 6, blob=(4, 5)),
-        P(K_SENDMSG, "net", _sc("sys_enter_sendmsg"), 1),
-        P(K_SEND_RET, "net", _sc("sys_exit_sendto"), 1),
-        P(K_SEND_RET, "net", _sc("sys_exit_sendmsg"), 1),
-        P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 1, save_ptr=4),
-        P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1),
-        P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True),
-        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1),
+        # sends and receives: one record at the exit, with the fd and the address (sendto's
+        # destination, recvfrom's source) read from the pointer the entry remembered
+        P(K_SENDTO, "net", _sc("sys_enter_sendto"), 6, save_ptr=4, save_words=(0,)),
+        P(K_SENDMSG, "net", _sc("sys_enter_sendmsg"), 1, save_words=(0,)),
+        P(K_SEND_RET, "net", _sc("sys_exit_sendto"), 1, read_saved=True, saved_words=1),
+        P(K_SEND_RET, "net", _sc("sys_exit_sendmsg"), 1, read_saved=True, saved_words=1),
+        P(K_RECVFROM, "net", _sc("sys_enter_recvfrom"), 5, save_ptr=4, save_words=(0,)),
+        P(K_RECVMSG, "net", _sc("sys_enter_recvmsg"), 1, save_words=(0,)),
+        P(K_RECV_RET, "net", _sc("sys_exit_recvfrom"), 1, read_saved=True, saved_words=1),
+        P(K_RECVMSG_RET, "net", _sc("sys_exit_recvmsg"), 1, saved_words=1),
         P(K_TCP_STATE, "net", "sock/inet_sock_set_state", 8, ctx_off=8, any_pid=True),
     ]
 

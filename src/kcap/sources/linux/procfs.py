@@ -176,6 +176,37 @@ def describe_fd(target: str, sockets: dict[int, SocketInfo]) -> FdInfo:
     return FdInfo(FD_FILE, path=target)
 
 
+DELETED = " (deleted)"
+MEMFD_PREFIX = "/memfd:"
+
+
+@dataclass(frozen=True)
+class Executable:
+    """A process's executable as /proc/PID/exe shows it, and what follows from the text."""
+
+    exe: str
+    name: str  # its base name, without " (deleted)"
+    fileless: str  # "memfd" (a memory file), "deleted" (unlinked), "" (a file that exists)
+
+
+def describe_exe(exe: str) -> Executable:
+    """Name and fileless mark of an executable path as /proc/PID/exe shows it."""
+    name = os.path.basename(exe.removesuffix(DELETED)) if exe else ""
+    if exe.startswith(MEMFD_PREFIX):
+        fileless = "memfd"
+    elif exe.endswith(DELETED):
+        fileless = "deleted"
+    else:
+        fileless = ""
+    return Executable(exe, name, fileless)
+
+
+def fileless_meta(exe: str) -> list[tuple[str, str]] | None:
+    """The ``linux.fileless`` metadata of an event about a process running ``exe``, if any."""
+    mark = describe_exe(exe).fileless
+    return [("linux.fileless", mark)] if mark else None
+
+
 def read_process(pid: int, sockets: dict[int, SocketInfo]) -> ProcInfo | None:
     """Everything readable about ``pid``; None only when the process is gone."""
     base = f"/proc/{pid}"
@@ -192,11 +223,11 @@ def read_process(pid: int, sockets: dict[int, SocketInfo]) -> ProcInfo | None:
     p = Process(pid=pid, ppid=ppid)
     p.session_id = session & 0xFFFFFFFF
     p.start_time = Timestamp.from_ns(boot_time_ns() + start_ticks * 1_000_000_000 // _CLK_TCK)
-    exe = _readlink(f"{base}/exe")
-    if exe.endswith(" (deleted)"):
-        exe = exe[: -len(" (deleted)")]
-    p.exe = exe
-    p.name = os.path.basename(exe) if exe else comm
+    # as the kernel shows it: "/memfd:NAME (deleted)" for a memory file, "... (deleted)" for an
+    # unlinked one (docs/linux-capture.md, "Process creation")
+    exe = describe_exe(_readlink(f"{base}/exe"))
+    p.exe = exe.exe
+    p.name = exe.name or comm
     cmd = _read(f"{base}/cmdline") or b""
     args = [_decode(a) for a in cmd.split(b"\0")]
     if args and args[-1] == "":

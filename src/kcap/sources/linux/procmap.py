@@ -1,4 +1,4 @@
-"""Process and thread lifecycle records: fork/clone, exec, exit, chdir (a `Mapper` mixin).
+"""Process and thread lifecycle records: fork/clone, exec, exit, chdir.
 
 A fork emits ``CreateProcess`` from the parent, with the parent's state embedded; an exec emits
 ``CreateProcess`` again for the same pid with the new image, embedding the state before it
@@ -7,38 +7,47 @@ A fork emits ``CreateProcess`` from the parent, with the parent's state embedded
 
 from __future__ import annotations
 
-import os
-import posixpath
-
 from kcap.model import Process
 from kcap.sources.linux import probes as K
-from kcap.sources.linux.mapper_core import MapperCore
+from kcap.sources.linux.context import MappingContext
+from kcap.sources.linux.descriptors import Descriptors
+from kcap.sources.linux.exe_resolve import ExecResolver
+from kcap.sources.linux.iomap import FileIo
 from kcap.sources.linux.mapping_base import (
     AT_FDCWD,
     CLONE_PARENT,
     CLONE_THREAD,
+    I32S,
     NULL_SID,
     O_CLOEXEC,
     WORDS,
     P,
     s32,
 )
-from kcap.sources.linux.procfs import ProcInfo, unix_sid
+from kcap.sources.linux.procfs import ProcInfo, fileless_meta, unix_sid
 from kcap.sources.linux.taxonomy import KINDS, PID, SID, STR, TID, TIME, U32
 
 
-class ProcessMapping(MapperCore):
+class ProcessRecords:
     """Maps the records of process and thread lifecycles to events and process state."""
 
-    def _newtask(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def __init__(self, ctx: MappingContext, descriptors: Descriptors, io: FileIo) -> None:
+        self.ctx = ctx
+        self.descriptors = descriptors
+        self.io = io
+        self.exec_resolver = ExecResolver(ctx.procs, ctx.abspath)
+
+    def newtask(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        rec = ctx.rec
         w = WORDS[4].unpack_from(buf, off + K.HEADER_SIZE)
         new = s32(w[0])
         flags = w[3]
-        parent = self.proc(pid, cpu, ts)
+        parent = ctx.proc(rec.pid)
         if flags & CLONE_THREAD:
-            self._thread_event("CreateThread", pid, tid, cpu, ts, new)
+            self._thread_event("CreateThread", new)
             return
-        ppid = parent.process.ppid if flags & CLONE_PARENT else pid
+        ppid = parent.process.ppid if flags & CLONE_PARENT else rec.pid
         pp = parent.process
         child = Process(
             pid=new,
@@ -51,43 +60,28 @@ class ProcessMapping(MapperCore):
             args=pp.args,
             session_id=pp.session_id,
             envs=pp.envs,
-            start_time=self.clock.stamp(ts),
+            start_time=ctx.clock.stamp(rec.ts),
             username=pp.username,
         )
         info = ProcInfo(child, dict(parent.fds), parent.uid)
-        self.procs[new] = info
-        self._create_process(info, pid, tid, cpu, ts, pp, "fork")
+        ctx.procs[new] = info
+        self._create_process(info, pp, "fork")
 
-    def _thread_event(self, name: str, pid: int, tid: int, cpu: int, ts: int, thread: int) -> None:
+    def _thread_event(self, name: str, thread: int) -> None:
         """CreateThread / TerminateThread of ``thread`` (state: replay tracks the threads)."""
-        if self._want_thread:
-            self._ev(
+        ctx = self.ctx
+        if ctx.want_thread:
+            ctx.event(
                 KINDS[name],
-                pid,
-                tid,
-                cpu,
-                ts,
-                [P("pid", PID, pid), P("tid", TID, thread)],
+                [P("pid", PID, ctx.rec.pid), P("tid", TID, thread)],
                 state=True,
             )
 
-    def _create_process(
-        self,
-        info: ProcInfo,
-        pid: int,
-        tid: int,
-        cpu: int,
-        ts: int,
-        creator: Process,
-        origin: str,
-    ) -> None:
+    def _create_process(self, info: ProcInfo, creator: Process, origin: str) -> None:
         p = info.process
-        self._ev(
+        meta = [("linux.origin", origin), *(fileless_meta(p.exe) or ())]
+        self.ctx.event(
             KINDS["CreateProcess"],
-            pid,
-            tid,
-            cpu,
-            ts,
             [
                 P("pid", PID, p.pid),
                 P("ppid", PID, p.ppid),
@@ -101,61 +95,97 @@ class ProcessMapping(MapperCore):
                 P("flags", U32, 0),
             ],
             process=creator,
-            meta=[("linux.origin", origin)],
+            meta=meta,
             state=True,
         )
 
-    def _execve_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_EXECVE)
-        if entry is None or self._ret(buf, off) != 0:
+    def exec_seen(self, buf: memoryview, off: int) -> None:
+        """sched_process_exec: the exec succeeded; the kernel's copy of the file name.
+
+        It comes in the new program's thread, which is the process's main thread even when
+        another thread called exec: the entry waiting under the old thread id moves there.
+        """
+        ctx = self.ctx
+        probe = ctx.layouts[K.K_EXEC_SEEN]
+        old_tid = s32(WORDS[2].unpack_from(buf, off + K.HEADER_SIZE)[1])
+        kname = ctx.slot_str(buf, off, probe, 0)
+        entry = ctx.pending.pop(old_tid, None)
+        if entry is not None and entry[0] == K.K_EXECVE:
+            dfd, filename, argv, flags, _ = entry[1]
+            ctx.pending[ctx.rec.tid] = (K.K_EXECVE, (dfd, filename, argv, flags, kname))
+        else:  # the entry was not seen (exec started before the capture, or lost)
+            ctx.pending[ctx.rec.tid] = (K.K_EXECVE, (AT_FDCWD, kname, [], 0, kname))
+
+    def execve_ret(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        entry = ctx.take(ctx.rec.tid, K.K_EXECVE)
+        if entry is None or ctx.ret(buf, off) != 0:
             return
-        dfd, filename, argv = entry
+        dfd, filename, argv, flags, kname = entry
         assert isinstance(dfd, int) and isinstance(filename, str) and isinstance(argv, list)
-        info = self.proc(pid, cpu, ts)
+        assert isinstance(flags, int)
+        pid = ctx.rec.pid
+        info = ctx.proc(pid)
         old = info.process
-        # Resolve symlinks (/bin/true -> /usr/bin/true) so the path matches what /proc/PID/exe
-        # gives for processes of the snapshot; keep the given path if it cannot be resolved.
-        given = self.abspath(info, dfd, filename)
-        exe = os.path.realpath(given) if given.startswith("/") else given
+        # The argv the new program got, read at exit from its stack (a script's starts with
+        # its interpreter); the one given to exec when that could not be read.
+        new_argv = self._exit_argv(buf, off) or list(argv)
+        # The kernel's copy of the name is complete even when the user's could not be read;
+        # for fexecve it is /dev/fd/N, which resolves the same way.
+        path = kname if isinstance(kname, str) and kname else filename
+        exe = self.exec_resolver.resolve(pid, ctx.rec.tid, info, dfd, path, flags, new_argv)
         new = Process(
             pid=pid,
             ppid=old.ppid,
-            name=posixpath.basename(exe),
-            cmdline=" ".join(argv),
-            exe=exe,
+            name=exe.name,
+            cmdline=" ".join(new_argv),
+            exe=exe.exe,
             cwd=old.cwd,
             sid=old.sid,
-            args=list(argv),
+            args=new_argv,
             session_id=old.session_id,
             start_time=old.start_time,
             username=old.username,
         )
         info.process = new
-        self._create_process(info, pid, tid, cpu, ts, old, "exec")
+        self._create_process(info, old, "exec")
         # descriptors opened with O_CLOEXEC are closed by the exec
         for fd in [fd for fd, f in info.fds.items() if f.flags & O_CLOEXEC]:
-            self._drop_fd(info, pid, tid, cpu, ts, fd)
-        self._load_image(pid, tid, cpu, ts, exe, 0, 0)
+            self.descriptors.drop(info, fd)
+        ctx.load_image(exe.exe, 0, 0)
 
-    def _exit_group(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        self.exit_codes[pid] = WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
+    def _exit_argv(self, buf: memoryview, off: int) -> list[str]:
+        ctx = self.ctx
+        probe = ctx.layouts[K.K_EXECVE_RET]
+        out: list[str] = []
+        for i in range(K.ARGV_MAX):
+            if I32S.unpack_from(buf, off + probe.lens_off + 4 * i)[0] <= 0:
+                break
+            out.append(ctx.slot_str(buf, off, probe, i))
+        return out
 
-    def _exit(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
+    def exit_group(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        ctx.exit_codes[ctx.rec.pid] = WORDS[1].unpack_from(buf, off + K.HEADER_SIZE)[0] & 0xFF
+
+    def exit(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        pid, tid = ctx.rec.pid, ctx.rec.tid
         w = WORDS[4].unpack_from(buf, off + K.HEADER_SIZE)
         group_dead = w[3] & 0xFF
-        self.pending.pop(tid, None)
+        ctx.pending.pop(tid, None)
         if not group_dead:
-            if self._want_thread:
-                self.proc(pid, cpu, ts)  # announce a process not seen yet, so replay has it
-            self._thread_event("TerminateThread", pid, tid, cpu, ts, tid)
+            if ctx.want_thread:
+                ctx.proc(pid)  # announce a process not seen yet, so replay has it
+            self._thread_event("TerminateThread", tid)
             return
-        info = self.procs.get(pid)
+        info = ctx.procs.get(pid)
         if info is None:
             return
-        if self._io_acc:
-            self.flush_io(pid=pid)
+        if self.io.acc:
+            self.io.flush(pid=pid)
         for fd in list(info.fds):
-            self._drop_fd(info, pid, tid, cpu, ts, fd)
+            self.descriptors.drop(info, fd)
         p = info.process
         params = [
             P("pid", PID, pid),
@@ -164,20 +194,21 @@ class ProcessMapping(MapperCore):
             P("exe", STR, p.exe),
             P("cmdline", STR, p.cmdline),
         ]
-        code = self.exit_codes.pop(pid, None)
+        code = ctx.exit_codes.pop(pid, None)
         if code is not None:
             params.append(P("exit_status", U32, code))
-        self._ev(KINDS["TerminateProcess"], pid, tid, cpu, ts, params, state=True)
-        del self.procs[pid]
+        ctx.event(KINDS["TerminateProcess"], params, state=True)
+        del ctx.procs[pid]
 
-    def _chdir_ret(self, buf: memoryview, off: int, pid: int, tid: int, cpu: int, ts: int) -> None:
-        entry = self._take(tid, K.K_CHDIR, K.K_FCHDIR)
-        if entry is None or self._ret(buf, off) != 0:
+    def chdir_ret(self, buf: memoryview, off: int) -> None:
+        ctx = self.ctx
+        entry = ctx.take(ctx.rec.tid, K.K_CHDIR, K.K_FCHDIR)
+        if entry is None or ctx.ret(buf, off) != 0:
             return
-        info = self.proc(pid, cpu, ts)
+        info = ctx.proc(ctx.rec.pid)
         if entry[0] is None:
             fdi = info.fds.get(int(entry[1]))  # type: ignore[call-overload]
             if fdi is not None:
                 info.process.cwd = fdi.path
         else:
-            info.process.cwd = self.abspath(info, AT_FDCWD, str(entry[0]))
+            info.process.cwd = ctx.abspath(info, AT_FDCWD, str(entry[0]))

@@ -3,8 +3,9 @@
 Order matters: the probes are attached *before* the /proc walk, so nothing that happens during
 the walk is missed, and the records that pile up meanwhile are applied on top of the snapshot.
 Every kernel object is a descriptor owned by this process and closed in `LiveSource.close`,
-which runs on every exit path (end of duration, SIGINT, SIGTERM, errors); the tracefs mount
-used to look up tracepoint ids is undone during start-up.
+which runs on every exit path (end of duration, SIGINT, SIGTERM, errors); tracepoint ids are
+looked up in a mount namespace private to a short-lived thread (`tracefs.lookup`), so no mount
+is ever visible outside it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -25,9 +26,10 @@ from kcap.errors import CaptureError, KcapError, PermissionDenied, Unsupported
 from kcap.model import Event, Handle, Param
 from kcap.sources.linux import sysapi
 from kcap.sources.linux.bpf_loader import KernelProbes
+from kcap.sources.linux.loss import LossAccount
 from kcap.sources.linux.mapper import Mapper
 from kcap.sources.linux.probes import EVENT_KINDS, KIND_GROUPS, probe_table
-from kcap.sources.linux.procfs import ProcInfo, snapshot
+from kcap.sources.linux.procfs import ProcInfo, fileless_meta, snapshot
 from kcap.sources.linux.taxonomy import KINDS, PID, STR, Clock, make_event
 
 
@@ -77,7 +79,13 @@ class LiveSource:
         self.procs: dict[int, ProcInfo] = {}
         self.mapper: Mapper | None = None
         self._sink: Callable[[Event], None] = lambda ev: None
-        self._lost_seen = 0
+        self.loss: LossAccount | None = None
+        self._skipped: dict[int, int] = {}  # records skipped at the stop, by kind
+        self._kernel_lost: dict[int, int] = {}
+        self._loss_pending: dict[str, int] = {}  # lost since the last EventsLost, by event
+        self._loss_reported_ns = 0
+        #: highest ring-buffer fill seen (0.0 to 1.0)
+        self.peak_fill = 0.0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -102,6 +110,7 @@ class LiveSource:
                 keep=self.config.keep,
             )
             self.mapper.io_window_ns = int(self.config.io_aggregate * 1e9)
+            self.loss = LossAccount(self.mapper.yields())
         except BaseException:
             self.close()
             raise
@@ -142,6 +151,7 @@ class LiveSource:
                         Param("cmdline", STR, p.cmdline),
                     ],
                     process=p,
+                    meta=fileless_meta(p.exe),
                 )
             )
         return out
@@ -161,31 +171,76 @@ class LiveSource:
     def poll(self, limit: int = 4 << 20) -> int:
         """Turn the records waiting in the ring buffer into events; returns records read."""
         assert self.probes is not None and self.probes.ring is not None and self.mapper is not None
-        n = self.probes.ring.drain(self.mapper.handle, limit)
+        ring = self.probes.ring
+        fill = ring.fill()
+        if fill > self.peak_fill:
+            self.peak_fill = fill
+        n = ring.drain(self.mapper.handle, limit)
         if self.mapper.io_window_ns:
             self.mapper.flush_io(time.monotonic_ns())
         self._check_lost()
         return n
 
-    def _check_lost(self) -> None:
-        assert self.probes is not None and self.mapper is not None
-        total = self.probes.lost()
-        if total > self._lost_seen:
-            self.mapper.lost(total - self._lost_seen, total)
-            self._lost_seen = total
+    def buffer_fill(self) -> float:
+        """How full the kernel ring buffer is now, 0.0 to 1.0."""
+        ring = self.probes.ring if self.probes is not None else None
+        return ring.fill() if ring is not None else 0.0
+
+    def _check_lost(self, final: bool = False) -> None:
+        """Count what was lost, in events, and record it at most once a second (and at the
+        end) as one EventsLost per kind of event lost."""
+        assert self.probes is not None and self.mapper is not None and self.loss is not None
+        kernel = self.probes.lost()
+        if kernel != self._kernel_lost or final:
+            self._kernel_lost = kernel
+            delta = self.loss.update(kernel, self.mapper.unpaired, self._skipped)
+            for name, n in delta.items():
+                self._loss_pending[name] = self._loss_pending.get(name, 0) + n
+        if not self._loss_pending:
+            return
+        now = time.monotonic_ns()
+        if final or now - self._loss_reported_ns >= 1_000_000_000:
+            self._loss_reported_ns = now
+            for name, n in sorted(self._loss_pending.items()):
+                self.mapper.lost(name, n, self.loss.events[name])
+            self._loss_pending.clear()
 
     @property
     def lost(self) -> int:
-        return self._lost_seen
+        """Events lost so far (kernel buffers full, or skipped at the stop)."""
+        return self.loss.total() if self.loss is not None else 0
 
-    def stop(self) -> None:
-        """Detach the programs and turn what is still buffered into events."""
+    @property
+    def lost_events(self) -> dict[str, int]:
+        """Events lost so far, by event name."""
+        return dict(self.loss.events) if self.loss is not None else {}
+
+    @property
+    def lost_records(self) -> int:
+        """Kernel records the programs could not reserve buffer space for."""
+        return self.loss.records if self.loss is not None else 0
+
+    def stop(self, within: float = 1.0) -> None:
+        """Detach the programs and turn what is still buffered into events, for at most
+        ``within`` seconds; what is left then is skipped and counted as lost, so the file ends
+        complete up to the last event kept."""
         assert self.probes is not None and self.mapper is not None
+        # a fifth of the time is left for skipping and counting what could not be mapped
+        deadline = time.monotonic() + 0.8 * within
         self.mapper.cutoff_ns = time.monotonic_ns()
         self.probes.detach()
-        while self.poll():
+        while time.monotonic() < deadline and self.poll(256 << 10):
             pass
+        assert self.probes.ring is not None
+        for kind, n in self.probes.ring.discard().items():
+            self._skipped[kind] = self._skipped.get(kind, 0) + n
         self.mapper.flush_io()
+        self._check_lost(final=True)
+
+    @property
+    def skipped(self) -> int:
+        """Records skipped unread at the stop (no time left to map them)."""
+        return sum(self._skipped.values())
 
 
 # --------------------------------------------------------------------------- signals
@@ -239,7 +294,10 @@ class Progress:
     elapsed: float
     rate: float  # events/s over the last interval
     written: int
-    lost: int
+    lost: int  # events lost so far
+    lost_rate: float = 0.0  # events lost per second over the last interval
+    buffer_fill: float = 0.0  # kernel ring buffer, 0.0 to 1.0, now
+    cpu: float = 0.0  # the capture's CPU share over the last interval (1.0 = one core)
 
 
 @dataclass
@@ -247,7 +305,11 @@ class CaptureResult:
     path: str
     events: int = 0  # events handed to the writer (state events included)
     records: int = 0  # kernel records read
-    lost: int = 0
+    lost: int = 0  # events lost (kernel buffers full, or skipped at the stop)
+    lost_events: dict[str, int] = field(default_factory=dict)  # the same by event name
+    lost_records: int = 0  # kernel records the programs found no buffer space for
+    skipped_records: int = 0  # records left unread when the stop's time ran out
+    peak_fill: float = 0.0  # highest ring-buffer fill seen, 0.0 to 1.0
     duration: float = 0.0
     drain_seconds: float = 0.0  # after the stop: turning the records still buffered into events
     cpu_seconds: float = 0.0
@@ -316,17 +378,27 @@ def capture_to_file(
             cpu0 = time.process_time()
             t0 = time.monotonic()
             deadline = t0 + duration if duration is not None else None
-            last_t, last_seq = t0, seq
+            last_t, last_seq, last_lost, last_cpu = t0, seq, 0, cpu0
             while not stop.is_set():
                 n = source.poll()
                 now = time.monotonic()
                 if deadline is not None and now >= deadline:
                     break
                 if progress is not None and now - last_t >= progress_interval:
+                    span = now - last_t
+                    cpu, lost = time.process_time(), source.lost
                     progress(
-                        Progress(now - t0, (seq - last_seq) / (now - last_t), seq, source.lost)
+                        Progress(
+                            now - t0,
+                            (seq - last_seq) / span,
+                            seq,
+                            lost,
+                            (lost - last_lost) / span,
+                            source.buffer_fill(),
+                            (cpu - last_cpu) / span,
+                        )
                     )
-                    last_t, last_seq = now, seq
+                    last_t, last_seq, last_lost, last_cpu = now, seq, lost, cpu
                 if n == 0:
                     stop.wait(config.poll_interval)
             if stop.is_set() and not fatal:
@@ -342,6 +414,10 @@ def capture_to_file(
             result.mapping_errors = source.mapper.stats.errors
             result.first_mapping_error = source.mapper.stats.first_error
             result.lost = source.lost
+            result.lost_events = source.lost_events
+            result.lost_records = source.lost_records
+            result.skipped_records = source.skipped
+            result.peak_fill = source.peak_fill
         finally:
             source.close()
             if writer is not None:

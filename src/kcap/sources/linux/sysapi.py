@@ -19,6 +19,7 @@ _libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong]
 _libc.ioctl.restype = ctypes.c_int
 _libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.unshare.argtypes = [ctypes.c_int]
 
 SYS_BPF = 321
 SYS_PERF_EVENT_OPEN = 298
@@ -50,6 +51,9 @@ PERF_EVENT_IOC_SET_BPF = 0x40042408
 PERF_FLAG_FD_CLOEXEC = 8
 
 MNT_DETACH = 2
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+CLONE_NEWNS = 0x20000
 
 
 def check_platform() -> None:
@@ -72,9 +76,14 @@ def bpf(cmd: int, attr: bytearray) -> int:
     return int(ret)
 
 
-def map_create(map_type: int, key_size: int, value_size: int, max_entries: int, name: str) -> int:
+BPF_F_MMAPABLE = 1 << 10
+
+
+def map_create(
+    map_type: int, key_size: int, value_size: int, max_entries: int, name: str, flags: int = 0
+) -> int:
     attr = bytearray(72)
-    struct.pack_into("<5I", attr, 0, map_type, key_size, value_size, max_entries, 0)
+    struct.pack_into("<5I", attr, 0, map_type, key_size, value_size, max_entries, flags)
     name_b = name.encode()[:15]
     attr[28 : 28 + len(name_b)] = name_b
     return bpf(BPF_MAP_CREATE, attr)
@@ -232,6 +241,18 @@ def ioctl(fd: int, request: int, arg: int = 0) -> None:
 def mount(source: str, target: str, fstype: str) -> None:
     if _libc.mount(source.encode(), target.encode(), fstype.encode(), 0, None) < 0:
         _raise_errno(f"mount -t {fstype} {target}")
+
+
+def private_mount_namespace() -> None:
+    """Give the calling thread a mount namespace of its own, with no propagation back.
+
+    Mounts made afterwards are seen by this thread only and vanish with it, whatever way it
+    ends (SIGKILL included): the kernel frees a mount namespace with its last task.
+    """
+    if _libc.unshare(CLONE_NEWNS) < 0:
+        _raise_errno("unshare(CLONE_NEWNS)")
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) < 0:
+        _raise_errno("mount --make-rprivate /")
 
 
 def umount(target: str) -> None:
