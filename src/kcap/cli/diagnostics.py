@@ -45,30 +45,20 @@ def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) ->
 
 
 def _filter_message(exc: FilterError) -> str:
-    """One complete line first; the compiler's caret drawing, if any, indented below it.
+    """One complete line first; the compiler's caret picture, if any, indented below it.
 
-    A syntax error from `kcap.filter` carries ``position`` and ``expected`` and a message that
-    is upstream's caret box (expression, box, ``expected ...``) with an optional hint line
-    ("unknown field ...; did you mean ...") after it. The hint or the expectation, with the
-    column, makes the one-line summary.
+    A compile error from `kcap.filter` carries ``summary`` (what is wrong), ``picture`` (the
+    expression with a caret) and ``position``; the line says what and the column.
     """
-    text = str(exc).rstrip("\n")
-    lines = text.split("\n")
+    summary = getattr(exc, "summary", None)
+    picture = getattr(exc, "picture", None)
     position = getattr(exc, "position", None)
-    expected = getattr(exc, "expected", None)
-    box_end = next((i for i, line in enumerate(lines) if line.startswith("╰")), None)
-    if not isinstance(position, int) or not isinstance(expected, str) or box_end is None:
-        head, rest = lines[0], lines[1:]
+    if not isinstance(summary, str) or not isinstance(picture, str):
+        head, *rest = str(exc).rstrip("\n").split("\n")
         return "\n".join([f"kcap: error: filter: {head}", *("  " + line for line in rest)])
-    hint = " ".join(line.strip() for line in lines[box_end + 1 :] if line.strip())
-    if hint:
-        summary = hint
-    elif lines[box_end].rstrip().endswith(" expected " + expected):
-        summary = "expected " + expected
-    else:
-        summary = expected
-    head = f"kcap: error: filter: {summary} (column {position + 1})"
-    return "\n".join([head, *("  " + line for line in lines[: box_end + 1])])
+    column = f" (column {position + 1})" if isinstance(position, int) else ""
+    head = f"kcap: error: filter: {_one_line(summary)}{column}"
+    return "\n".join([head, *("  " + line for line in picture.split("\n"))])
 
 
 def exit_code(exc: KcapError) -> int:

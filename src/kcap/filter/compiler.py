@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -22,9 +21,13 @@ from typing import Any, NoReturn
 from kcap.filter import fields as F
 from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logical, Node, Not
 from kcap.filter.diagnostics import semantic_error
+from kcap.filter.dialect import REPLAY, Dialect
 from kcap.filter.functions import FUNCTIONS, INDEX_ORDERS, LIVE_ONLY
+from kcap.filter.limits import MAX_GROWTH, growth
 from kcap.filter.ops import FALSE_WHEN_UNSUPPORTED, LitList, compare, numeric_items
+from kcap.filter.regex import PatternError, compile_regex
 from kcap.filter.spec import COSTS
+from kcap.filter.typecheck import never_true
 from kcap.model.event import Event
 
 Fn = Callable[[Event], Any]
@@ -52,6 +55,7 @@ class Compiled:
     params: set[str] = field(default_factory=set)
     header_only: bool = True
     strict: bool = False  # fn returns only True or False (never missing or another value)
+    growth: float = 1.0  # bound of result length / input length (string functions, limits.py)
 
     def merge(self, *others: Compiled) -> None:
         for o in others:
@@ -61,11 +65,16 @@ class Compiled:
 
 
 class Compiler:
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, dialect: Dialect = REPLAY) -> None:
         self.expr = expr
+        self.dialect = dialect
         self.has_field_or_call = False
         #: Names of the functions the expression calls.
         self.calls: set[str] = set()
+        #: Why some comparisons can never be true (the rules dialect warns instead of failing).
+        self.warnings: list[str] = []
+        #: Fields the expression uses that no capture holds: name -> what they need.
+        self.needs: dict[str, str] = {}
 
     def fail(self, node: Node, message: str) -> NoReturn:
         raise semantic_error(self.expr, node.pos, message)
@@ -166,10 +175,17 @@ class Compiler:
             for i in range(1, len(args)):
                 patt = args[i].value
                 try:
-                    compiled = re.compile(patt)
-                except re.error as exc:
+                    compiled = compile_regex(patt)
+                except PatternError as exc:
                     self.fail(node.args[i], f"invalid regular expression {patt!r}: {exc}")
                 args[i] = Compiled(_const(compiled), "str", const=True, value=compiled)
+        bound = growth(name, args)
+        if bound > MAX_GROWTH:
+            self.fail(
+                node,
+                f"{upper} could build text up to {bound:,.0f} times longer than its input; "
+                f"string functions may lengthen their input at most {MAX_GROWTH:,.0f} times",
+            )
         impl = fn.impl
         arg_fns = [a.fn for a in args]
         call: Fn
@@ -188,7 +204,7 @@ class Compiler:
             def call(ev: Event) -> Any:
                 return impl(ev, *[a(ev) for a in arg_fns])
 
-        out = Compiled(call, fn.kind, cost=max((a.cost for a in args), default=0) + 1)
+        out = Compiled(call, fn.kind, cost=max((a.cost for a in args), default=0) + 1, growth=bound)
         out.merge(*args)
         return out
 
@@ -257,6 +273,7 @@ class Compiler:
         left = self.compile(node.left)
         right = self.compile(node.right)
         op = node.op
+        self._check_kinds(node, left, right)
         fn = _specialise(op, left, right)
         if node.negated:
             inner = fn
@@ -271,6 +288,22 @@ class Compiler:
         out = Compiled(fn, "bool", cost=cost, strict=strict)
         out.merge(left, right)
         return out
+
+    def _check_kinds(self, node: Compare, left: Compiled, right: Compiled) -> None:
+        """Reject (or, for rules, warn about) a comparison its kinds make always false."""
+        if left.const == right.const:
+            return
+        subject_node, subject, lit = (
+            (node.left, left, right) if right.const else (node.right, right, left)
+        )
+        name = subject_node.spelled if isinstance(subject_node, FieldRef) else "this value"
+        why = never_true(node.op, name, subject.kind, lit.kind, lit.value)
+        if why is None:
+            return
+        if self.dialect.impossible == "warn":
+            self.warnings.append(why)
+            return
+        self.fail(node, why)
 
 
 def _const(value: Any) -> Fn:

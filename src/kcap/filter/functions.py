@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kcap.filter.accessors import path_rules
+from kcap.filter.limits import MAX_BUILT, replaced_length
 from kcap.filter.ops import IP_TYPES
 from kcap.model.event import Event
 
@@ -88,13 +88,15 @@ def _md5(ev: Event, x: Any) -> str | None:
     return None
 
 
-def _concat(ev: Event, *parts: Any) -> str:
+def _concat(ev: Event, *parts: Any) -> str | None:
     out = []
     for p in parts:
         if isinstance(p, str):
             out.append(p)
         elif isinstance(p, int) and not isinstance(p, bool):
             out.append(str(p))
+    if sum(map(len, out)) > MAX_BUILT:
+        return None
     return "".join(out)
 
 
@@ -121,7 +123,7 @@ def _replace(ev: Event, s: Any, *pairs: Any) -> str | None:
         return None
     for k in range(0, len(pairs) - 1, 2):
         old, new = _str(pairs[k]), _str(pairs[k + 1])
-        if old is None or new is None:
+        if old is None or new is None or replaced_length(s, old, new) > MAX_BUILT:
             return None
         s = s.replace(old, new)
     return s
@@ -170,19 +172,10 @@ def _entropy(ev: Event, s: Any, algo: Any = "shannon") -> int | None:
 
 
 def _regex(ev: Event, s: Any, *patterns: Any) -> bool | None:
+    """The patterns arrive compiled (the compiler accepts only literal patterns)."""
     if not isinstance(s, str):
         return None
-    for p in patterns:
-        if isinstance(p, re.Pattern):
-            if p.search(s):
-                return True
-        elif isinstance(p, str):
-            try:
-                if re.search(p, s):
-                    return True
-            except re.error:
-                continue
-    return False
+    return any(found(s) for found in patterns)
 
 
 def _map_paths(x: Any, fn: Callable[[str], Any]) -> Any:

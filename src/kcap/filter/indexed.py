@@ -31,7 +31,7 @@ _INDEXED: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"ps\.ancestor\[(root|any|[1-9][0-9]*)\]\.(pid|name|cmdline|exe|args|cwd|sid|"
+            r"ps\.ancestor\[(root|any|[1-9][0-9]{0,8})\]\.(pid|name|cmdline|exe|args|cwd|sid|"
             r"sessionid|username|domain)"
         ),
         "ps.ancestor[<N|root|any>].<pid|name|cmdline|exe|args|cwd|sid|sessionid|username|domain>",

@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import NoReturn
 
+from kcap.errors import FilterError
 from kcap.filter.diagnostics import syntax_error
 
 
@@ -70,6 +71,14 @@ _IPV6_CHARS = _HEX | frozenset(":.")
 _STRING_ESCAPES = {"n": "\n", "\\": "\\", "'": "'", '"': '"', "t": "\t"}
 _OPERAND = "field, string, number, bool, ip, function"
 
+#: Longest expression accepted, in characters: far above any real filter or rule condition
+#: (upstream's longest rule is about 5,000), and small enough to compile in well under a
+#: second. Hostile megabyte-long input is refused before any work is done.
+MAX_EXPRESSION = 100_000
+#: Digits an integer literal may have: every event field fits in 64 bits (20 digits); the
+#: bound also keeps Python's own int-from-text limit (4,300 digits) out of reach.
+MAX_INT_DIGITS = 20
+
 
 @dataclass(frozen=True, slots=True)
 class Token:
@@ -89,6 +98,11 @@ class Lexer:
     """Turns an expression into tokens; raises `FilterError` at the first malformed one."""
 
     def __init__(self, expr: str) -> None:
+        if len(expr) > MAX_EXPRESSION:
+            raise FilterError(
+                f"the expression is {len(expr):,} characters long; at most "
+                f"{MAX_EXPRESSION:,} are accepted (split it, or use list macros in rules)"
+            )
         self.src = normalize_newlines(expr)
         self.n = len(self.src)
 
@@ -181,7 +195,7 @@ class Lexer:
             self._fail(i, _OPERAND, f"{src[i:k]!r} is not a number (durations exist only in rules)")
         dots = text.count(".")
         if dots == 0:
-            return self._cidr_or(Token(Tok.INTEGER, text, i, int(text), end=j))
+            return self._cidr_or(Token(Tok.INTEGER, text, i, self._integer(i, text), end=j))
         if dots == 1:
             if text == ".":
                 self._fail(i, _OPERAND)
@@ -193,6 +207,15 @@ class Lexer:
         except ValueError:
             self._fail(i, "a valid IP address")
         return self._cidr_or(Token(Tok.IP, text, i, addr, end=j))
+
+    def _integer(self, i: int, digits: str) -> int:
+        if len(digits.lstrip("0")) > MAX_INT_DIGITS:
+            self._fail(
+                i,
+                "a number of at most 20 digits",
+                f"this integer has {len(digits)} digits; no event value is wider than 64 bits",
+            )
+        return int(digits)
 
     def _negative(self, i: int) -> Token:
         """``-12`` / ``-0.5``: there is no subtraction, so a minus sign only starts a number."""

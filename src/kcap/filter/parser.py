@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logical, Node, Not
-from kcap.filter.diagnostics import syntax_error
+from kcap.filter.diagnostics import semantic_error, syntax_error
 from kcap.filter.lexer import Lexer, Tok, Token
 
 #: Deepest nesting of parentheses, calls and prefix ``not`` accepted (keeps the recursive parser,
@@ -186,7 +186,7 @@ class Parser:
                 return self._call()
             canonical = self.resolve_field(t.text)
             if canonical is None:
-                self._fail(t, OPERAND, self.unknown_field_hint(t.text))
+                raise semantic_error(self.src, t.pos, self.unknown_field_hint(t.text))
             self._next()
             return FieldRef(t.pos, canonical, t.text)
         if kind is Tok.NOT:
