@@ -14,6 +14,7 @@ from typing import Any
 
 from kcap.filter import accessors as A
 from kcap.filter import render as R
+from kcap.filter.fields_head import register as register_head_fields
 from kcap.filter.indexed import INDEXED_TEMPLATES, indexed_spec
 from kcap.filter.paths import WINDOWS, PathRules
 from kcap.filter.spec import FieldSpec
@@ -499,6 +500,10 @@ _unavailable(
 )
 _unavailable("pe.sections", "strs", "it has no value of its own; use pe.sections[NAME].entropy")
 _unavailable("pe.resources", "strs", "it has no value of its own; use pe.resources[KEY]")
+
+# --------------------------------------------------------------------------- current upstream names
+
+register_head_fields(FIELDS)
 
 # --------------------------------------------------------------------------- lookup
 
