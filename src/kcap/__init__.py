@@ -24,6 +24,15 @@ from kcap.writer import STOP, Config, Writer, WriterStats, new_writer
 
 __version__ = "0.1.0"
 
+
+def detect(path: str, ruleset: object, **options: object) -> object:
+    """Replay the capture at ``path`` through a `kcap.rules.RuleSet`, yielding alerts.
+
+    Imported on first use (see kcap.rules.detect for the options)."""
+    from kcap.rules import detect as _detect
+
+    return _detect(path, ruleset, **options)  # type: ignore[arg-type]
+
 __all__ = [
     "STOP",
     "BadMagic",
@@ -46,6 +55,7 @@ __all__ = [
     "UnsupportedVersion",
     "Writer",
     "WriterStats",
+    "detect",
     "new_writer",
     "open",
 ]
