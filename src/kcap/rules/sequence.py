@@ -148,21 +148,21 @@ class SequenceMatcher:
                 continue
             if not step.reads and not step.predicate(ev):
                 continue
-            for chain in bucket:
+            # Every chain the event can extend is extended (later steps' $alias references
+            # may hold on any of them); the oldest completes first.
+            for chain in list(bucket):
                 if not self._can_extend(chain, ev, now):
                     continue
                 if step.reads:
                     self._bind(chain.events)
-                    ok = step.predicate(ev)
-                    if not ok:
+                    if not step.predicate(ev):
                         continue
                 extended = Chain((*chain.events, ev), key, now)
                 if k == self.n - 1:
                     done.append(extended.events)
                     self._drop_key(key)
-                else:
-                    self._park(k + 1, extended)
-                break
+                    break
+                self._park(k + 1, extended)
         return done
 
     def _can_extend(self, chain: Chain, ev: Event, now: int) -> bool:
