@@ -126,7 +126,7 @@ def test_disabled_rules_are_loaded_checked_but_not_compiled(tmp_path: Path) -> N
 
 def test_min_engine_version_above_ours_is_an_error(tmp_path: Path) -> None:
     d = write_rules(tmp_path, (GOOD, {"min_engine_version": "9.0.0"}))
-    with pytest.raises(RuleError, match="needs engine version 9.0.0.*3.1.1"):
+    with pytest.raises(RuleError, match=r"needs engine version 9\.0\.0.*3\.1\.1"):
         kcap.rules.load([d])
     assert kcap.rules.ENGINE_VERSION == "3.1.1"
     ok = write_rules(tmp_path, (GOOD, {"min_engine_version": "3.1.1"}))
@@ -168,7 +168,7 @@ def test_missing_path_and_empty_sets(tmp_path: Path) -> None:
         kcap.rules.load([tmp_path / "nope"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(RuleError, match="no .yml or .yaml files"):
+    with pytest.raises(RuleError, match=r"no \.yml or \.yaml files"):
         kcap.rules.load([empty])
     only_macros = tmp_path / "m.yml"
     only_macros.write_text(MACROS)
