@@ -80,7 +80,7 @@ def test_alert_text_and_json_form(tmp_path: Path) -> None:
     out = "Shell %ps.name (%ps.exe) from %ps.parent.name. Cmdline %ps.cmdline; 100%20 %nope.x"
     ruleset = load(tmp_path, (cond, {"output": out, "severity": "high", "labels": {"a": "b"}}))
     parent = proc(800, "winword.exe")
-    child = proc(801, "cmd.exe", parent=parent, cmdline="cmd /c whoami")
+    proc(801, "cmd.exe", parent=parent, cmdline="cmd /c whoami")
     ev = event("CreateProcess", pid=800, ps=parent, typed=(Param("pid", T.PID, 801),))
     (alert,) = ruleset.engine(processes=lookup).feed(ev)
     assert alert.text == (

@@ -72,7 +72,7 @@ class Engine:
                 matcher = SequenceMatcher(cond, cond.scope.values, is_unordered(cond))
                 self.matchers[rule.id] = matcher
             self._entries.append(_Entry(rule, cond.steps[0], matcher))
-        self._cache: dict[tuple[bytes, str, str], tuple[str, str, list[Any]]] = {}
+        self._cache: dict[bytes, tuple[str, str, str, str, list[Any]]] = {}
 
     def _candidates(self, name: str, category: str) -> list[Any]:
         out: list[Any] = []
@@ -91,14 +91,15 @@ class Engine:
         self.stats.events += 1
         if self._snapshotter is not None:
             self._snapshotter.update(ev)
-        key = (ev.type, ev.name, ev.category)
-        known = self._cache.get(key)
-        if known is None:
+        # Keyed by type id, checked against the recorded name and category (events built in
+        # code may give one id several names).
+        known = self._cache.get(ev.type)
+        if known is None or known[0] != ev.name or known[1] != ev.category:
             name, category = head_kind(ev)
-            known = (name, category, self._candidates(name, category))
+            known = (ev.name, ev.category, name, category, self._candidates(name, category))
             if len(self._cache) < _CACHE_LIMIT:
-                self._cache[key] = known
-        name, category, candidates = known
+                self._cache[ev.type] = known
+        _, _, name, category, candidates = known
         if name == "TerminateProcess" and self.matchers:
             pid = ev.params.value("pid")
             if isinstance(pid, int):

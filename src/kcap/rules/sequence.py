@@ -112,6 +112,7 @@ class SequenceMatcher:
         self.waiting: list[dict[tuple[Any, ...], list[Chain]]] = [{} for _ in range(self.n)]
         self.queue: deque[tuple[int, int, Chain]] = deque()  # (deadline, level, chain)
         self.by_pid: dict[int, list[tuple[int, Chain]]] = {}
+        self._by_pid_entries = 0
         self.process_keyed = bool(self.steps[0].by_names) and all(
             set(s.by_names) <= PROCESS_KEYS for s in self.steps
         )
@@ -188,6 +189,19 @@ class SequenceMatcher:
         self.queue.append((chain.last_ns + self.lifetime, level, chain))
         if self.process_keyed:
             self.by_pid.setdefault(chain.events[-1].pid, []).append((level, chain))
+            self._by_pid_entries += 1
+        # Dropped chains leave entries behind in the deadline queue and the pid index; past
+        # twice the live chains those are swept, so memory follows live state, not history.
+        limit = 2 * self.stats.chains + 1024
+        if len(self.queue) > limit:
+            self.queue = deque(e for e in self.queue if e[2].alive)
+        if self._by_pid_entries > limit:
+            self.by_pid = {
+                pid: live
+                for pid, entries in self.by_pid.items()
+                if (live := [e for e in entries if e[1].alive])
+            }
+            self._by_pid_entries = sum(map(len, self.by_pid.values()))
         while self.stats.chains > MAX_CHAINS and self.queue:
             _, lvl, oldest = self.queue.popleft()
             if oldest.alive:
@@ -227,17 +241,12 @@ class SequenceMatcher:
             if chain.alive:
                 self._remove(level, chain)
                 self.stats.expired += 1
-        if not self.by_pid or len(self.by_pid) < 4 * MAX_CHAINS:
-            return
-        self.by_pid = {
-            pid: live
-            for pid, lst in self.by_pid.items()
-            if (live := [c for c in lst if c[1].alive])
-        }
 
     def process_ended(self, pid: int) -> None:
         """The process ``pid`` terminated: chains waiting for it to act can never complete."""
-        for level, chain in self.by_pid.pop(pid, ()):
+        entries = self.by_pid.pop(pid, [])
+        self._by_pid_entries -= len(entries)
+        for level, chain in entries:
             if chain.alive:
                 self._remove(level, chain)
                 self.stats.ended_by_exit += 1
