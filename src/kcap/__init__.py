@@ -33,6 +33,7 @@ def detect(path: str, ruleset: object, **options: object) -> object:
 
     return _detect(path, ruleset, **options)  # type: ignore[arg-type]
 
+
 __all__ = [
     "STOP",
     "BadMagic",

@@ -154,7 +154,5 @@ def test_profile_mode_prints_a_profile(live2022: Path, tmp_path: Path) -> None:
 
 
 def test_bench_rules_runs_and_reports_both_rows(live2022: Path, tmp_path: Path) -> None:
-    proc = run_script(
-        "bench_rules.py", "--events", 2000, "--repeat", 1, "--workdir", tmp_path
-    )
+    proc = run_script("bench_rules.py", "--events", 2000, "--repeat", 1, "--workdir", tmp_path)
     assert "replay+rules" in proc.stdout and "vs replay" in proc.stdout

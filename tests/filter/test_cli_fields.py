@@ -20,7 +20,8 @@ def run(*args: str) -> str:
 def test_json_lists_every_field_with_type_description_and_example() -> None:
     rows = json.loads(run("--json", "--all"))
     names = {r["field"] for r in rows}
-    assert set(FIELDS) <= names
+    # foreach's pseudo fields (ps._modules ...) are not fields a filter can compare
+    assert {n for n, spec in FIELDS.items() if spec.kind != "items"} <= names
     assert (
         "ps.ancestor[<N|root|any>].<pid|name|cmdline|exe|args|cwd|sid|sessionid|username|domain>"
         in names

@@ -51,7 +51,12 @@ def _register(
 ) -> None:
     fields[name] = FieldSpec(name, kind, cost, getter, unavailable, params)
     if doc is not None:
-        HEAD_DOCS[name] = (doc[0], doc[1], "" if unavailable else _example(name, kind))
+        words = {"str": "string", "int": "integer", "strs": "list<string>"}
+        HEAD_DOCS[name] = (
+            words.get(doc[0], doc[0]),
+            doc[1],
+            "" if unavailable else _example(name, kind),
+        )
 
 
 def _example(name: str, kind: str) -> str:

@@ -51,7 +51,7 @@ _INDEXED: list[tuple[re.Pattern[str], str]] = [
 ]
 INDEXED_TEMPLATES = [t for _, t in _INDEXED]
 
-_ANCESTOR_ATTRS: dict[str, tuple[str, Callable[[Process], Any]]] = {
+ANCESTOR_ATTRS: dict[str, tuple[str, Callable[[Process], Any]]] = {
     "pid": ("int", lambda p: p.pid),
     "name": ("str", lambda p: p.name),
     "cmdline": ("str", lambda p: p.cmdline),
@@ -129,7 +129,7 @@ def indexed_spec(name: str) -> FieldSpec | None:
             return FieldSpec(name, "str", "state", _nth_ancestor_name(int(m.group(1))))
         if fam == "ps.ancestor":
             which, seg = m.group(1), m.group(2)
-            kind, attr = _ANCESTOR_ATTRS[seg]
+            kind, attr = ANCESTOR_ATTRS[seg]
             return FieldSpec(
                 name, "strs" if which == "any" else kind, "state", _ancestor_getter(which, attr)
             )

@@ -10,66 +10,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kcap.filter.indexed import ANCESTOR_ATTRS
 from kcap.filter.render import hex_text
-from kcap.model.process import Module, PESection, Process, Thread
 
 Segment = tuple[str, Callable[[Any], Any]]
 
 
-def _process(get: Callable[[Process], Any]) -> Callable[[Any], Any]:
-    return get
-
-
-_ANCESTOR: dict[str, Segment] = {
-    "name": ("str", _process(lambda p: p.name)),
-    "pid": ("int", _process(lambda p: p.pid)),
-    "cmdline": ("str", _process(lambda p: p.cmdline)),
-    "exe": ("str", _process(lambda p: p.exe)),
-    "args": ("strs", _process(lambda p: list(p.args))),
-    "cwd": ("str", _process(lambda p: p.cwd)),
-    "sid": ("str", _process(lambda p: p.sid)),
-    "sessionid": ("int", _process(lambda p: p.session_id)),
-    "username": ("str", _process(lambda p: p.username)),
-    "domain": ("str", _process(lambda p: p.domain)),
-}
-
-
-def _module(get: Callable[[Module], Any]) -> Callable[[Any], Any]:
-    return get
-
+#: An ancestor's attributes are the ones ``ps.ancestor[N].ATTR`` reads.
+_ANCESTOR: dict[str, Segment] = dict(ANCESTOR_ATTRS)
 
 _MODULE: dict[str, Segment] = {
-    "path": ("str", _module(lambda m: m.path)),
-    "name": ("str", _module(lambda m: m.name)),
-    "address": ("str", _module(lambda m: hex_text(m.base_address))),
-    "size": ("int", _module(lambda m: m.size)),
-    "checksum": ("int", _module(lambda m: m.checksum)),
+    "path": ("str", lambda m: m.path),
+    "name": ("str", lambda m: m.name),
+    "address": ("str", lambda m: hex_text(m.base_address)),
+    "size": ("int", lambda m: m.size),
+    "checksum": ("int", lambda m: m.checksum),
 }
-
-
-def _thread(get: Callable[[Thread], Any]) -> Callable[[Any], Any]:
-    return get
 
 
 _THREAD: dict[str, Segment] = {
-    "tid": ("int", _thread(lambda t: t.tid)),
-    "start_address": ("str", _thread(lambda t: hex_text(t.start_address))),
-    "user_stack_base": ("str", _thread(lambda t: hex_text(t.ustack_base))),
-    "user_stack_limit": ("str", _thread(lambda t: hex_text(t.ustack_limit))),
-    "kernel_stack_base": ("str", _thread(lambda t: hex_text(t.kstack_base))),
-    "kernel_stack_limit": ("str", _thread(lambda t: hex_text(t.kstack_limit))),
+    "tid": ("int", lambda t: t.tid),
+    "start_address": ("str", lambda t: hex_text(t.start_address)),
+    "user_stack_base": ("str", lambda t: hex_text(t.ustack_base)),
+    "user_stack_limit": ("str", lambda t: hex_text(t.ustack_limit)),
+    "kernel_stack_base": ("str", lambda t: hex_text(t.kstack_base)),
+    "kernel_stack_limit": ("str", lambda t: hex_text(t.kstack_limit)),
 }
 
 
-def _section(get: Callable[[PESection], Any]) -> Callable[[Any], Any]:
-    return get
-
-
 _SECTION: dict[str, Segment] = {
-    "name": ("str", _section(lambda s: s.name)),
-    "size": ("int", _section(lambda s: s.size)),
-    "entropy": ("float", _section(lambda s: s.entropy)),
-    "md5": ("str", _section(lambda s: s.md5)),
+    "name": ("str", lambda s: s.name),
+    "size": ("int", lambda s: s.size),
+    "entropy": ("float", lambda s: s.entropy),
+    "md5": ("str", lambda s: s.md5),
 }
 
 SEGMENTS: dict[str, dict[str, Segment]] = {
