@@ -182,3 +182,12 @@ def test_severity_ranks() -> None:
         3,
     ]
     assert kcap.rules.severity_rank("Normal") == 0
+
+
+def test_deprecated_names_still_work_on_translated_events_with_a_warning(tmp_path: Path) -> None:
+    ruleset = load(tmp_path, "kevt.name = 'LoadModule' and image.name = 'evil.dll'")
+    (rule,) = ruleset.rules
+    assert "kevt.name is deprecated upstream; write evt.name" in rule.warnings
+    assert "image.name is deprecated upstream; write module.name" in rule.warnings
+    ev = event("LoadImage", pid=5, file_path="C:\\t\\evil.dll")
+    assert len(ruleset.engine(processes=lambda pid: None).feed(ev)) == 1

@@ -45,6 +45,8 @@ from kcap.model.event import Event
 
 Fn = Callable[[Event], Any]
 
+#: Namespaces upstream renamed (the old spellings still work there, with a warning).
+_DEPRECATED = {"kevt.": "evt.", "image.": "module."}
 _EXPENSIVE_OPS = frozenset({"matches", "imatches", "fuzzy", "ifuzzy", "fuzzynorm", "ifuzzynorm"})
 _LITERAL_KIND_WORDS = {
     "str": "string",
@@ -156,6 +158,13 @@ class Compiler:
     def _field(self, node: FieldRef) -> Compiled:
         spec = self.field_spec(node.name)
         getter = self.field_getter(node, spec)
+        if self.dialect.head_names and node.spelled.startswith(tuple(_DEPRECATED)):
+            current = (
+                _DEPRECATED[node.spelled.split(".", 1)[0] + "."] + node.spelled.split(".", 1)[1]
+            )
+            note = f"{node.spelled} is deprecated upstream; write {current}"
+            if note not in self.warnings:
+                self.warnings.append(note)
         self.has_field_or_call = True
         return Compiled(
             getter,

@@ -40,7 +40,7 @@ def _unavailable(name: str, kind: str, reason: str) -> None:
 
 def _p(
     kind: str,
-    cat: str | None,
+    cat: A.Category,
     names: tuple[str, ...],
     fieldname: str,
     make: Callable[..., Callable[[Event], Any]],
@@ -265,7 +265,8 @@ for _cs, _kind in (
     )
 
 # --------------------------------------------------------------------------- image.*
-_I = "image"
+# "module" is current upstream's name of the category (rules see translated events).
+_I = ("image", "module")
 _IMG_PATH = ("file_path", "file_name", "image_name")
 _p("str", _I, _IMG_PATH, "image.path", A.param_text)
 _p("str", _I, _IMG_PATH, "image.name", A.param_path_part, PathRules.base)

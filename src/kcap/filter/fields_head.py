@@ -71,13 +71,6 @@ def _example(name: str, kind: str) -> str:
     return ""
 
 
-def _module_gate(getter: Getter) -> Getter:
-    def get(ev: Event) -> Any:
-        return getter(ev) if ev.category in _MODULE_CATEGORIES else None
-
-    return get
-
-
 def _value_name(ev: Event) -> str | None:
     """The value a RegSetValue/RegQueryValue/RegDeleteValue names: its key path's last part."""
     if ev.category != "registry":
@@ -135,60 +128,94 @@ def need_of(name: str, reason: str | None) -> str:
 def register(fields: dict[str, FieldSpec]) -> None:
     """Add the current upstream names to ``fields`` (the one field table, kcap.filter.fields)."""
     module_fields: list[tuple[str, str, Getter, tuple[str, ...], str]] = [
-        ("path", "str", A.param_text(None, *_MODULE_PATH), _MODULE_PATH, "full path of the module"),
+        (
+            "path",
+            "str",
+            A.param_text(_MODULE_CATEGORIES, *_MODULE_PATH),
+            _MODULE_PATH,
+            "full path of the module",
+        ),
         (
             "name",
             "str",
-            A.param_path_part(None, PathRules.base, *_MODULE_PATH),
+            A.param_path_part(_MODULE_CATEGORIES, PathRules.base, *_MODULE_PATH),
             _MODULE_PATH,
             "base name of the module",
         ),
         (
             "path.stem",
             "str",
-            A.param_path_part(None, _stem, *_MODULE_PATH),
+            A.param_path_part(_MODULE_CATEGORIES, _stem, *_MODULE_PATH),
             _MODULE_PATH,
             "module path without its extension",
         ),
         (
             "base",
             "str",
-            A.param_hex(None, "base_address", "image_base"),
+            A.param_hex(_MODULE_CATEGORIES, "base_address", "image_base"),
             ("base_address", "image_base"),
             "address the module is loaded at",
         ),
         (
             "size",
             "int",
-            A.param_num(None, "module_size", "image_size"),
+            A.param_num(_MODULE_CATEGORIES, "module_size", "image_size"),
             ("module_size", "image_size"),
             "size of the module in memory",
         ),
-        ("checksum", "int", A.param_num(None, "checksum"), ("checksum",), "PE checksum"),
-        ("pid", "int", A.param_num(None, "pid"), ("pid",), "process that loaded the module"),
+        (
+            "checksum",
+            "int",
+            A.param_num(_MODULE_CATEGORIES, "checksum"),
+            ("checksum",),
+            "PE checksum",
+        ),
+        (
+            "pid",
+            "int",
+            A.param_num(_MODULE_CATEGORIES, "pid"),
+            ("pid",),
+            "process that loaded the module",
+        ),
         (
             "signature.type",
             "str",
-            A.param_symbol(None, R.SIGNATURE_TYPE, "signature_type"),
+            A.param_symbol(_MODULE_CATEGORIES, R.SIGNATURE_TYPE, "signature_type"),
             ("signature_type",),
             "signature type the kernel recorded",
         ),
         (
             "signature.level",
             "str",
-            A.param_symbol(None, R.SIGNATURE_LEVEL, "signature_level"),
+            A.param_symbol(_MODULE_CATEGORIES, R.SIGNATURE_LEVEL, "signature_level"),
             ("signature_level",),
             "signature level the kernel recorded",
         ),
-        ("is_dll", "bool", A.param_bool(None, "is_dll"), ("is_dll",), "the module is a DLL"),
-        ("is_exec", "bool", A.param_bool(None, "is_exec"), ("is_exec",), "an executable"),
-        ("is_driver", "bool", A.param_bool(None, "is_driver"), ("is_driver",), "a driver"),
+        (
+            "is_dll",
+            "bool",
+            A.param_bool(_MODULE_CATEGORIES, "is_dll"),
+            ("is_dll",),
+            "the module is a DLL",
+        ),
+        (
+            "is_exec",
+            "bool",
+            A.param_bool(_MODULE_CATEGORIES, "is_exec"),
+            ("is_exec",),
+            "an executable",
+        ),
+        (
+            "is_driver",
+            "bool",
+            A.param_bool(_MODULE_CATEGORIES, "is_driver"),
+            ("is_driver",),
+            "a driver",
+        ),
     ]
     for ns in ("module", "dll"):
         for attr, kind, getter, params, desc in module_fields:
-            _register(
-                fields, f"{ns}.{attr}", kind, "params", _module_gate(getter), params, (kind, desc)
-            )
+            _register(fields, f"{ns}.{attr}", kind, "params", getter, params, (kind, desc))
         for attr in ("exists", "trusted", "issuer", "subject"):
             kind = "bool" if attr in ("exists", "trusted") else "str"
             _register(
