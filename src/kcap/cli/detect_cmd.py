@@ -174,10 +174,28 @@ def detect(
     collected: list[dict[str, Any]] = []
     out = sys.stdout
     status = 0
+    err = sys.stderr
+    live = err.isatty()
+
+    def clear_line() -> None:
+        if live:
+            err.write("\r\033[K")
+            err.flush()
+
     try:
         for capture in captures:
+
+            def show(n: int, capture: str = capture) -> None:
+                err.write(f"\r{capture}: {n:,} events, {sum(counts.values()):,} alerts")
+                err.flush()
+
             try:
-                for alert in kcap.rules.detect(capture, ruleset, use_defaults=use_defaults):
+                progress = show if live else None
+                found = kcap.rules.detect(
+                    capture, ruleset, use_defaults=use_defaults, progress=progress
+                )
+                for alert in found:
+                    clear_line()
                     rank = kcap.rules.severity_rank(alert.severity)
                     counts[alert.rule.id] = counts.get(alert.rule.id, 0) + 1
                     if fail_rank is not None and rank >= fail_rank:
@@ -195,10 +213,12 @@ def detect(
                         else:
                             collected.append(doc)
             except KcapError as exc:
+                clear_line()
                 if len(captures) == 1:
                     fail(exc, capture)
                 click.echo(f"kcap: error: {capture}: {exc}", err=True)
                 status = EXIT_ERROR
+            clear_line()
         summary = _summary(ruleset, counts, hidden, use_defaults)
         if fmt == "json":
             _emit(out, json.dumps({"alerts": collected, "summary": summary}, indent=2))

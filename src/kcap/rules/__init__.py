@@ -15,7 +15,7 @@ capture cannot evaluate and why, and the deliberate differences from upstream.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,17 +96,29 @@ def load(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]) -> Ru
     return RuleSet(rules, macros, files, warnings)
 
 
+#: Events between two calls of detect's ``progress`` callback.
+PROGRESS_EVERY = 1 << 16
+
+
 def detect(
-    path: str | os.PathLike[str], ruleset: RuleSet, *, use_defaults: bool = False
+    path: str | os.PathLike[str],
+    ruleset: RuleSet,
+    *,
+    use_defaults: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[Alert]:
-    """Replay a capture through the rules, yielding alerts as they fire."""
+    """Replay a capture through the rules, yielding alerts as they fire.
+
+    ``progress(n)`` is called every `PROGRESS_EVERY` events with the count so far."""
     from kcap.reader import open as open_capture
 
     with open_capture(path) as reader:
         _, processes = reader.recover_snapshotters()
         engine = ruleset.engine(use_defaults=use_defaults, processes=processes.find)
         feed = engine.feed
-        for ev in reader.read():
+        for n, ev in enumerate(reader.read(), 1):
             alerts = feed(ev)
             if alerts:
                 yield from alerts
+            if progress is not None and not n % PROGRESS_EVERY:
+                progress(n)
