@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rule_kit import event, feed_all, load, proc
 
 import kcap.rules
@@ -191,3 +193,84 @@ def test_deprecated_names_still_work_on_translated_events_with_a_warning(tmp_pat
     assert "image.name is deprecated upstream; write module.name" in rule.warnings
     ev = event("LoadImage", pid=5, file_path="C:\\t\\evil.dll")
     assert len(ruleset.engine(processes=lambda pid: None).feed(ev)) == 1
+
+
+def test_macros_that_double_at_every_level_are_refused_quickly() -> None:
+    import time
+
+    macros = {"m0": Macro("m0", "ps.name = 'a'")}
+    for i in range(1, 30):
+        macros[f"m{i}"] = Macro(f"m{i}", f"m{i - 1} and m{i - 1}")
+    start = time.perf_counter()
+    with pytest.raises(FilterError, match="expands more than"):
+        compile_condition("m29", macros)
+    assert time.perf_counter() - start < 5
+
+
+def test_deeply_nested_yaml_is_a_rule_problem(tmp_path: Path) -> None:
+    from rule_kit import write_rules
+
+    d = write_rules(tmp_path, "spawn_process")
+    (d / "deep.yml").write_text("a: " + "[" * 5000 + "]" * 5000)
+    with pytest.raises(kcap.rules.RuleError, match="nests lists or mappings too deeply"):
+        kcap.rules.load([d])
+
+
+_WORDS = [
+    "sequence",
+    "maxspan",
+    "1m",
+    "5h",
+    "2x",
+    "by",
+    "as",
+    "e1",
+    "|",
+    "(",
+    ")",
+    ",",
+    "and",
+    "or",
+    "not",
+    "=",
+    "!=",
+    "in",
+    "imatches",
+    "intersects",
+    "ps.name",
+    "ps.uuid",
+    "file.path",
+    "evt.name",
+    "'CreateFile'",
+    "'x*'",
+    "1",
+    "$e1.file.path",
+    "$e1",
+    "$m.name",
+    "is_a",
+    "names",
+    "m_or",
+    "loop1",
+    "foreach(",
+    "ps._modules",
+    "$m",
+    "count(",
+    "substr(",
+    "evt.arg[pid]",
+    "ps.ancestor[0]",
+    "registry.value",
+    "thread.callstack.summary",
+    "10.0.0.0/8",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=14))
+def test_any_condition_compiles_or_is_a_filter_error(words: list[str]) -> None:
+    text = " ".join(words).replace("( ", "(")
+    try:
+        cond = compile_condition(text, M)
+    except FilterError:
+        return
+    for step in cond.steps:
+        step.predicate(ps_event("a"))  # evaluating never raises either

@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rule_kit import MACROS, rule_text, write_rules
 
 import kcap.rules
 from kcap.errors import KcapError, RuleError
+from kcap.rules.schema import RULE_KEYS
 
 GOOD = "spawn_process and ps.name = 'cmd.exe'"
 RID = "0b7f3c8e-1d2a-4e5f-9a6b-7c8d9e0f1a2b"
@@ -184,3 +188,27 @@ def test_all_problems_of_all_files_are_reported_together(tmp_path: Path) -> None
         kcap.rules.load([d])
     assert len(info.value.problems) == 2
     assert str(info.value) == "2 problems in the rule files"
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_KEYS = st.sampled_from([*sorted(RULE_KEYS), "colour", ""])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(doc=st.dictionaries(_KEYS, _VALUES | st.text(max_size=60), max_size=8))
+def test_any_rule_document_loads_or_is_a_rule_error(tmp_path: Path, doc: dict) -> None:
+    d = tmp_path / "fuzz"
+    d.mkdir(exist_ok=True)
+    (d / "r.yml").write_text(yaml.safe_dump(doc))
+    try:
+        kcap.rules.load([d])
+    except RuleError as exc:
+        assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)

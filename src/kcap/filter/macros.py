@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 #: How deeply macros may use macros (upstream's library nests four levels).
 MAX_MACRO_DEPTH = 32
+#: Macro uses one condition may expand in all (macros using a macro twice, nested, would
+#: otherwise grow a condition exponentially); upstream's largest rule expands about 20.
+MAX_EXPANSIONS = 2000
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from kcap.filter.ast import (
 )
 from kcap.filter.diagnostics import FilterSyntaxError, semantic_error, syntax_error
 from kcap.filter.lexer import Lexer, Tok, Token
-from kcap.filter.macros import MAX_MACRO_DEPTH, Macro, operator_precedence
+from kcap.filter.macros import MAX_EXPANSIONS, MAX_MACRO_DEPTH, Macro, operator_precedence
 
 #: Deepest nesting of parentheses, calls and prefix ``not`` accepted (keeps the recursive parser,
 #: compiler and evaluator far from Python's recursion limit on hostile input).
@@ -72,6 +72,7 @@ class Parser:
         macros: Mapping[str, Macro] | None = None,
         expanding: tuple[str, ...] = (),
         warnings: list[str] | None = None,
+        expansions: list[int] | None = None,
     ) -> None:
         lexer = Lexer(expr, rules=rules)
         self.src = lexer.src
@@ -87,6 +88,8 @@ class Parser:
         self.expanding = expanding
         #: Where upstream would read the condition differently (shared with nested parsers).
         self.warnings: list[str] = warnings if warnings is not None else []
+        #: Macro uses expanded so far for this condition (one counter shared by nested parsers).
+        self.expansions = expansions if expansions is not None else [0]
 
     # ------------------------------------------------------------------ helpers
 
@@ -235,6 +238,14 @@ class Parser:
         if t.text in self.expanding:
             cycle = " -> ".join((*self.expanding[self.expanding.index(t.text) :], t.text))
             raise semantic_error(self.src, t.pos, f"macro {t.text} uses itself: {cycle}")
+        self.expansions[0] += 1
+        if self.expansions[0] > MAX_EXPANSIONS:
+            raise semantic_error(
+                self.src,
+                t.pos,
+                f"the condition expands more than {MAX_EXPANSIONS} macro uses; "
+                "a macro library that uses macros repeatedly grows it without end",
+            )
         if len(self.expanding) >= MAX_MACRO_DEPTH:
             raise semantic_error(
                 self.src, t.pos, f"macros nest more than {MAX_MACRO_DEPTH} levels deep"
@@ -248,6 +259,7 @@ class Parser:
             macros=self.macros,
             expanding=(*self.expanding, t.text),
             warnings=self.warnings,
+            expansions=self.expansions,
         )
         try:
             node = inner.parse()

@@ -89,6 +89,9 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
         return None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        problems.add(path, "nests lists or mappings too deeply to be a rule or macro file")
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
