@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import click
 
-from kcap.cli.diagnostics import EXIT_ERROR, EXIT_USAGE, fail, silence_stdout
+from kcap.cli.diagnostics import EXIT_ERROR, fail, silence_stdout
 from kcap.errors import KcapError, RuleError
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -106,9 +106,7 @@ def _load_rules(paths: tuple[str, ...]) -> Any:
     try:
         return kcap.rules.load(paths)
     except RuleError as exc:
-        for problem in exc.problems:
-            click.echo(f"kcap: error: {problem}", err=True)
-        raise click.exceptions.Exit(EXIT_USAGE) from None
+        fail(exc)
 
 
 @click.command("detect", epilog=EPILOG)

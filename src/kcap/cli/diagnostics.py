@@ -2,7 +2,8 @@
 
 * A fatal error is ONE line, ``kcap: error: <file>: <what>``, and the exit code says what kind:
   `EXIT_ERROR` (1) for a file that cannot be read (or is damaged part-way), `EXIT_USAGE` (2) for
-  a bad command line or filter expression, as click itself uses for usage errors.
+  a bad command line, filter expression or rule file, as click itself uses for usage errors
+  (a rule file error lists every problem found, one line each).
 * A non-fatal error (one event that does not decode) is a warning line; the first
   ``limit`` are shown, then a count of the rest, so a badly damaged file cannot flood the
   terminal.
@@ -17,7 +18,7 @@ from typing import BinaryIO, NoReturn
 
 import click
 
-from kcap.errors import FilterError, FormatError, KcapError
+from kcap.errors import FilterError, FormatError, KcapError, RuleError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -36,6 +37,9 @@ def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) ->
     """``kcap: error: <file>: <what>``; the file is named once, whoever put it in the message."""
     if isinstance(exc, FilterError):
         return _filter_message(exc)
+    if isinstance(exc, RuleError):
+        # Every problem of the rule files, each a complete error line of its own.
+        return "\n".join(f"kcap: error: {_one_line(p)}" for p in exc.problems)
     msg = _one_line(str(exc))
     name = None if file is None else os.fspath(file)
     located = isinstance(exc, FormatError) and exc.path
@@ -62,7 +66,7 @@ def _filter_message(exc: FilterError) -> str:
 
 
 def exit_code(exc: KcapError) -> int:
-    return EXIT_USAGE if isinstance(exc, FilterError) else EXIT_ERROR
+    return EXIT_USAGE if isinstance(exc, FilterError | RuleError) else EXIT_ERROR
 
 
 def fail(exc: KcapError, file: str | os.PathLike[str] | None = None) -> NoReturn:
