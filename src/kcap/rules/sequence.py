@@ -213,6 +213,9 @@ class SequenceMatcher:
     def _kill(self, chain: Chain) -> None:
         if chain.alive:
             chain.alive = False
+            # Entries of the queue and the pid index may outlive it a while: they must not
+            # keep its events (and the process state those hold) alive.
+            chain.events = ()
             self.stats.chains -= 1
 
     def _remove(self, level: int, chain: Chain) -> None:
