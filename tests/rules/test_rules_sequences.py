@@ -174,8 +174,13 @@ def test_state_is_bounded_per_key_and_per_rule(
         engine, [spawn(1 + i * 0.001, proc(100 + i, "tool.exe", uuid=1000 + i)) for i in range(200)]
     )
     assert engine.pending() == 50
-    stats = engine.matchers[ruleset.rules[0].id].stats
+    matcher = engine.matchers[ruleset.rules[0].id]
+    stats = matcher.stats
     assert stats.dropped_cap == (100 - S.MAX_CHAINS_PER_KEY) + (S.MAX_CHAINS_PER_KEY + 200 - 50)
+    # What the deadline queue still lists of dropped chains holds no event (nor the process
+    # state an event pins), and the queue itself stays near the live chains.
+    assert all(not c.events for _, _, c in matcher.queue if not c.alive)
+    assert len(matcher.queue) <= 2 * 50 + 1024
 
 
 def test_chains_older_than_maxspan_are_forgotten(tmp_path: Path) -> None:
