@@ -6,6 +6,12 @@ with kcap.open("incident.kcap") as reader:
         print(event.name, event.ps.name if event.ps else "")
 """
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
 from kcap.errors import (
     BadMagic,
     CaptureError,
@@ -24,14 +30,16 @@ from kcap.writer import STOP, Config, Writer, WriterStats, new_writer
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from kcap.rules import Alert, RuleSet
 
-def detect(path: str, ruleset: object, **options: object) -> object:
-    """Replay the capture at ``path`` through a `kcap.rules.RuleSet`, yielding alerts.
 
-    Imported on first use (see kcap.rules.detect for the options)."""
+def detect(path: str | os.PathLike[str], ruleset: RuleSet, **options: Any) -> Iterator[Alert]:
+    """Replay the capture at ``path`` through a `kcap.rules.RuleSet`, yielding alerts as they
+    fire (options: see `kcap.rules.detect`). The rule engine is imported on first use."""
     from kcap.rules import detect as _detect
 
-    return _detect(path, ruleset, **options)  # type: ignore[arg-type]
+    return _detect(path, ruleset, **options)
 
 
 __all__ = [

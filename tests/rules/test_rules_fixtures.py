@@ -27,7 +27,7 @@ def material() -> tuple[Path, Path, Path, Path]:
 def alerts(material: tuple[Path, Path, Path, Path]) -> list[kcap.rules.Alert]:
     capture, rules, _, _ = material
     ruleset = kcap.rules.load([rules])
-    return list(kcap.detect(capture, ruleset))  # type: ignore[call-overload]
+    return list(kcap.detect(capture, ruleset))
 
 
 def _lines(path: Path) -> list[dict]:
