@@ -145,7 +145,7 @@ def _load_rules(paths: tuple[str, ...]) -> Any:
     "--use-defaults",
     is_flag=True,
     help="Also evaluate rules that read what captures lack, with upstream's default values "
-    "('' , 0, false): expect false alerts (an unsigned-module check is then always true).",
+    "('', 0, false): expect false alerts (an unsigned-module check is then always true).",
 )
 def detect(
     captures: tuple[str, ...],
