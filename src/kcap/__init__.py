@@ -6,9 +6,15 @@ with kcap.open("incident.kcap") as reader:
         print(event.name, event.ps.name if event.ps else "")
 """
 
+from __future__ import annotations
+
 from kcap import compiled
 
 compiled.install()  # honour KCAP_PURE_PYTHON before any compiled module is imported
+
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from kcap.errors import (  # noqa: E402
     BadMagic,
@@ -29,6 +35,18 @@ from kcap.reader import Reader, open  # noqa: E402
 from kcap.writer import STOP, Config, Writer, WriterStats, new_writer  # noqa: E402
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from kcap.rules import Alert, RuleSet
+
+
+def detect(path: str | os.PathLike[str], ruleset: RuleSet, **options: Any) -> Iterator[Alert]:
+    """Replay the capture at ``path`` through a `kcap.rules.RuleSet`, yielding alerts as they
+    fire (options: see `kcap.rules.detect`). The rule engine is imported on first use."""
+    from kcap.rules import detect as _detect
+
+    return _detect(path, ruleset, **options)
+
 
 __all__ = [
     "STOP",
@@ -54,6 +72,7 @@ __all__ = [
     "UnsupportedVersion",
     "Writer",
     "WriterStats",
+    "detect",
     "new_writer",
     "open",
 ]

@@ -101,6 +101,14 @@ class FilterError(KcapError):
     """A filter expression cannot be compiled."""
 
 
+class RuleError(KcapError):
+    """Detection rule or macro files cannot be loaded; ``problems`` lists each one found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or [message]
+        super().__init__(message)
+
+
 class CaptureError(KcapError):
     """Live capture cannot start or had to stop."""
 
@@ -124,6 +132,7 @@ __all__ = [
     "LimitExceeded",
     "OpenError",
     "PermissionDenied",
+    "RuleError",
     "StateWarning",
     "Truncated",
     "Unsupported",

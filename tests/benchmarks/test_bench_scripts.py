@@ -151,3 +151,8 @@ def test_profile_mode_prints_a_profile(live2022: Path, tmp_path: Path) -> None:
     run_script("gen_capture.py", capture, "--events", 500, "--source", live2022, "--quiet")
     proc = run_script("bench_rw.py", "--profile", "header", capture, "--workdir", tmp_path)
     assert "function calls" in proc.stdout
+
+
+def test_bench_rules_runs_and_reports_both_rows(live2022: Path, tmp_path: Path) -> None:
+    proc = run_script("bench_rules.py", "--events", 2000, "--repeat", 1, "--workdir", tmp_path)
+    assert "replay+rules" in proc.stdout and "vs replay" in proc.stdout

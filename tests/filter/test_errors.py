@@ -15,25 +15,25 @@ def error_of(expr: str) -> FilterSyntaxError:
     return info.value
 
 
-def test_missing_operand_renders_like_upstream() -> None:
+def test_message_comes_first_then_the_caret_picture() -> None:
     err = error_of("ps.name =")
     lines = str(err).splitlines()
-    assert lines[:5] == [
+    assert lines == [
+        "expected field, string, number, bool, ip, function: "
+        "the expression ends where an operand is needed",
         "ps.name =",
-        "╭─────────^",
-        "|",
-        "|",
-        "╰─────────────────── expected field, string, number, bool, ip, function",
+        "         ^",
     ]
     assert err.position == 9
+    assert err.summary == lines[0]
+    assert err.picture == "\n".join(lines[1:])
     assert isinstance(err, KcapError)
 
 
 def test_caret_points_at_the_offending_token() -> None:
     expr = "ps.name = 'cmd.exe' aand ps.cmdline contains 'ss'"
     err = error_of(expr)
-    caret_line = str(err).splitlines()[1]
-    assert caret_line == "╭" + "─" * 19 + "^"
+    caret_line = str(err).splitlines()[2]
     assert caret_line.index("^") == expr.index("aand")
     assert err.expected.startswith("operator")
 
@@ -41,16 +41,24 @@ def test_caret_points_at_the_offending_token() -> None:
 def test_multiline_expression_points_into_the_right_line() -> None:
     err = error_of("ps.name = 'a'\nand ps.pid = =")
     lines = str(err).splitlines()
-    assert lines[0] == "ps.name = 'a'"
-    assert lines[1] == "and ps.pid = ="
-    assert lines[2].index("^") == len("and ps.pid = ")
+    assert lines[1] == "ps.name = 'a'"
+    assert lines[2] == "and ps.pid = ="
+    assert lines[3].index("^") == len("and ps.pid = ")
 
 
 def test_unknown_field_suggests_nearest_names() -> None:
     err = error_of("ps.nmae = 'x'")
-    assert "unknown field 'ps.nmae'" in str(err)
-    assert "ps.name" in str(err).splitlines()[-1]
+    first = str(err).splitlines()[0]
+    assert first.startswith("unknown field 'ps.nmae'")
+    assert "ps.name" in first
     assert err.position == 0
+
+
+def test_unknown_field_error_has_no_operand_kind_list() -> None:
+    # Regression (issue 15): the parser's "expected field, string, ..." was shown as well.
+    err = error_of("ps.nmae = 'x'")
+    assert "expected field, string" not in str(err)
+    assert "expected" not in err.summary
 
 
 def test_indexed_family_is_suggested_for_a_bad_segment() -> None:
@@ -167,3 +175,35 @@ def test_very_long_flat_expressions_compile_and_run() -> None:
     assert compile(expr)(EVENTS["V"]())  # pid 1 is among them
     expr = " and ".join(f"ps.pid != {i}" for i in range(2, 5000))
     assert compile(expr)(EVENTS["V"]())
+
+
+@pytest.mark.parametrize(
+    ("expr", "why"),
+    [
+        ("kevt.pid = 'abc'", "kevt.pid is a number and 'abc' is text"),
+        ("kevt.pid != '12'", "compare with a number: kevt.pid != 12"),
+        ("kevt.time > '21:56:40'", "use kevt.time.h"),
+        ("ps.name = 1", "quote the value: ps.name = '1'"),
+        ("ps.is_wow64 = 'true'", "compare with true or false"),
+        ("net.dip = '10.0.0.1'", "write the address unquoted"),
+        ("'abc' = kevt.pid", "kevt.pid is a number"),
+    ],
+)
+def test_comparison_never_true_by_its_kinds_is_a_compile_error(expr: str, why: str) -> None:
+    # Regression (issue 15): these compiled and silently matched nothing.
+    err = error_of(expr)
+    assert "never true" in err.summary
+    assert why in err.summary
+
+
+def test_comparisons_of_compatible_kinds_still_compile() -> None:
+    for expr in (
+        "kevt.pid = 4",
+        "kevt.pid in ('4', '8')",
+        "kevt.time = '15:04:05'",
+        "kevt.time.h > 21",
+        "net.dip in ('10.0.0.1')",
+        "ps.is_wow64 = false",
+        "length(ps.name) > 3",
+    ):
+        compile(expr)

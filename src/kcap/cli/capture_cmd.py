@@ -77,6 +77,17 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     "(one ReadFile/WriteFile with io_count); 0 writes one event per system call.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No live line, only the final statistics.")
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Evaluate these detection rules (files or directories) on the live events; alerts "
+    "go to OUTPUT.alerts.jsonl.",
+)
+@click.option(
+    "--allow-actions", is_flag=True, help="Execute rule actions (kill) instead of reporting them."
+)
 def capture(
     output: str,
     expr: tuple[str, ...],
@@ -85,6 +96,8 @@ def capture(
     buffer_mb: int,
     io_aggregate: float,
     quiet: bool,
+    rule_paths: tuple[str, ...] = (),
+    allow_actions: bool = False,
 ) -> None:
     """Capture kernel events (process, thread, image, file, net, handle) into OUTPUT.
 
@@ -100,7 +113,17 @@ def capture(
     saved = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
     completed = False
     try:
-        _run(output, expr, duration, events, buffer_mb, io_aggregate, quiet)
+        _run(
+            output,
+            expr,
+            duration,
+            events,
+            buffer_mb,
+            io_aggregate,
+            quiet,
+            rule_paths,
+            allow_actions,
+        )
         completed = True
     finally:
         for sig, handler in saved.items():
@@ -119,6 +142,8 @@ def _run(
     buffer_mb: int,
     io_aggregate: float,
     quiet: bool,
+    rule_paths: tuple[str, ...] = (),
+    allow_actions: bool = False,
 ) -> None:
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
@@ -144,16 +169,36 @@ def _run(
         limit = f" for {duration:g}s" if duration else " (Ctrl-C to stop)"
         click.echo(f"capturing to {output}{limit}", err=True)
 
+    detector = None
     try:
+        if rule_paths:
+            from kcap.rules import load
+            from kcap.rules.live import LiveDetector
+
+            announce = None if quiet else lambda text: click.echo(f"\n{text}", err=True)
+            detector = LiveDetector(
+                load(rule_paths), output, allow_actions=allow_actions, announce=announce
+            )
         keep = _compile_filter(" ".join(expr)) if expr else None
-        config = CaptureConfig(kinds=kinds, ring_size=ring, keep=keep, io_aggregate=io_aggregate)
+        config = CaptureConfig(
+            kinds=kinds,
+            ring_size=ring,
+            keep=keep,
+            io_aggregate=io_aggregate,
+            observe=detector.observe if detector else None,
+        )
         result = capture_to_file(
             output, config, duration=duration, progress=show if live else None, ready=ready
         )
     except KcapError as exc:
         fail(exc)
+    finally:
+        if detector is not None:
+            detector.close()
     if live:
         err.write("\n")
+    if detector is not None:
+        click.echo(f"{detector.count:,} alert(s) written to {detector.path}", err=True)
     rows = writer_rows(result.stats) if result.stats is not None else []
     rows = [r for r in rows if r[0] != "Events lost"]
     busy = result.duration + result.drain_seconds

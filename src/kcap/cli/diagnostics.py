@@ -2,7 +2,8 @@
 
 * A fatal error is ONE line, ``kcap: error: <file>: <what>``, and the exit code says what kind:
   `EXIT_ERROR` (1) for a file that cannot be read (or is damaged part-way), `EXIT_USAGE` (2) for
-  a bad command line or filter expression, as click itself uses for usage errors.
+  a bad command line, filter expression or rule file, as click itself uses for usage errors
+  (a rule file error lists every problem found, one line each).
 * A non-fatal error (one event that does not decode) is a warning line; the first
   ``limit`` are shown, then a count of the rest, so a badly damaged file cannot flood the
   terminal.
@@ -17,7 +18,7 @@ from typing import BinaryIO, NoReturn
 
 import click
 
-from kcap.errors import FilterError, FormatError, KcapError, StateWarning
+from kcap.errors import FilterError, FormatError, KcapError, RuleError, StateWarning
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -36,6 +37,9 @@ def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) ->
     """``kcap: error: <file>: <what>``; the file is named once, whoever put it in the message."""
     if isinstance(exc, FilterError):
         return _filter_message(exc)
+    if isinstance(exc, RuleError):
+        # Every problem of the rule files, each a complete error line of its own.
+        return "\n".join(f"kcap: error: {_one_line(p)}" for p in exc.problems)
     msg = _one_line(str(exc))
     name = None if file is None else os.fspath(file)
     located = isinstance(exc, FormatError) and exc.path
@@ -45,34 +49,24 @@ def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) ->
 
 
 def _filter_message(exc: FilterError) -> str:
-    """One complete line first; the compiler's caret drawing, if any, indented below it.
+    """One complete line first; the compiler's caret picture, if any, indented below it.
 
-    A syntax error from `kcap.filter` carries ``position`` and ``expected`` and a message that
-    is upstream's caret box (expression, box, ``expected ...``) with an optional hint line
-    ("unknown field ...; did you mean ...") after it. The hint or the expectation, with the
-    column, makes the one-line summary.
+    A compile error from `kcap.filter` carries ``summary`` (what is wrong), ``picture`` (the
+    expression with a caret) and ``position``; the line says what and the column.
     """
-    text = str(exc).rstrip("\n")
-    lines = text.split("\n")
+    summary = getattr(exc, "summary", None)
+    picture = getattr(exc, "picture", None)
     position = getattr(exc, "position", None)
-    expected = getattr(exc, "expected", None)
-    box_end = next((i for i, line in enumerate(lines) if line.startswith("╰")), None)
-    if not isinstance(position, int) or not isinstance(expected, str) or box_end is None:
-        head, rest = lines[0], lines[1:]
+    if not isinstance(summary, str) or not isinstance(picture, str):
+        head, *rest = str(exc).rstrip("\n").split("\n")
         return "\n".join([f"kcap: error: filter: {head}", *("  " + line for line in rest)])
-    hint = " ".join(line.strip() for line in lines[box_end + 1 :] if line.strip())
-    if hint:
-        summary = hint
-    elif lines[box_end].rstrip().endswith(" expected " + expected):
-        summary = "expected " + expected
-    else:
-        summary = expected
-    head = f"kcap: error: filter: {summary} (column {position + 1})"
-    return "\n".join([head, *("  " + line for line in lines[: box_end + 1])])
+    column = f" (column {position + 1})" if isinstance(position, int) else ""
+    head = f"kcap: error: filter: {_one_line(summary)}{column}"
+    return "\n".join([head, *("  " + line for line in picture.split("\n"))])
 
 
 def exit_code(exc: KcapError) -> int:
-    return EXIT_USAGE if isinstance(exc, FilterError) else EXIT_ERROR
+    return EXIT_USAGE if isinstance(exc, FilterError | RuleError) else EXIT_ERROR
 
 
 def fail(exc: KcapError, file: str | os.PathLike[str] | None = None) -> NoReturn:

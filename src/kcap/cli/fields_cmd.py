@@ -12,15 +12,22 @@ from kcap.filter.catalog import field_catalog
 @click.command("fields")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.option(
-    "--all/--available",
+    "--all",
     "show_all",
-    default=True,
-    help="Include fields a capture cannot provide (they are rejected in filters).",
+    is_flag=True,
+    help="Also list the fields a capture cannot provide (filters reject them), with the reason.",
 )
 def fields(as_json: bool, show_all: bool) -> None:
-    """List the fields filter expressions can use, with type, description and an example.
+    """List the fields filter expressions accept, with type, description and an example.
 
     evt. is accepted as an alias of kevt.
+
+    \b
+    Examples:
+      kcap fields
+      kcap fields --all --json
+
+    Exit status: 0.
     """
     rows = [f for f in field_catalog() if show_all or f.available]
     if as_json:

@@ -62,6 +62,12 @@ try:
 except ImportError:
     pass
 try:
+    from kcap.cli.detect_cmd import detect  # type: ignore[import-not-found,unused-ignore]
+
+    cli.add_command(detect)
+except ImportError:
+    pass
+try:
     from kcap.cli.capture_cmd import capture  # type: ignore[import-not-found,unused-ignore]
 
     cli.add_command(capture)

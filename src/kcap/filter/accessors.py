@@ -22,6 +22,8 @@ from kcap.model.params import ParamType
 from kcap.model.process import Process
 
 Accessor = Callable[[Event], Any]
+#: The event category (or categories) a parameter accessor applies to; None: any event.
+Category = str | tuple[str, ...] | None
 
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -78,7 +80,7 @@ def _first_param(ev: Event, names: tuple[str, ...]) -> Any:
     return None
 
 
-def _gate(category: str | tuple[str, ...] | None) -> Callable[[Event], bool]:
+def _gate(category: Category) -> Callable[[Event], bool]:
     if category is None:
         return lambda ev: True
     if isinstance(category, str):
@@ -87,9 +89,9 @@ def _gate(category: str | tuple[str, ...] | None) -> Callable[[Event], bool]:
     return lambda ev: ev.category in cats
 
 
-def param_raw(category: str | None, *names: str) -> Accessor:
+def param_raw(category: Category, *names: str) -> Accessor:
     """The stored value of the first present parameter, or missing."""
-    if len(names) == 1 and category is not None:
+    if len(names) == 1 and isinstance(category, str):
         (name,) = names
 
         def get1(ev: Event) -> Any:
@@ -124,7 +126,7 @@ def to_int(v: Any) -> int | None:
     return None
 
 
-def param_num(category: str | None, *names: str) -> Accessor:
+def param_num(category: Category, *names: str) -> Accessor:
     raw = param_raw(category, *names)
 
     def get(ev: Event) -> int | None:
@@ -136,7 +138,7 @@ def param_num(category: str | None, *names: str) -> Accessor:
     return get
 
 
-def param_bool(category: str | None, *names: str) -> Accessor:
+def param_bool(category: Category, *names: str) -> Accessor:
     raw = param_raw(category, *names)
 
     def get(ev: Event) -> bool | None:
@@ -164,9 +166,9 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def param_text(category: str | None, *names: str) -> Accessor:
+def param_text(category: Category, *names: str) -> Accessor:
     """Rendered text of a string-like parameter; ``''`` when absent (the provider applies)."""
-    if len(names) == 1 and category is not None:
+    if len(names) == 1 and isinstance(category, str):
         (name,) = names
 
         def get1(ev: Event) -> str | None:
@@ -193,7 +195,7 @@ def param_text(category: str | None, *names: str) -> Accessor:
     return get
 
 
-def param_rendered(category: str | None, render: Callable[[Any], str], *names: str) -> Accessor:
+def param_rendered(category: Category, render: Callable[[Any], str], *names: str) -> Accessor:
     gate = _gate(category)
 
     def get(ev: Event) -> str | None:
@@ -205,19 +207,19 @@ def param_rendered(category: str | None, render: Callable[[Any], str], *names: s
     return get
 
 
-def param_symbol(category: str | None, table: Symbols, *names: str) -> Accessor:
+def param_symbol(category: Category, table: Symbols, *names: str) -> Accessor:
     return param_rendered(category, table.render, *names)
 
 
-def param_hex(category: str | None, *names: str) -> Accessor:
+def param_hex(category: Category, *names: str) -> Accessor:
     return param_rendered(category, hex_text, *names)
 
 
-def param_status(category: str | None, *names: str) -> Accessor:
+def param_status(category: Category, *names: str) -> Accessor:
     return param_rendered(category, status_text, *names)
 
 
-def param_sid(category: str | None, *names: str) -> Accessor:
+def param_sid(category: Category, *names: str) -> Accessor:
     gate = _gate(category)
 
     def get(ev: Event) -> str | None:
@@ -231,7 +233,7 @@ def param_sid(category: str | None, *names: str) -> Accessor:
     return get
 
 
-def param_flag_names(category: str | None, table: Symbols, *names: str) -> Accessor:
+def param_flag_names(category: Category, table: Symbols, *names: str) -> Accessor:
     rendered = param_symbol(category, table, *names)
 
     def get(ev: Event) -> list[str] | None:
@@ -241,7 +243,7 @@ def param_flag_names(category: str | None, table: Symbols, *names: str) -> Acces
     return get
 
 
-def param_strings(category: str | None, *names: str) -> Accessor:
+def param_strings(category: Category, *names: str) -> Accessor:
     raw = param_raw(category, *names)
 
     def get(ev: Event) -> list[str] | None:
@@ -257,7 +259,7 @@ def param_strings(category: str | None, *names: str) -> Accessor:
     return get
 
 
-def param_ip(category: str | None, *names: str) -> Accessor:
+def param_ip(category: Category, *names: str) -> Accessor:
     raw = param_raw(category, *names)
 
     def get(ev: Event) -> Any:
@@ -273,7 +275,7 @@ def param_ip(category: str | None, *names: str) -> Accessor:
 
 
 def param_path_part(
-    category: str | None, part: Callable[[PathRules, str], str], *names: str
+    category: Category, part: Callable[[PathRules, str], str], *names: str
 ) -> Accessor:
     text = param_text(category, *names)
 

@@ -54,3 +54,13 @@ class Compare(Node):
     left: Node
     right: Node
     negated: bool = False  # infix form ``a not in (...)``
+
+
+@dataclass(frozen=True, slots=True)
+class BoundRef(Node):
+    """``$name.path`` in a rule: a sequence alias's field or a ``foreach`` item's attribute;
+    ``path`` is empty for a bare ``$name`` (the item itself)."""
+
+    var: str  # without the "$"
+    path: str
+    spelled: str

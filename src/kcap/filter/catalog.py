@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kcap.filter import fields as F
 from kcap.filter.field_docs import FIELD_DOCS
+from kcap.filter.fields_head import HEAD_DOCS
 
 _KIND_WORDS = {
     "str": "string",
@@ -52,11 +53,25 @@ class FieldInfo:
         }
 
 
+def _pe_aliases() -> list[tuple[str, tuple[str, str, str]]]:
+    """``ps.pe.*`` (current upstream's names) documented like the ``pe.*`` they alias."""
+    out = []
+    for name, (typ, desc, example) in FIELD_DOCS.items():
+        if name.startswith("pe.") and "ps.pe." + name[3:] in F.FIELDS:
+            out.append(("ps." + name, (typ, desc, example.replace(name, "ps." + name))))
+    return out
+
+
 def field_catalog() -> list[FieldInfo]:
     """Every field: the plain ones in table order, then the indexed families."""
     out: list[FieldInfo] = []
     seen: set[str] = set()
-    for name, (typ, desc, example) in [*FIELD_DOCS.items(), *_EXTRA_DOCS.items()]:
+    for name, (typ, desc, example) in [
+        *FIELD_DOCS.items(),
+        *_EXTRA_DOCS.items(),
+        *HEAD_DOCS.items(),
+        *_pe_aliases(),
+    ]:
         if "<" in name:
             reason = ""
             if name.startswith("thread.callstack["):
@@ -70,6 +85,8 @@ def field_catalog() -> list[FieldInfo]:
         reason = spec.unavailable or ""
         out.append(FieldInfo(name, typ, desc, example if not reason else "", not reason, reason))
     for name, spec in F.FIELDS.items():
+        if spec.kind == "items":
+            continue  # pseudo fields: only foreach in rule conditions iterates them
         if name not in seen:
             typ = _KIND_WORDS.get(spec.kind, spec.kind)
             out.append(

@@ -13,22 +13,40 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from kcap.filter import fields as F
-from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logical, Node, Not
+from kcap.filter.ast import (
+    BoundRef,
+    Call,
+    Compare,
+    FieldRef,
+    ListLiteral,
+    Literal,
+    Logical,
+    Node,
+    Not,
+)
+from kcap.filter.bound import Scope, compile_bound, compile_foreach, with_default
 from kcap.filter.diagnostics import semantic_error
+from kcap.filter.dialect import REPLAY, Dialect
+from kcap.filter.fastpaths import specialise
+from kcap.filter.fields_head import HEAD_OVERRIDES, need_of
 from kcap.filter.functions import FUNCTIONS, INDEX_ORDERS, LIVE_ONLY
-from kcap.filter.ops import FALSE_WHEN_UNSUPPORTED, LitList, compare, numeric_items
-from kcap.filter.spec import COSTS
+from kcap.filter.limits import MAX_GROWTH, growth
+from kcap.filter.model_attrs import TYPED_DEFAULTS
+from kcap.filter.ops import FALSE_WHEN_UNSUPPORTED, LitList
+from kcap.filter.regex import PatternError, compile_regex
+from kcap.filter.spec import COSTS, FieldSpec
+from kcap.filter.typecheck import never_true
 from kcap.model.event import Event
 
 Fn = Callable[[Event], Any]
 
+#: Namespaces upstream renamed (the old spellings still work there, with a warning).
+_DEPRECATED = {"kevt.": "evt.", "image.": "module."}
 _EXPENSIVE_OPS = frozenset({"matches", "imatches", "fuzzy", "ifuzzy", "fuzzynorm", "ifuzzynorm"})
 _LITERAL_KIND_WORDS = {
     "str": "string",
@@ -52,6 +70,7 @@ class Compiled:
     params: set[str] = field(default_factory=set)
     header_only: bool = True
     strict: bool = False  # fn returns only True or False (never missing or another value)
+    growth: float = 1.0  # bound of result length / input length (string functions, limits.py)
 
     def merge(self, *others: Compiled) -> None:
         for o in others:
@@ -61,11 +80,18 @@ class Compiled:
 
 
 class Compiler:
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, dialect: Dialect = REPLAY, scope: Scope | None = None) -> None:
         self.expr = expr
+        self.dialect = dialect
+        #: Bound values of rule conditions ($alias.field, foreach variables).
+        self.scope = scope
         self.has_field_or_call = False
         #: Names of the functions the expression calls.
         self.calls: set[str] = set()
+        #: Why some comparisons can never be true (the rules dialect warns instead of failing).
+        self.warnings: list[str] = []
+        #: Fields the expression uses that no capture holds: name -> what they need.
+        self.needs: dict[str, str] = {}
 
     def fail(self, node: Node, message: str) -> NoReturn:
         raise semantic_error(self.expr, node.pos, message)
@@ -89,6 +115,8 @@ class Compiler:
             return self._logical(node)
         if isinstance(node, Compare):
             return self._compare(node)
+        if isinstance(node, BoundRef):
+            return compile_bound(self, node)
         raise AssertionError(f"unknown node {node!r}")
 
     def condition(self, node: Node) -> Compiled:
@@ -105,18 +133,41 @@ class Compiler:
 
     # ------------------------------------------------------------------ leaves
 
-    def _field(self, node: FieldRef) -> Compiled:
-        spec = F.spec_of(node.name)
+    def field_spec(self, name: str) -> FieldSpec:
+        """The field's spec; rule conditions read renamed fields with their current meaning."""
+        if self.dialect.head_names and name in HEAD_OVERRIDES:
+            return HEAD_OVERRIDES[name]
+        return F.spec_of(name)
+
+    def field_getter(self, node: FieldRef, spec: FieldSpec) -> Fn:
+        """The accessor of a field as this dialect reads it (see kcap.filter.dialect)."""
         if spec.getter is None:
-            self.fail(
-                node,
-                f"field {node.spelled} is not available when replaying a capture: "
-                f"{spec.unavailable}",
+            if self.dialect.unavailable != "need":
+                self.fail(
+                    node,
+                    f"field {node.spelled} is not available when replaying a capture: "
+                    f"{spec.unavailable}",
+                )
+            self.needs.setdefault(node.spelled, need_of(spec.name, spec.unavailable))
+            default = TYPED_DEFAULTS.get(spec.kind)
+            return lambda ev: [] if isinstance(default, list) else default
+        if self.dialect.typed_defaults:
+            return with_default(spec.getter, spec.kind)
+        return spec.getter
+
+    def _field(self, node: FieldRef) -> Compiled:
+        spec = self.field_spec(node.name)
+        getter = self.field_getter(node, spec)
+        if self.dialect.head_names and node.spelled.startswith(tuple(_DEPRECATED)):
+            current = (
+                _DEPRECATED[node.spelled.split(".", 1)[0] + "."] + node.spelled.split(".", 1)[1]
             )
+            note = f"{node.spelled} is deprecated upstream; write {current}"
+            if note not in self.warnings:
+                self.warnings.append(note)
         self.has_field_or_call = True
-        assert spec.getter is not None
         return Compiled(
-            spec.getter,
+            getter,
             spec.kind,
             cost=COSTS[spec.cost],
             fields={node.name},
@@ -127,6 +178,9 @@ class Compiler:
     def _call(self, node: Call) -> Compiled:
         name = node.name
         upper = name.upper()
+        if name == "foreach":
+            self.calls.add(name)
+            return compile_foreach(self, node)
         if name in LIVE_ONLY:
             self.fail(node, f"function {name} needs the live Windows host: {LIVE_ONLY[name]}")
         fn = FUNCTIONS.get(name)
@@ -166,10 +220,17 @@ class Compiler:
             for i in range(1, len(args)):
                 patt = args[i].value
                 try:
-                    compiled = re.compile(patt)
-                except re.error as exc:
+                    compiled = compile_regex(patt)
+                except PatternError as exc:
                     self.fail(node.args[i], f"invalid regular expression {patt!r}: {exc}")
                 args[i] = Compiled(_const(compiled), "str", const=True, value=compiled)
+        bound = growth(name, args)
+        if bound > MAX_GROWTH:
+            self.fail(
+                node,
+                f"{upper} could build text up to {bound:,.0f} times longer than its input; "
+                f"string functions may lengthen their input at most {MAX_GROWTH:,.0f} times",
+            )
         impl = fn.impl
         arg_fns = [a.fn for a in args]
         call: Fn
@@ -188,7 +249,7 @@ class Compiler:
             def call(ev: Event) -> Any:
                 return impl(ev, *[a(ev) for a in arg_fns])
 
-        out = Compiled(call, fn.kind, cost=max((a.cost for a in args), default=0) + 1)
+        out = Compiled(call, fn.kind, cost=max((a.cost for a in args), default=0) + 1, growth=bound)
         out.merge(*args)
         return out
 
@@ -232,10 +293,17 @@ class Compiler:
     def _not(self, node: Not) -> Compiled:
         inner = self.condition(node.operand)
         f = inner.fn
+        neg: Fn
+        if self.dialect.typed_defaults:
+            # Rules: a negation is true whenever its operand is not true (a function that
+            # yields nothing included), as upstream's current evaluator has it.
+            def neg(ev: Event) -> bool:
+                return f(ev) is not True
+        else:
 
-        def neg(ev: Event) -> bool | None:
-            v = f(ev)
-            return (not v) if isinstance(v, bool) else None
+            def neg(ev: Event) -> bool | None:
+                v = f(ev)
+                return (not v) if isinstance(v, bool) else None
 
         out = Compiled(neg, "bool", cost=inner.cost)
         out.merge(inner)
@@ -257,8 +325,14 @@ class Compiler:
         left = self.compile(node.left)
         right = self.compile(node.right)
         op = node.op
-        fn = _specialise(op, left, right)
-        if node.negated:
+        self._check_kinds(node, left, right)
+        fn = specialise(op, left, right)
+        if node.negated and self.dialect.typed_defaults:
+            inner_true = fn
+
+            def fn(ev: Event) -> bool | None:
+                return inner_true(ev) is not True
+        elif node.negated:
             inner = fn
 
             def fn(ev: Event) -> bool | None:
@@ -271,6 +345,22 @@ class Compiler:
         out = Compiled(fn, "bool", cost=cost, strict=strict)
         out.merge(left, right)
         return out
+
+    def _check_kinds(self, node: Compare, left: Compiled, right: Compiled) -> None:
+        """Reject (or, for rules, warn about) a comparison its kinds make always false."""
+        if left.const == right.const:
+            return
+        subject_node, subject, lit = (
+            (node.left, left, right) if right.const else (node.right, right, left)
+        )
+        name = subject_node.spelled if isinstance(subject_node, FieldRef) else "this value"
+        why = never_true(node.op, name, subject.kind, lit.kind, lit.value)
+        if why is None:
+            return
+        if self.dialect.impossible == "warn":
+            self.warnings.append(why)
+            return
+        self.fail(node, why)
 
 
 def _const(value: Any) -> Fn:
@@ -311,140 +401,6 @@ def _chain_or(fns: list[Fn]) -> Fn:
         return False
 
     return any_true
-
-
-def _specialise(op: str, left: Compiled, right: Compiled) -> Fn:
-    """The fastest closure that has the semantics of ``ops.compare`` for this shape."""
-    lf = left.fn
-    if right.const:
-        rv = right.value
-        if left.kind == "str":
-            fast = _str_fast(op, lf, rv)
-            if fast is not None:
-                return fast
-        elif left.kind in ("int", "float"):
-            fast = _num_fast(op, lf, rv)
-            if fast is not None:
-                return fast
-        return lambda ev: compare(op, lf(ev), rv)
-    rf = right.fn
-    return lambda ev: compare(op, lf(ev), rf(ev))
-
-
-def _str_fast(op: str, lf: Fn, rv: Any) -> Fn | None:
-    # The str-kind accessors return str or None (missing).
-    if isinstance(rv, str):
-        if op == "=":
-            return lambda ev: lf(ev) == rv
-        if op == "!=":
-
-            def ne(ev: Event) -> bool:
-                v = lf(ev)
-                return v is not None and v != rv
-
-            return ne
-        if op == "~=":
-            folded = rv.casefold()
-
-            def eqfold(ev: Event) -> bool:
-                v = lf(ev)
-                return v is not None and v.casefold() == folded
-
-            return eqfold
-        items: tuple[str, ...] = (rv,)
-    elif isinstance(rv, LitList):
-        items = rv.texts
-    else:
-        return None
-    if op == "in":
-        members = frozenset(items)
-
-        def isin(ev: Event) -> bool | None:
-            v = lf(ev)
-            return None if v is None else v in members
-
-        return isin
-    if op == "iin":
-        folded_set = frozenset(t.casefold() for t in items)
-
-        def iin(ev: Event) -> bool | None:
-            v = lf(ev)
-            return None if v is None else v.casefold() in folded_set
-
-        return iin
-    if op in ("contains", "icontains"):
-        lowered = op == "icontains"
-        needles = tuple(t.lower() for t in items) if lowered else items
-        if len(needles) == 1:
-            (needle,) = needles
-            if lowered:
-
-                def icontains1(ev: Event) -> bool | None:
-                    v = lf(ev)
-                    return None if v is None else needle in v.lower()
-
-                return icontains1
-
-            def contains1(ev: Event) -> bool | None:
-                v = lf(ev)
-                return None if v is None else needle in v
-
-            return contains1
-
-        def contains_any(ev: Event) -> bool | None:
-            v = lf(ev)
-            if v is None:
-                return None
-            if lowered:
-                v = v.lower()
-            return any(n in v for n in needles)
-
-        return contains_any
-    if op in ("startswith", "istartswith", "endswith", "iendswith"):
-        lowered = op[0] == "i"
-        tup = tuple(t.lower() for t in items) if lowered else items
-        method = "startswith" if "start" in op else "endswith"
-
-        def affix(ev: Event) -> bool | None:
-            v = lf(ev)
-            if v is None:
-                return None
-            if lowered:
-                v = v.lower()
-            return bool(getattr(v, method)(tup))
-
-        return affix
-    return None
-
-
-def _num_fast(op: str, lf: Fn, rv: Any) -> Fn | None:
-    if isinstance(rv, bool) or not isinstance(rv, int | float):
-        if op == "in" and isinstance(rv, LitList):
-            members = frozenset(numeric_items(rv))
-
-            def isin(ev: Event) -> bool | None:
-                v = lf(ev)
-                return None if v is None else v in members
-
-            return isin
-        return None
-    if op == "=":
-        return lambda ev: lf(ev) == rv
-    if op in ("!=", "<", "<=", ">", ">="):
-        cmp = {
-            "!=": operator.ne,
-            "<": operator.lt,
-            "<=": operator.le,
-            ">": operator.gt,
-            ">=": operator.ge,
-        }[op]
-
-        def num(ev: Event) -> bool:
-            v = lf(ev)
-            return v is not None and cmp(v, rv)
-
-        return num
-    return None
 
 
 def _item_text(item: Literal) -> str:

@@ -1,15 +1,15 @@
-"""Error messages of the filter compiler, rendered the way upstream renders parser errors.
+"""Error messages of the filter compiler: what is wrong first, then where.
 
-A syntax error shows the expression with a caret under the offending position and what was
-expected (docs/filter.md, the error example at the top)::
+Every compile error is a `FilterSyntaxError` whose text is one summary line followed by the
+expression with a caret under the offending position::
 
+    expected field, string, number, bool, ip, function: the expression ends where an operand ...
     ps.name =
-    ╭─────────^
-    |
-    |
-    ╰─────────────────── expected field, string, number, bool, ip, function
+             ^
 
-An optional hint (e.g. "did you mean ps.name?") follows on its own line.
+``summary`` and ``picture`` are also available separately (the CLI puts the summary on its
+``kcap: error:`` line and indents the picture below it). An unknown field says only that (with
+the nearest names), never the list of operand kinds a parser could have taken there.
 """
 
 from __future__ import annotations
@@ -18,46 +18,42 @@ from kcap.errors import FilterError
 
 
 class FilterSyntaxError(FilterError):
-    """A filter that does not parse; ``position`` is a 0-based code-point offset."""
+    """A filter that does not compile; ``position`` is a 0-based code-point offset."""
 
-    def __init__(self, message: str, expression: str, position: int, expected: str) -> None:
-        super().__init__(message)
+    def __init__(self, summary: str, expression: str, position: int, expected: str) -> None:
+        self.summary = summary
+        self.picture = caret_picture(expression, position)
+        super().__init__(f"{summary}\n{self.picture}")
         self.expression = expression
         self.position = position
         self.expected = expected
 
 
-def render(
-    expr: str, pos: int, expected: str, hint: str | None = None, *, verbatim: bool = False
-) -> str:
-    """The caret box; the last line is `` expected EXPECTED`` (or ``EXPECTED`` verbatim)."""
+def caret_picture(expr: str, pos: int) -> str:
+    """The expression's lines with a caret line under the one holding ``pos``."""
     lines = expr.split("\n")
     if pos >= len(expr):
         # Past the end: point one column after the last character of the last line.
         line_no = len(lines) - 1
-        col = len(lines[-1]) + 1
+        col = len(lines[-1])
     else:
         line_no = expr.count("\n", 0, pos)
         col = pos - (expr.rfind("\n", 0, pos) + 1)
     out: list[str] = []
     for i, line in enumerate(lines):
-        out.append(line if i <= line_no else "|" + line)
+        out.append(line)
         if i == line_no:
-            # Upstream draws "╭", dashes, then "^" in column ``col``; a caret for column 0
-            # cannot follow the corner, so it stands alone there.
-            out.append("╭" + "─" * (col - 1) + "^" if col > 0 else "^")
-            out.append("|")
-    out.append("|")
-    out.append("╰" + "─" * 19 + (" " if verbatim else " expected ") + expected)
-    if hint:
-        out.append(hint)
+            # Tabs stay tabs so the caret lines up under them in a terminal.
+            pad = "".join(ch if ch == "\t" else " " for ch in line[:col])
+            out.append(pad + "^")
     return "\n".join(out)
 
 
 def syntax_error(expr: str, pos: int, expected: str, hint: str | None = None) -> FilterSyntaxError:
-    return FilterSyntaxError(render(expr, pos, expected, hint), expr, pos, expected)
+    summary = f"expected {expected}" + (f": {hint}" if hint else "")
+    return FilterSyntaxError(summary, expr, pos, expected)
 
 
 def semantic_error(expr: str, pos: int, message: str) -> FilterSyntaxError:
-    """A compile error that is not a parse error, drawn with the same caret box."""
-    return FilterSyntaxError(render(expr, pos, message, verbatim=True), expr, pos, message)
+    """A compile error whose message says everything (no list of expected tokens)."""
+    return FilterSyntaxError(message, expr, pos, message)

@@ -14,6 +14,7 @@ from typing import Any
 
 from kcap.filter import accessors as A
 from kcap.filter import render as R
+from kcap.filter.fields_head import register as register_head_fields
 from kcap.filter.indexed import INDEXED_TEMPLATES, indexed_spec
 from kcap.filter.paths import WINDOWS, PathRules
 from kcap.filter.spec import FieldSpec
@@ -39,7 +40,7 @@ def _unavailable(name: str, kind: str, reason: str) -> None:
 
 def _p(
     kind: str,
-    cat: str | None,
+    cat: A.Category,
     names: tuple[str, ...],
     fieldname: str,
     make: Callable[..., Callable[[Event], Any]],
@@ -264,7 +265,8 @@ for _cs, _kind in (
     )
 
 # --------------------------------------------------------------------------- image.*
-_I = "image"
+# "module" is current upstream's name of the category (rules see translated events).
+_I = ("image", "module")
 _IMG_PATH = ("file_path", "file_name", "image_name")
 _p("str", _I, _IMG_PATH, "image.path", A.param_text)
 _p("str", _I, _IMG_PATH, "image.name", A.param_path_part, PathRules.base)
@@ -499,6 +501,10 @@ _unavailable(
 )
 _unavailable("pe.sections", "strs", "it has no value of its own; use pe.sections[NAME].entropy")
 _unavailable("pe.resources", "strs", "it has no value of its own; use pe.resources[KEY]")
+
+# --------------------------------------------------------------------------- current upstream names
+
+register_head_fields(FIELDS)
 
 # --------------------------------------------------------------------------- lookup
 

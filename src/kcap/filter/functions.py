@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kcap.filter.accessors import path_rules
+from kcap.filter.glob import glob
+from kcap.filter.limits import MAX_BUILT, replaced_length
 from kcap.filter.ops import IP_TYPES
 from kcap.model.event import Event
 
@@ -88,13 +89,15 @@ def _md5(ev: Event, x: Any) -> str | None:
     return None
 
 
-def _concat(ev: Event, *parts: Any) -> str:
+def _concat(ev: Event, *parts: Any) -> str | None:
     out = []
     for p in parts:
         if isinstance(p, str):
             out.append(p)
         elif isinstance(p, int) and not isinstance(p, bool):
             out.append(str(p))
+    if sum(map(len, out)) > MAX_BUILT:
+        return None
     return "".join(out)
 
 
@@ -121,7 +124,7 @@ def _replace(ev: Event, s: Any, *pairs: Any) -> str | None:
         return None
     for k in range(0, len(pairs) - 1, 2):
         old, new = _str(pairs[k]), _str(pairs[k + 1])
-        if old is None or new is None:
+        if old is None or new is None or replaced_length(s, old, new) > MAX_BUILT:
             return None
         s = s.replace(old, new)
     return s
@@ -152,12 +155,32 @@ def _indexof(ev: Event, s: Any, sub: Any, order: Any = "first") -> int | None:
     return min(positions) if order == "any" else max(positions)
 
 
-def _substr(ev: Event, s: Any, start: Any, end: Any) -> str | None:
-    if not isinstance(s, str) or not isinstance(start, int) or not isinstance(end, int):
+def _substr(ev: Event, s: Any, start: Any, end: Any = None) -> str | None:
+    """``s[start:end]`` when the bounds are inside ``s``, else ``s`` unchanged; without
+    ``end``, ``s[start:]`` (current upstream made ``end`` optional)."""
+    if not isinstance(s, str) or not isinstance(start, int):
+        return None
+    if end is None:
+        return s[start:] if 0 <= start < len(s) else s
+    if not isinstance(end, int):
         return None
     if 0 <= start <= end <= len(s):
         return s[start:end]
     return s
+
+
+def _count(ev: Event, x: Any, pattern: Any, insensitive: Any = True) -> int | None:
+    """How many items of list ``x`` (or words of string ``x``) match wildcard ``pattern``."""
+    if not isinstance(pattern, str):
+        return None
+    items = x.split() if isinstance(x, str) else x if isinstance(x, list) else None
+    if items is None:
+        return None
+    if insensitive is not False:
+        g = glob(pattern.lower())
+        return sum(1 for i in items if g.fullmatch(str(i).lower()))
+    g = glob(pattern)
+    return sum(1 for i in items if g.fullmatch(str(i)))
 
 
 def _entropy(ev: Event, s: Any, algo: Any = "shannon") -> int | None:
@@ -170,19 +193,10 @@ def _entropy(ev: Event, s: Any, algo: Any = "shannon") -> int | None:
 
 
 def _regex(ev: Event, s: Any, *patterns: Any) -> bool | None:
+    """The patterns arrive compiled (the compiler accepts only literal patterns)."""
     if not isinstance(s, str):
         return None
-    for p in patterns:
-        if isinstance(p, re.Pattern):
-            if p.search(s):
-                return True
-        elif isinstance(p, str):
-            try:
-                if re.search(p, s):
-                    return True
-            except re.error:
-                continue
-    return False
+    return any(found(s) for found in patterns)
 
 
 def _map_paths(x: Any, fn: Callable[[str], Any]) -> Any:
@@ -233,7 +247,16 @@ FUNCTIONS: dict[str, Function] = {
         Function("split", 2, 2, "strs", _split, (STR,), ("string", "sep")),
         Function("length", 1, 1, "int", _length, (frozenset({"str", "list"}),), ("string",)),
         Function("indexof", 2, 3, "int", _indexof, (STR,), ("string", "substring", "order")),
-        Function("substr", 3, 3, "str", _substr, (STR, INT, INT), ("string", "start", "end")),
+        Function("substr", 2, 3, "str", _substr, (STR, INT, INT), ("string", "start", "end")),
+        Function(
+            "count",
+            2,
+            3,
+            "int",
+            _count,
+            (frozenset({"str", "list"}), STR, BOOL),
+            ("list", "pattern", "case_insensitive"),
+        ),
         Function("entropy", 1, 2, "int", _entropy, (STR,), ("string", "algo")),
         Function("regex", 2, 32, "bool", _regex, (STR,), ("string", "pattern")),
         Function("base", 1, 2, "any", _base, (frozenset({"str", "list"}), BOOL), ("path", "ext")),

@@ -29,9 +29,11 @@ _INDEXED: list[tuple[re.Pattern[str], str]] = [
         ),
         "ps.modules[<FILE>].<size|checksum|address.base|address.default|location>",
     ),
+    # Current upstream: the N-th ancestor's name, the parent being 0 ('' when too short).
+    (re.compile(r"ps\.ancestor\[([0-9]{1,9})\]"), "ps.ancestor[<N>]"),
     (
         re.compile(
-            r"ps\.ancestor\[(root|any|[1-9][0-9]*)\]\.(pid|name|cmdline|exe|args|cwd|sid|"
+            r"ps\.ancestor\[(root|any|[1-9][0-9]{0,8})\]\.(pid|name|cmdline|exe|args|cwd|sid|"
             r"sessionid|username|domain)"
         ),
         "ps.ancestor[<N|root|any>].<pid|name|cmdline|exe|args|cwd|sid|sessionid|username|domain>",
@@ -49,7 +51,7 @@ _INDEXED: list[tuple[re.Pattern[str], str]] = [
 ]
 INDEXED_TEMPLATES = [t for _, t in _INDEXED]
 
-_ANCESTOR_ATTRS: dict[str, tuple[str, Callable[[Process], Any]]] = {
+ANCESTOR_ATTRS: dict[str, tuple[str, Callable[[Process], Any]]] = {
     "pid": ("int", lambda p: p.pid),
     "name": ("str", lambda p: p.name),
     "cmdline": ("str", lambda p: p.cmdline),
@@ -123,9 +125,11 @@ def indexed_spec(name: str) -> FieldSpec | None:
                 "state",
                 _module_getter(file_key, _MODULE_SEGS[seg][1]),
             )
+        if fam == "ps.ancestor" and m.lastindex == 1:
+            return FieldSpec(name, "str", "state", _nth_ancestor_name(int(m.group(1))))
         if fam == "ps.ancestor":
             which, seg = m.group(1), m.group(2)
-            kind, attr = _ANCESTOR_ATTRS[seg]
+            kind, attr = ANCESTOR_ATTRS[seg]
             return FieldSpec(
                 name, "strs" if which == "any" else kind, "state", _ancestor_getter(which, attr)
             )
@@ -161,6 +165,17 @@ def _module_getter(file_key: str, seg: Callable[[Any, PathRules], Any]) -> Calla
             if rules.base(mod.path) == file_key:
                 return seg(mod, rules)
         return None
+
+    return get
+
+
+def _nth_ancestor_name(depth: int) -> Callable[[Event], Any]:
+    def get(ev: Event) -> str | None:
+        ps = ev.ps
+        if ps is None:
+            return None
+        chain = A.ancestors(ps)
+        return chain[depth].name if depth < len(chain) else ""
 
     return get
 

@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import NoReturn
 
+from kcap.errors import FilterError
 from kcap.filter.diagnostics import syntax_error
 
 
@@ -33,6 +34,10 @@ class Tok(enum.Enum):
     OR = "or"
     NOT = "not"
     OP = "operator"  # every comparison / set operator; the spelling is in Token.text
+    # Only in rule conditions (``Lexer(..., rules=True)``):
+    PIPE = "|"
+    KEYWORD = "keyword"  # sequence maxspan by as
+    DURATION = "duration"  # value: nanoseconds
 
 
 #: Word operators, matched case-insensitively. ``intersects``/``iintersects`` come from later
@@ -63,12 +68,32 @@ SYMBOL_OPERATORS = ("<>", "!=", "~=", "<=", ">=", "=", "<", ">")
 RULE_WORDS = frozenset({"sequence", "maxspan", "by", "as"})
 
 _IDENT_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+#: Units of a duration (``2m``, ``1m30s``, ``500ms``), in nanoseconds.
+DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+    "w": 604_800_000_000_000,
+}
 _IDENT_CONT = _IDENT_START | frozenset("0123456789.[]$")
 _DIGITS = frozenset("0123456789")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _IPV6_CHARS = _HEX | frozenset(":.")
 _STRING_ESCAPES = {"n": "\n", "\\": "\\", "'": "'", '"': '"', "t": "\t"}
 _OPERAND = "field, string, number, bool, ip, function"
+
+#: Longest expression accepted, in characters: far above any real filter or rule condition
+#: (upstream's longest rule is about 5,000), and small enough to compile in well under a
+#: second. Hostile megabyte-long input is refused before any work is done.
+MAX_EXPRESSION = 100_000
+#: Digits an integer literal may have: every event field fits in 64 bits (20 digits); the
+#: bound also keeps Python's own int-from-text limit (4,300 digits) out of reach.
+MAX_INT_DIGITS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +113,13 @@ def normalize_newlines(expr: str) -> str:
 class Lexer:
     """Turns an expression into tokens; raises `FilterError` at the first malformed one."""
 
-    def __init__(self, expr: str) -> None:
+    def __init__(self, expr: str, *, rules: bool = False) -> None:
+        self.rules = rules
+        if len(expr) > MAX_EXPRESSION:
+            raise FilterError(
+                f"the expression is {len(expr):,} characters long; at most "
+                f"{MAX_EXPRESSION:,} are accepted (split it, or use list macros in rules)"
+            )
         self.src = normalize_newlines(expr)
         self.n = len(self.src)
 
@@ -117,6 +148,10 @@ class Lexer:
             return Token(Tok.RPAREN, ")", i, end=i + 1)
         if c == ",":
             return Token(Tok.COMMA, ",", i, end=i + 1)
+        if self.rules and c == "|":
+            return Token(Tok.PIPE, "|", i, end=i + 1)
+        if self.rules and c == "$" and i + 1 < n and src[i + 1] in _IDENT_START:
+            return self._word(i)
         if c == "'":
             return self._string(i)
         if c == '"':
@@ -174,6 +209,8 @@ class Lexer:
         # An IPv6 address can start with digits ("2001:db8::1").
         if (j < n and src[j] == ":") or (j < n and src[j] in _HEX and self._looks_ipv6(i)):
             return self._ipv6(i)
+        if self.rules and j < n and src[j].isalpha() and "." not in text:
+            return self._duration(i)
         if j < n and (src[j].isalpha() or src[j] == "_"):
             k = j
             while k < n and src[k] in _IDENT_CONT:
@@ -181,7 +218,7 @@ class Lexer:
             self._fail(i, _OPERAND, f"{src[i:k]!r} is not a number (durations exist only in rules)")
         dots = text.count(".")
         if dots == 0:
-            return self._cidr_or(Token(Tok.INTEGER, text, i, int(text), end=j))
+            return self._cidr_or(Token(Tok.INTEGER, text, i, self._integer(i, text), end=j))
         if dots == 1:
             if text == ".":
                 self._fail(i, _OPERAND)
@@ -193,6 +230,37 @@ class Lexer:
         except ValueError:
             self._fail(i, "a valid IP address")
         return self._cidr_or(Token(Tok.IP, text, i, addr, end=j))
+
+    def _duration(self, i: int) -> Token:
+        """``1h30m``: runs of digits each followed by a unit, added up (rules only)."""
+        src, n = self.src, self.n
+        j, total = i, 0
+        while j < n and src[j] in _DIGITS:
+            k = j
+            while k < n and src[k] in _DIGITS:
+                k += 1
+            u = k
+            while u < n and src[u].isalpha():
+                u += 1
+            unit = src[k:u]
+            if unit not in DURATION_UNITS:
+                self._fail(
+                    i,
+                    "a duration such as 2m, 1m30s or 500ms",
+                    f"{unit!r} is not a unit (ns, us, ms, s, m, h, d, w)",
+                )
+            total += self._integer(j, src[j:k]) * DURATION_UNITS[unit]
+            j = u
+        return Token(Tok.DURATION, src[i:j], i, total, end=j)
+
+    def _integer(self, i: int, digits: str) -> int:
+        if len(digits.lstrip("0")) > MAX_INT_DIGITS:
+            self._fail(
+                i,
+                "a number of at most 20 digits",
+                f"this integer has {len(digits)} digits; no event value is wider than 64 bits",
+            )
+        return int(digits)
 
     def _negative(self, i: int) -> Token:
         """``-12`` / ``-0.5``: there is no subtraction, so a minus sign only starts a number."""
@@ -257,6 +325,8 @@ class Lexer:
             return Token(Tok.FALSE, low, i, False, end=j)
         if low in WORD_OPERATORS:
             return Token(Tok.OP, low, i, end=j)
+        if low in RULE_WORDS and self.rules:
+            return Token(Tok.KEYWORD, low, i, end=j)
         if low in RULE_WORDS:
             self._fail(
                 i,

@@ -11,11 +11,11 @@ without a cwd.
 from __future__ import annotations
 
 import ipaddress
-import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
+
+from kcap.filter.glob import glob
 
 Value = Any
 IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
@@ -40,20 +40,6 @@ class LitList:
 
 
 # --------------------------------------------------------------------------- string helpers
-
-
-@lru_cache(maxsize=4096)
-def wildcard(pattern: str) -> re.Pattern[str]:
-    """``*`` any run, ``?`` one code point, the rest literal; the whole value must match."""
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out), re.DOTALL)
 
 
 def fuzzy(value: str, pattern: str) -> bool:
@@ -89,8 +75,8 @@ _STR_PRED: dict[str, Callable[[str, str], bool]] = {
     "istartswith": lambda v, p: v.lower().startswith(p.lower()),
     "endswith": lambda v, p: v.endswith(p),
     "iendswith": lambda v, p: v.lower().endswith(p.lower()),
-    "matches": lambda v, p: wildcard(p).fullmatch(v) is not None,
-    "imatches": lambda v, p: wildcard(p.lower()).fullmatch(v.lower()) is not None,
+    "matches": lambda v, p: glob(p).fullmatch(v),
+    "imatches": lambda v, p: glob(p.lower()).fullmatch(v.lower()),
     "fuzzy": fuzzy,
     "ifuzzy": lambda v, p: fuzzy(v.lower(), p.lower()),
     "fuzzynorm": lambda v, p: fuzzy(normalize(v), normalize(p)),

@@ -20,12 +20,23 @@ items before them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NoReturn
 
-from kcap.filter.ast import Call, Compare, FieldRef, ListLiteral, Literal, Logical, Node, Not
-from kcap.filter.diagnostics import syntax_error
+from kcap.filter.ast import (
+    BoundRef,
+    Call,
+    Compare,
+    FieldRef,
+    ListLiteral,
+    Literal,
+    Logical,
+    Node,
+    Not,
+)
+from kcap.filter.diagnostics import FilterSyntaxError, semantic_error, syntax_error
 from kcap.filter.lexer import Lexer, Tok, Token
+from kcap.filter.macros import MAX_EXPANSIONS, MAX_MACRO_DEPTH, Macro, operator_precedence
 
 #: Deepest nesting of parentheses, calls and prefix ``not`` accepted (keeps the recursive parser,
 #: compiler and evaluator far from Python's recursion limit on hostile input).
@@ -56,14 +67,29 @@ class Parser:
         expr: str,
         resolve_field: Callable[[str], str | None],
         unknown_field_hint: Callable[[str], str],
+        *,
+        rules: bool = False,
+        macros: Mapping[str, Macro] | None = None,
+        expanding: tuple[str, ...] = (),
+        warnings: list[str] | None = None,
+        expansions: list[int] | None = None,
     ) -> None:
-        lexer = Lexer(expr)
+        lexer = Lexer(expr, rules=rules)
         self.src = lexer.src
         self.toks = lexer.tokens()
         self.i = 0
         self.depth = 0
         self.resolve_field = resolve_field
         self.unknown_field_hint = unknown_field_hint
+        #: Rule conditions: ``$bound`` references, macros, sequence syntax.
+        self.rules = rules
+        self.macros: Mapping[str, Macro] = macros or {}
+        #: Names of the macros being expanded around this parser (cycle detection).
+        self.expanding = expanding
+        #: Where upstream would read the condition differently (shared with nested parsers).
+        self.warnings: list[str] = warnings if warnings is not None else []
+        #: Macro uses expanded so far for this condition (one counter shared by nested parsers).
+        self.expansions = expansions if expansions is not None else [0]
 
     # ------------------------------------------------------------------ helpers
 
@@ -184,9 +210,15 @@ class Parser:
         if kind is Tok.IDENT:
             if t.adjacent_paren:
                 return self._call()
+            if t.text.startswith("$"):
+                self._next()
+                var, _, path = t.text[1:].partition(".")
+                return BoundRef(t.pos, var, path, t.text)
             canonical = self.resolve_field(t.text)
+            if canonical is None and t.text in self.macros:
+                return self._macro(t)
             if canonical is None:
-                self._fail(t, OPERAND, self.unknown_field_hint(t.text))
+                raise semantic_error(self.src, t.pos, self.unknown_field_hint(t.text))
             self._next()
             return FieldRef(t.pos, canonical, t.text)
         if kind is Tok.NOT:
@@ -196,6 +228,79 @@ class Parser:
             hint = "the expression ends where an operand is needed"
         self._fail(t, OPERAND, hint)
         raise AssertionError  # unreachable
+
+    def _macro(self, t: Token) -> Node:
+        """Splice the macro named by ``t`` (see kcap.filter.macros)."""
+        self._next()
+        macro = self.macros[t.text]
+        if macro.items is not None:
+            return ListLiteral(t.pos, tuple(Literal(t.pos, v, "str", v) for v in macro.items))
+        if t.text in self.expanding:
+            cycle = " -> ".join((*self.expanding[self.expanding.index(t.text) :], t.text))
+            raise semantic_error(self.src, t.pos, f"macro {t.text} uses itself: {cycle}")
+        self.expansions[0] += 1
+        if self.expansions[0] > MAX_EXPANSIONS:
+            raise semantic_error(
+                self.src,
+                t.pos,
+                f"the condition expands more than {MAX_EXPANSIONS} macro uses; "
+                "a macro library that uses macros repeatedly grows it without end",
+            )
+        if len(self.expanding) >= MAX_MACRO_DEPTH:
+            raise semantic_error(
+                self.src, t.pos, f"macros nest more than {MAX_MACRO_DEPTH} levels deep"
+            )
+        body = macro.expr or ""
+        inner = Parser(
+            body,
+            self.resolve_field,
+            self.unknown_field_hint,
+            rules=True,
+            macros=self.macros,
+            expanding=(*self.expanding, t.text),
+            warnings=self.warnings,
+            expansions=self.expansions,
+        )
+        try:
+            node = inner.parse()
+        except FilterSyntaxError as exc:
+            where = f" ({macro.source})" if macro.source else ""
+            raise FilterSyntaxError(
+                f'in macro "{t.text}"{where}: {exc.summary}', exc.expression, exc.position, ""
+            ) from None
+        self._warn_reassociation(t.text, inner, node)
+        return node
+
+    def _warn_reassociation(self, name: str, inner: Parser, node: Node) -> None:
+        """Warn where upstream's parser would reach into the spliced macro (macros.py)."""
+        if not isinstance(node, Logical | Compare) or inner.wrapped_in_parens():
+            return
+        own = operator_precedence(node.op)
+        nxt = self.tok
+        if nxt.kind is Tok.NOT and self._peek().kind is Tok.OP:
+            nxt = self._peek()
+        if nxt.kind in (Tok.AND, Tok.OR, Tok.OP) and operator_precedence(nxt.text) > own:
+            self.warnings.append(
+                f"macro {name} ends in a looser operator ({node.op}) than the '{nxt.text}' "
+                f"after it: kcap keeps the macro together, upstream Fibratus re-associates it "
+                f"(the rule means something else there); write ({name}) or parenthesise the "
+                "macro's body"
+            )
+
+    def wrapped_in_parens(self) -> bool:
+        """True when the whole expression is one parenthesised group."""
+        toks = self.toks
+        if len(toks) < 3 or toks[0].kind is not Tok.LPAREN:
+            return False
+        depth = 0
+        for k, tok in enumerate(toks[:-1]):  # the last token is EOF
+            if tok.kind is Tok.LPAREN:
+                depth += 1
+            elif tok.kind is Tok.RPAREN:
+                depth -= 1
+                if depth == 0:
+                    return k == len(toks) - 2
+        return False
 
     def _paren(self) -> Node:
         open_tok = self._next()

@@ -42,6 +42,7 @@ class CaptureConfig:
     poll_interval: float = 0.005  # seconds between ring-buffer polls when it is empty
     keep: Callable[[Event], bool] | None = None  # capture-time filter (state events bypass it)
     io_aggregate: float = 0.0  # seconds: sum reads/writes per (process, fd) over this window
+    observe: Callable[[Event], None] | None = None  # sees every event written (rule engine)
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(EVENT_KINDS)
@@ -363,12 +364,15 @@ def capture_to_file(
             result.path = str(writer.path)
             seq = 0
             write = writer.write
+            observe = config.observe
 
             def sink(ev: Event) -> None:
                 nonlocal seq
                 seq += 1
                 ev.seq = seq
                 write(ev)
+                if observe is not None:
+                    observe(ev)
 
             for ev in source.rundown():
                 sink(ev)
