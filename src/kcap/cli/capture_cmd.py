@@ -5,13 +5,17 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from kcap.cli.diagnostics import EXIT_ERROR, fail
+from kcap.cli.diagnostics import EXIT_ERROR, error_message, fail
+from kcap.cli.escape import text_escape
 from kcap.errors import KcapError
-from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
+
+if TYPE_CHECKING:
+    from kcap.model import Event
 
 
 def _parse_kinds(text: str) -> frozenset[str]:
@@ -35,14 +39,37 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     return compile_filter(expr)
 
 
-@click.command("capture")
+EPILOG = """\b
+Examples:
+  sudo kcap capture -o incident                  # writes incident.kcap until Ctrl-C
+  sudo kcap capture -o run.kcap --duration 60 --events process,file
+  sudo kcap capture -o web.kcap "ps.name = 'nginx'"
+  sudo kcap capture -o incident.kcap --force     # replace an earlier capture
+
+\b
+Exit status:
+  0  the capture was written (events the kernel dropped are reported as a warning)
+  1  capture could not start (not root, a missing kernel facility, the output file
+     exists or cannot be created) or had to stop (a write error): what was captured
+     before a failure is in the file and replays
+  2  bad command line or filter expression
+"""
+
+
+@click.command("capture", epilog=EPILOG)
 @click.option(
     "-o",
     "--output",
     "output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Capture file to write ('.kcap' is added when the name has no extension).",
+    help="Capture file to write ('.kcap' is added to a new name without extension).",
+)
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Overwrite the output file if it exists (without it kcap refuses to).",
 )
 @click.argument("expr", nargs=-1)
 @click.option(
@@ -77,6 +104,7 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
 @click.option("-q", "--quiet", is_flag=True, help="No live line, only the final statistics.")
 def capture(
     output: str,
+    force: bool,
     expr: tuple[str, ...],
     duration: float | None,
     events: str,
@@ -88,6 +116,11 @@ def capture(
 
     Needs root. The optional filter EXPR applies at capture time; process, thread, image and
     handle events are always kept because replay needs them to rebuild process state.
+
+    OUTPUT is the file written (the first line on stderr names it): a name without extension
+    that does not exist yet gets ".kcap"; a device or FIFO (/dev/stdout) is written as it
+    is. A file that exists and is not empty is not overwritten unless --force is given
+    (Fibratus overwrites without asking).
     """
     # While it records, the capture turns SIGINT/SIGTERM into "stop". Before and after (writing
     # the end of the file, printing the statistics) a repeated Ctrl-C or SIGTERM must not cut
@@ -98,11 +131,31 @@ def capture(
     saved = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
     completed = False
     try:
-        _run(output, expr, duration, events, buffer_mb, io_aggregate, quiet)
+        _run(_output_path(output, force), expr, duration, events, buffer_mb, io_aggregate, quiet)
         completed = True
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, signal.SIG_IGN if completed else handler)
+
+
+def _output_path(output: str, force: bool) -> str:
+    """The file to write (`kcap.writer.resolve_output`'s rule); a file holding data only with
+    ``force``: a capture is evidence, and a repeated command must not destroy the last one.
+    An empty file is no loss (``-o /dev/stdout > new.kcap``: the shell made it)."""
+    from kcap.writer import resolve_output
+
+    path = resolve_output(output)
+    if not force:
+        try:
+            holds_data = path.is_file() and path.stat().st_size > 0
+        except OSError:  # too long a name, say: creating the file reports it
+            holds_data = False
+        if holds_data:
+            fail(
+                KcapError("the file exists; give --force to overwrite it, or another name with -o"),
+                path,
+            )
+    return str(path)
 
 
 def _ignore(signum: int, frame: object) -> None:
@@ -118,6 +171,7 @@ def _run(
     io_aggregate: float,
     quiet: bool,
 ) -> None:
+    from kcap.cli.tables import count, key_values, number_cell, print_tables
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
@@ -135,7 +189,7 @@ def _run(
 
     def ready() -> None:
         limit = f" for {duration:g}s" if duration else " (Ctrl-C to stop)"
-        click.echo(f"capturing to {output}{limit}", err=True)
+        click.echo(text_escape(f"capturing to {output}{limit}"), err=True)
 
     try:
         keep = _compile_filter(" ".join(expr)) if expr else None
@@ -144,41 +198,36 @@ def _run(
             output, config, duration=duration, progress=show if live else None, ready=ready
         )
     except KcapError as exc:
-        fail(exc)
+        # Named in front when it is about the file (it cannot be created or written).
+        fail(exc, output if output in str(exc) else None)
     if live:
         err.write("\n")
     rows = list(result.stats.rows()) if result.stats is not None else []
-    rows = [r for r in rows if r[0] != "Events lost"]
+    rows = [(k, number_cell(v)) for k, v in rows if k != "Events lost"]
     rows += [
-        ("Kernel records read", f"{result.records:,}"),
-        ("Events lost (kernel buffers)", f"{result.lost:,}"),
-        ("Filtered out", f"{result.filtered:,}"),
-        ("Records not mapped", f"{result.mapping_errors:,}"),
+        ("Kernel records read", count(result.records)),
+        ("Events lost (kernel buffers)", count(result.lost)),
+        ("Filtered out", count(result.filtered)),
+        ("Records not mapped", count(result.mapping_errors)),
         ("Duration", f"{result.duration:.2f} s"),
         ("Capture CPU", f"{result.cpu_seconds:.2f} s"),
     ]
-    width = max(len(k) for k, _ in rows)
-    click.echo("Capture Statistics")
-    for k, v in rows:
-        click.echo(f"  {k:<{width}}  {v}")
+    print_tables([key_values("Capture Statistics", rows)])
     if result.lost:
         click.echo(
-            f"warning: the kernel dropped {result.lost:,} events (recorded in the capture as "
+            f"kcap: warning: the kernel dropped {result.lost:,} events (recorded in the capture as "
             "EventsLost); try a larger --buffer-mb or fewer --events",
             err=True,
         )
     if result.mapping_errors:
         click.echo(
-            f"warning: {result.mapping_errors:,} kernel records could not be mapped to events "
-            f"(first: {result.first_mapping_error})",
+            f"kcap: warning: {result.mapping_errors:,} kernel records could not be mapped to "
+            f"events (first: {result.first_mapping_error})",
             err=True,
         )
     if result.error:
-        click.echo(
-            f"kcap: error: {result.error}; what was captured before the failure is "
-            f"in {result.path}",
-            err=True,
-        )
+        line = error_message(KcapError(result.error), result.path)
+        click.echo(f"{line}; what was captured before the failure is in the file", err=True)
         sys.exit(EXIT_ERROR)
 
 
