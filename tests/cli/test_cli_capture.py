@@ -120,6 +120,23 @@ def test_statistics_use_the_table_number_format(fake: _FakeCapture) -> None:
     assert all(line == line.rstrip() for line in result.stdout.splitlines())
 
 
+def test_standard_output_is_recognised_whatever_its_name(tmp_path: Path) -> None:
+    from kcap.cli.capture_cmd import _is_standard_output
+
+    target = tmp_path / "out.kcap"
+    with open(target, "wb") as fh:
+        assert _is_standard_output(str(target), fh.fileno())
+        assert _is_standard_output(f"/proc/self/fd/{fh.fileno()}", fh.fileno())
+        assert not _is_standard_output(str(tmp_path / "other.kcap"), fh.fileno())
+    read_end, write_end = os.pipe()
+    try:
+        assert _is_standard_output(f"/dev/fd/{write_end}", write_end)
+        assert not _is_standard_output(str(target), write_end)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def test_help_documents_naming_and_force() -> None:
     out = " ".join(CliRunner().invoke(capture, ["--help"]).stdout.split())
     assert "--force" in out and "Fibratus overwrites without asking" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -118,9 +119,10 @@ def capture(
     handle events are always kept because replay needs them to rebuild process state.
 
     OUTPUT is the file written (the first line on stderr names it): a name without extension
-    that does not exist yet gets ".kcap"; a device or FIFO (/dev/stdout) is written as it
-    is. A file that exists and is not empty is not overwritten unless --force is given
-    (Fibratus overwrites without asking).
+    that does not exist yet gets ".kcap"; a device or FIFO is written as it is, and with
+    -o /dev/stdout the capture goes to standard output (the statistics then to stderr). A
+    file that exists and is not empty is not overwritten unless --force is given (Fibratus
+    overwrites without asking).
     """
     # While it records, the capture turns SIGINT/SIGTERM into "stop". Before and after (writing
     # the end of the file, printing the statistics) a repeated Ctrl-C or SIGTERM must not cut
@@ -158,6 +160,15 @@ def _output_path(output: str, force: bool) -> str:
     return str(path)
 
 
+def _is_standard_output(path: str, fd: int = 1) -> bool:
+    """True when ``path`` is the file descriptor ``fd`` writes to (``-o /dev/stdout``)."""
+    try:
+        written, out = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (written.st_dev, written.st_ino) == (out.st_dev, out.st_ino)
+
+
 def _ignore(signum: int, frame: object) -> None:
     """A signal that arrives outside the recording loop: the command is finishing anyway."""
 
@@ -171,7 +182,7 @@ def _run(
     io_aggregate: float,
     quiet: bool,
 ) -> None:
-    from kcap.cli.tables import count, key_values, number_cell, print_tables
+    from kcap.cli.tables import count, key_values, number_cell, print_tables, render
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
@@ -212,7 +223,11 @@ def _run(
         ("Duration", f"{result.duration:.2f} s"),
         ("Capture CPU", f"{result.cpu_seconds:.2f} s"),
     ]
-    print_tables([key_values("Capture Statistics", rows)])
+    statistics = [key_values("Capture Statistics", rows)]
+    if _is_standard_output(result.path):  # -o /dev/stdout: the table must not join the capture
+        click.echo(render(statistics), err=True, nl=False)
+    else:
+        print_tables(statistics)
     if result.lost:
         click.echo(
             f"kcap: warning: the kernel dropped {result.lost:,} events (recorded in the capture as "
