@@ -24,8 +24,9 @@ Examples:
 Exit status:
   0  the capture was read to its end (events that could not be decoded are counted
      under "Non-fatal errors" and warned about on stderr)
-  1  the capture cannot be read, or is damaged part-way: the summary then covers what
-     was read before the damage, and the error follows on stderr
+  1  the capture cannot be read, or is damaged part-way (the summary then covers what
+     was read before the damage, and the error follows on stderr), or the output cannot
+     be written
   2  bad command line
 """
 

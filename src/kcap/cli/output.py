@@ -26,6 +26,8 @@ from typing import Any, BinaryIO
 
 import click
 
+from kcap.cli.diagnostics import EXIT_ERROR, EXIT_OK
+
 #: How text output treats a character the output encoding cannot represent.
 ENCODE_ERRORS = "backslashreplace"
 
@@ -129,10 +131,10 @@ def report_failure(exc: BaseException) -> int:
     """Handle a failed write of standard output; returns the exit status to leave with."""
     silence()
     if isinstance(exc, OutputClosed | BrokenPipeError):
-        return 0
+        return EXIT_OK
     what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     click.echo(f"kcap: error: standard output: {what}", err=True)
-    return 1
+    return EXIT_ERROR
 
 
 __all__ = [
