@@ -14,13 +14,15 @@ Python then imports in place of the ``.py`` file. docs/engine.md says why and ho
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import importlib.util
+# Only what `import kcap` loads anyway: this module runs first on every import of kcap, which
+# must stay cheap (importlib.machinery and .util are imported when a finder is used).
 import os
 import sys
-from pathlib import Path
-from types import ModuleType
+
+TYPE_CHECKING = False  # typing itself is not imported: it would double `import kcap`'s time
+if TYPE_CHECKING:
+    import importlib.machinery
+    from types import ModuleType
 
 COMPILED = (
     "kcap.model.event",
@@ -35,20 +37,19 @@ COMPILED = (
 
 #: Set (to anything but "") to run kcap as plain Python.
 PURE_VARIABLE = "KCAP_PURE_PYTHON"
-_ROOT = Path(__file__).resolve().parent  # src/kcap
+_ROOT = os.path.dirname(os.path.abspath(__file__))  # src/kcap
 
 
 def pure_requested() -> bool:
     return bool(os.environ.get(PURE_VARIABLE))
 
 
-def _source_path(name: str) -> Path:
-    parts = name.split(".")[1:]
-    path = _ROOT.joinpath(*parts)
-    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+def _source_path(name: str) -> str:
+    path = os.path.join(_ROOT, *name.split(".")[1:])
+    return os.path.join(path, "__init__.py") if os.path.isdir(path) else path + ".py"
 
 
-class _SourceFirst(importlib.abc.MetaPathFinder):
+class _SourceFirst:
     """Finds the listed modules' ``.py`` source before their compiled extension."""
 
     def __init__(self, names: frozenset[str]) -> None:
@@ -59,10 +60,12 @@ class _SourceFirst(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in self.names:
             return None
+        import importlib.util
+
         return importlib.util.spec_from_file_location(fullname, _source_path(fullname))
 
 
-class _Blocked(importlib.abc.MetaPathFinder):
+class _Blocked:
     """Makes the listed modules fail to import (the C kernel under KCAP_PURE_PYTHON)."""
 
     def __init__(self, names: frozenset[str]) -> None:
@@ -86,4 +89,6 @@ def install() -> None:
 
 def is_compiled(module: ModuleType) -> bool:
     """True when ``module`` was loaded from a compiled extension."""
+    import importlib.machinery
+
     return isinstance(getattr(module, "__loader__", None), importlib.machinery.ExtensionFileLoader)

@@ -1,10 +1,13 @@
 """What a capture holds, in one pass: the figures behind ``kcap info``.
 
 `summarize` reads a capture once, with state-only events included (a capture's rundowns are
-part of what it holds) and lazy decoding, so only the fixed event header is decoded for most
-events. The one figure that needs an event's tail is "processes" (events whose process section
-carries a body); only events of the *process* category can carry one, so only their tails are
-decoded. Everything here is data; printing belongs to the CLI.
+part of what it holds). Every event is decoded in full, as replay decodes it, so that the
+"errors" it counts are the events replay would skip (a damaged parameter is found only by
+decoding it); process and handle state is not rebuilt, which makes it about as fast as a
+header-only pass. Everything here is data; printing belongs to the CLI.
+
+A capture damaged part-way is summarized up to the damage: the header and sizes when the
+handle section is damaged, every event before it when an event section is.
 
 File order is not time order (events from different CPUs interleave), so the time range has
 both the first and last timestamp *in file order* and the earliest and latest *instant*;
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcap.errors import FormatError, KcapError
-from kcap.model.catalogue import lookup
+from kcap.model import lookup
 from kcap.model.timestamp import ZERO_NS, Timestamp
 from kcap.reader import Reader
 
@@ -83,8 +86,8 @@ class CaptureSummary:
     compressed_size: int
     raw_size: int
     terminated: bool
-    events: int  # every event record, state-only (rundown) events included
-    state_events: int  # of which state-only: they feed replay state and are not replayed
+    events: int  # every event record: state-only (rundown) events and skipped ones included
+    state_events: int  # state-only events: they feed replay state and are not replayed
     handles: int  # records in the handle snapshot after the header
     processes: int  # events whose process section has a non-empty body
     time: TimeRange = field(default_factory=TimeRange)
@@ -94,7 +97,7 @@ class CaptureSummary:
     categories: dict[str, int] = field(default_factory=dict)  # recorded categories
     hosts: dict[str, int] = field(default_factory=dict)
     handle_types: dict[str, int] = field(default_factory=dict)
-    errors: int = 0  # non-fatal: events that could not be decoded and were skipped
+    errors: int = 0  # non-fatal: events that could not be decoded and were skipped, as replay
     error_messages: list[str] = field(default_factory=list)
     fatal: KcapError | None = None  # what stopped reading early (a truncated file...), if any
 
@@ -105,7 +108,8 @@ class CaptureSummary:
 
     @property
     def replayed_events(self) -> int:
-        return self.events - self.state_events
+        """The events ``kcap replay`` prints without a filter."""
+        return self.events - self.state_events - self.errors
 
     @property
     def complete(self) -> bool:
@@ -161,6 +165,10 @@ def _type_label(type_id: bytes) -> str:
     return et.name if et is not None and et.name else f"unknown type {type_id.hex()}"
 
 
+#: What `CaptureSummary.generation` says when the capture is damaged before its events.
+UNKNOWN_GENERATION = "unknown (the capture is damaged before its first event)"
+
+
 def summarize(
     path: str | os.PathLike[str],
     *,
@@ -168,10 +176,12 @@ def summarize(
 ) -> CaptureSummary:
     """Read the capture at ``path`` once and return its summary.
 
-    Errors that make the file unreadable from the start (missing file, not zstd, bad magic)
-    raise `FormatError`. An error that stops reading part-way (a truncated file) does not
-    raise: the summary covers every event before it and holds the error in ``fatal``.
-    Non-fatal errors are counted (and passed to ``on_error`` when given).
+    Errors that make the file unreadable from the start (missing file, not zstd, bad magic, a
+    damaged header) raise `FormatError`. An error that stops reading later (a damaged handle
+    section, a truncated file) does not raise: the summary covers what was read before it
+    (the header, the sizes, every event before the damage) and holds the error in ``fatal``.
+    Events that cannot be decoded are skipped and counted in ``errors`` (and passed to
+    ``on_error`` when given): exactly the events ``kcap replay`` would skip.
     """
     errors: list[str] = []
     error_count = 0
@@ -185,43 +195,51 @@ def summarize(
             on_error(exc)
 
     with Reader(path, on_error=note_error) as reader:
-        detection = reader.detection  # reads the handle section and the trial events
         header = reader.header
+        try:
+            generation = reader.detection.generation  # reads the handle section, trial events
+            handles = reader.handles
+        except FormatError as exc:  # damaged before the first event: the header is all there is
+            return CaptureSummary(
+                path=str(reader.path),
+                format_version=header.version,
+                generation=UNKNOWN_GENERATION,
+                byte_order=header.order.label,
+                flags=header.flags,
+                compressed_size=reader.compressed_size,
+                raw_size=reader.raw_bytes,
+                terminated=reader.terminated,
+                events=0,
+                state_events=0,
+                handles=0,
+                processes=0,
+                fatal=exc,
+            )
         names: Counter[str] = Counter()
         categories: Counter[str] = Counter()
         hosts: Counter[str] = Counter()
         type_counts: Counter[bytes | str] = Counter()
-        can_carry_process: dict[bytes, bool] = {}
         time = TimeRange()
         seq = SeqRange()
-        events = processes = 0
+        decoded = processes = 0
         min_ns = max_ns = 0
         min_seq = max_seq = 0
         last_ts: Timestamp | None = None
         last_seq = 0
         fatal: KcapError | None = None
         try:
-            for ev in reader.read(include_state=True, lazy=True, track_state=False):
-                events += 1
+            # Decoded in full, as replay decodes them, so that an event replay would skip is
+            # skipped (and counted) here too; without state tracking, which only replay needs.
+            for ev in reader.read(include_state=True, track_state=False):
+                decoded += 1
                 _count(names, ev.name)
                 _count(categories, ev.category)
                 _count(hosts, ev.host)
-                type_id = ev.type
-                _count(type_counts, type_id)
-                carries = can_carry_process.get(type_id)
-                if carries is None:
-                    et = lookup(type_id)
-                    carries = et is not None and et.category == "process"
-                    if len(can_carry_process) < MAX_DISTINCT:
-                        can_carry_process[type_id] = carries
-                if carries:
-                    try:
-                        if ev.process is not None:
-                            processes += 1
-                    except FormatError as exc:  # a damaged tail: count it, keep going
-                        note_error(exc.located(path=str(reader.path)) if exc.path is None else exc)
+                _count(type_counts, ev.type)
+                if ev.process is not None:
+                    processes += 1
                 ts = ev.timestamp
-                if events == 1:
+                if decoded == 1:
                     time.first = ts.text
                     seq.first = min_seq = max_seq = ev.seq
                 last_ts = ts
@@ -243,27 +261,26 @@ def summarize(
                     time.unknown += 1
         except KcapError as exc:
             fatal = exc
-        if events:
+        if decoded:
             assert last_ts is not None
             time.last = last_ts.text
             seq.last, seq.min, seq.max = last_seq, min_seq, max_seq
         types: Counter[str] = Counter()
         for key, n in type_counts.items():
             types[key if isinstance(key, str) else _type_label(key)] += n
-        handles = reader.handles
         handle_types: Counter[str] = Counter()
         for h in handles:
             _count(handle_types, h.type)
         return CaptureSummary(
             path=str(reader.path),
             format_version=header.version,
-            generation=detection.generation,
+            generation=generation,
             byte_order=header.order.label,
             flags=header.flags,
             compressed_size=reader.compressed_size,
             raw_size=reader.raw_bytes,
             terminated=reader.terminated,
-            events=events,
+            events=decoded + error_count,
             state_events=reader.stats.state_only,
             handles=len(handles),
             processes=processes,
@@ -284,6 +301,7 @@ __all__ = [
     "MAX_DISTINCT",
     "MAX_ERROR_MESSAGES",
     "OTHER",
+    "UNKNOWN_GENERATION",
     "CaptureSummary",
     "SeqRange",
     "TimeRange",

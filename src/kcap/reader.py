@@ -110,9 +110,11 @@ def _open_file(path: Path) -> BinaryIO:
         return path.open("rb")
     except FileNotFoundError:
         raise OpenError(f'"{name}" capture file does not exist', path=name) from None
-    except PermissionError:
+    except PermissionError as exc:
         raise OpenError(
-            f"cannot open {name}: permission denied (run as a user who may read it)", path=name
+            f"cannot open {name}: {exc.strerror or 'Permission denied'} (the file may not be "
+            "read by this user)",
+            path=name,
         ) from None
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:

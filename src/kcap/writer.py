@@ -66,9 +66,24 @@ class WriterStats:
 
 
 def resolve_output(path: str | os.PathLike[str]) -> Path:
-    """A name without extension gets ``.kcap``, as upstream does."""
+    """The file a capture named ``path`` is written to.
+
+    A name without extension that does not exist yet gets ``.kcap``, as upstream does
+    (``incident`` -> ``incident.kcap``). Anything else is used as it is: a name with an
+    extension, and a path that exists (``/dev/full``, ``/dev/stdout``, a FIFO; an existing file,
+    which the CLI overwrites only with ``--force``), where upstream would write
+    ``/dev/full.kcap``. The reader's `kcap.reader.resolve_path` finds files by the same rule.
+    """
     p = Path(path)
-    return p if p.suffix else p.with_suffix(".kcap")
+    name = p.name
+    if not name or p.suffix:
+        return p
+    try:
+        if p.exists():
+            return p
+    except OSError:  # a name too long to look up, say: opening it reports that
+        return p
+    return p.with_name(name + ("kcap" if name.endswith(".") else ".kcap"))
 
 
 ErrorCallback = Callable[[KcapError], None]
@@ -126,7 +141,10 @@ class Writer:
             self._compressor.write(snapshot)
             self._compressor.flush()
         except OSError as exc:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:
+                pass  # the same failure again, flushing the bytes that did not fit
             raise CaptureError(f"couldn't write the capture header to {self.path}: {exc}") from None
         self.stats.handles = len(handle_list)
         self._stop_flusher = threading.Event()

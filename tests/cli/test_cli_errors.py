@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import zstandard
 
 import kcap
 from kcap.cli.diagnostics import error_message, exit_code
-from kcap.errors import FilterError, Truncated
+from kcap.errors import FilterError, KcapError, Truncated
 
 from .captures import REPO, demo_capture, rewrite, run, run_process, truncated
 
@@ -67,7 +69,121 @@ def test_directory(tmp_path: Path, command: str) -> None:
     result = run(command, str(tmp_path))
     assert result.exit_code == 1
     line = _one_error_line(result.stderr)
-    assert str(tmp_path) in line and "directory" in line
+    assert line.startswith(f"kcap: error: {tmp_path}: ") and "directory" in line
+    assert line.count(str(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_errors_name_the_file_as_typed(
+    live2022: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # "cut" is read as cut.kcap; the error line names what the user typed, once, in front.
+    truncated(live2022, tmp_path / "cut.kcap", 200_000)
+    monkeypatch.chdir(tmp_path)
+    result = run(command, "cut", *(["--json"] if command == "info" else ["--format", "jsonl"]))
+    assert result.exit_code == 1
+    line = _one_error_line(result.stderr)
+    assert line.startswith("kcap: error: cut: byte ") and "cut.kcap" not in line
+    missing = run(command, "nowhere")
+    assert _one_error_line(missing.stderr) == "kcap: error: nowhere: capture file does not exist"
+
+
+def _without_dac_override(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """``kcap ARGS`` as root without the capabilities that bypass file permissions."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    if os.geteuid() != 0:
+        return run_process(*args)  # an ordinary user meets permissions anyway
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    drop = "--bounding-set=-dac_override,-dac_read_search"
+    return subprocess.run(
+        [setpriv, drop, sys.executable, "-m", "kcap", *args],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_unreadable_file_is_one_line(tmp_path: Path, command: str) -> None:
+    path = demo_capture(tmp_path)
+    path.chmod(0)
+    result = _without_dac_override(command, str(path))
+    assert result.returncode == 1
+    line = _one_error_line(result.stderr.decode())
+    assert line.startswith(f"kcap: error: {path}: ") and "Permission denied" in line
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_file_in_an_unreadable_directory_is_one_line(tmp_path: Path, command: str) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    path = demo_capture(locked)
+    locked.chmod(0)
+    try:
+        result = _without_dac_override(command, str(path))
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 1
+    line = _one_error_line(result.stderr.decode())
+    assert line.startswith(f"kcap: error: {path}: ") and "Permission denied" in line
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_name_too_long_is_one_line(tmp_path: Path, command: str) -> None:
+    path = tmp_path / ("x" * 300 + ".kcap")  # NAME_MAX is 255: ENAMETOOLONG
+    result = run_process(command, str(path))
+    assert result.returncode == 1
+    line = _one_error_line(result.stderr.decode())
+    assert line.startswith(f"kcap: error: {path}: ")
+
+
+class _NewKindOfError(KcapError):
+    """A KcapError the CLI has never heard of (as the library's OpenError is, today)."""
+
+
+@pytest.mark.parametrize("command", ["replay", "info"])
+def test_any_kcap_error_is_one_line_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    import kcap.info
+
+    def refuse(path: object, **_: object) -> None:
+        raise _NewKindOfError(f"{path}: cannot be opened today\n(second line)")
+
+    monkeypatch.setattr(kcap, "open", refuse)
+    monkeypatch.setattr(kcap.info, "summarize", refuse)
+    name = str(tmp_path / "x.kcap")
+    result = run(command, name)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert _one_error_line(result.stderr) == (
+        f"kcap: error: {name}: cannot be opened today (second line)"
+    )
+
+
+def test_error_lines_keep_the_file_out_of_the_message() -> None:
+    # Messages that mention the file inside: the line names it once, in front.
+    from kcap.errors import CaptureError, FormatError
+
+    header = CaptureError("couldn't write the capture header to /dev/full: [Errno 28] No space")
+    assert error_message(header, "/dev/full") == (
+        "kcap: error: /dev/full: couldn't write the capture header: No space"
+    )
+    create = CaptureError("cannot create capture file d/x.kcap: No such file or directory; use -o")
+    assert error_message(create, "d/x.kcap") == (
+        "kcap: error: d/x.kcap: cannot create capture file: No such file or directory; use -o"
+    )
+    quoted = FormatError('"in.kcap" capture file does not exist')
+    assert error_message(quoted, "in") == "kcap: error: in: capture file does not exist"
+    located = Truncated("the stream ends inside an event", path="in.kcap", offset=42)
+    assert error_message(located, "in") == (
+        "kcap: error: in: byte 42: the stream ends inside an event"
+    )
+    assert (
+        error_message(located) == "kcap: error: in.kcap: byte 42: the stream ends inside an event"
+    )
+    assert error_message(CaptureError("capture needs root")) == "kcap: error: capture needs root"
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "text"])

@@ -6,14 +6,17 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from kcap.cli.diagnostics import EXIT_ERROR, fail
-from kcap.cli.tables import writer_rows
+from kcap.cli.diagnostics import EXIT_ERROR, error_message, fail
+from kcap.cli.escape import text_escape
 from kcap.errors import CaptureError, KcapError
-from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
+
+if TYPE_CHECKING:
+    from kcap.model import Event
 
 
 def _parse_kinds(text: str) -> frozenset[str]:
@@ -37,14 +40,38 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     return compile_filter(expr)
 
 
-@click.command("capture")
+EPILOG = """\b
+Examples:
+  sudo kcap capture -o incident                  # writes incident.kcap until Ctrl-C
+  sudo kcap capture -o run.kcap --duration 60 --events process,file
+  sudo kcap capture -o web.kcap "ps.name = 'nginx'"
+  sudo kcap capture -o incident.kcap --force     # replace an earlier capture
+  sudo kcap capture -o run.kcap --rules rules/   # alerts go to run.kcap.alerts.jsonl
+
+\b
+Exit status:
+  0  the capture was written (events the kernel dropped are reported as a warning)
+  1  capture could not start (not root, a missing kernel facility, the output file
+     exists or cannot be created) or had to stop (a write error): what was captured
+     before a failure is in the file and replays
+  2  bad command line, filter expression or rule file
+"""
+
+
+@click.command("capture", epilog=EPILOG)
 @click.option(
     "-o",
     "--output",
     "output",
     required=True,
     type=click.Path(),
-    help="Capture file to write ('.kcap' is added when the name has no extension).",
+    help="Capture file to write ('.kcap' is added to a new name without extension).",
+)
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Overwrite the output file if it exists (without it kcap refuses to).",
 )
 @click.argument("expr", nargs=-1)
 @click.option(
@@ -90,6 +117,7 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
 )
 def capture(
     output: str,
+    force: bool,
     expr: tuple[str, ...],
     duration: float | None,
     events: str,
@@ -103,6 +131,12 @@ def capture(
 
     Needs root. The optional filter EXPR applies at capture time; process, thread, image and
     handle events are always kept because replay needs them to rebuild process state.
+
+    OUTPUT is the file written (the first line on stderr names it): a name without extension
+    that does not exist yet gets ".kcap"; a device or FIFO is written as it is, and with
+    -o /dev/stdout the capture goes to standard output (the statistics then to stderr). A
+    file that exists and is not empty is not overwritten unless --force is given (Fibratus
+    overwrites without asking).
     """
     # While it records, the capture turns SIGINT/SIGTERM into "stop". Before and after (writing
     # the end of the file, printing the statistics) a repeated Ctrl-C or SIGTERM must not cut
@@ -114,7 +148,7 @@ def capture(
     completed = False
     try:
         _run(
-            output,
+            _output_path(output, force),
             expr,
             duration,
             events,
@@ -128,6 +162,39 @@ def capture(
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, signal.SIG_IGN if completed else handler)
+
+
+def _output_path(output: str, force: bool) -> str:
+    """The file to write (`kcap.writer.resolve_output`'s rule); a file holding data only with
+    ``force``: a capture is evidence, and a repeated command must not destroy the last one.
+    An empty file is no loss (``-o /dev/stdout > new.kcap``: the shell made it)."""
+    from kcap.writer import resolve_output
+
+    if os.path.isdir(output):
+        # checked here rather than by click.Path(dir_okay=False), whose usage error is several
+        # lines; a path that cannot hold a capture is an error of the file (exit 1)
+        fail(CaptureError("is a directory: give the name of the capture file to write"), output)
+    path = resolve_output(output)
+    if not force:
+        try:
+            holds_data = path.is_file() and path.stat().st_size > 0
+        except OSError:  # too long a name, say: creating the file reports it
+            holds_data = False
+        if holds_data:
+            fail(
+                KcapError("the file exists; give --force to overwrite it, or another name with -o"),
+                path,
+            )
+    return str(path)
+
+
+def _is_standard_output(path: str, fd: int = 1) -> bool:
+    """True when ``path`` is the file descriptor ``fd`` writes to (``-o /dev/stdout``)."""
+    try:
+        written, out = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (written.st_dev, written.st_ino) == (out.st_dev, out.st_ino)
 
 
 def _ignore(signum: int, frame: object) -> None:
@@ -145,13 +212,10 @@ def _run(
     rule_paths: tuple[str, ...] = (),
     allow_actions: bool = False,
 ) -> None:
+    from kcap.cli.tables import count, key_values, number_cell, print_tables, render, writer_rows
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
-    if os.path.isdir(output):
-        # checked here rather than by click.Path(dir_okay=False), whose usage error is several
-        # lines; a path that cannot hold a capture is an error of the file (exit 1)
-        fail(CaptureError("is a directory: give the name of the capture file to write"), output)
     ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
     err = sys.stderr
     live = not quiet and err.isatty()
@@ -167,7 +231,7 @@ def _run(
 
     def ready() -> None:
         limit = f" for {duration:g}s" if duration else " (Ctrl-C to stop)"
-        click.echo(f"capturing to {output}{limit}", err=True)
+        click.echo(text_escape(f"capturing to {output}{limit}"), err=True)
 
     detector = None
     try:
@@ -191,7 +255,8 @@ def _run(
             output, config, duration=duration, progress=show if live else None, ready=ready
         )
     except KcapError as exc:
-        fail(exc)
+        # Named in front when it is about the file (it cannot be created or written).
+        fail(exc, output if output in str(exc) else None)
     finally:
         if detector is not None:
             detector.close()
@@ -200,20 +265,20 @@ def _run(
     if detector is not None:
         click.echo(f"{detector.count:,} alert(s) written to {detector.path}", err=True)
     rows = writer_rows(result.stats) if result.stats is not None else []
-    rows = [r for r in rows if r[0] != "Events lost"]
+    rows = [(k, number_cell(v)) for k, v in rows if k != "Events lost"]
     busy = result.duration + result.drain_seconds
     rows += [
-        ("Kernel records read", f"{result.records:,}"),
-        ("Events lost", f"{result.lost:,}"),
+        ("Kernel records read", count(result.records)),
+        ("Events lost", count(result.lost)),
         *(
-            (f"  {name}", f"{n:,}")
+            (f"  {name}", count(n))
             for name, n in sorted(result.lost_events.items(), key=lambda kv: -kv[1])
         ),
-        ("Kernel records lost", f"{result.lost_records:,}"),
-        ("Records skipped at stop", f"{result.skipped_records:,}"),
+        ("Kernel records lost", count(result.lost_records)),
+        ("Records skipped at stop", count(result.skipped_records)),
         ("Peak buffer fill", f"{100 * result.peak_fill:.0f}%"),
-        ("Filtered out", f"{result.filtered:,}"),
-        ("Records not mapped", f"{result.mapping_errors:,}"),
+        ("Filtered out", count(result.filtered)),
+        ("Records not mapped", count(result.mapping_errors)),
         ("Duration", f"{result.duration:.2f} s"),
         ("Stop (drain)", f"{result.drain_seconds:.2f} s"),
         ("Events/s", f"{result.events / busy:,.0f}" if busy > 0 else "0"),
@@ -225,29 +290,27 @@ def _run(
             else f"{result.cpu_seconds:.2f} s",
         ),
     ]
-    width = max(len(k) for k, _ in rows)
-    click.echo("Capture Statistics")
-    for k, v in rows:
-        click.echo(f"  {k:<{width}}  {v}")
+    statistics = [key_values("Capture Statistics", rows)]
+    if _is_standard_output(result.path):  # -o /dev/stdout: the table must not join the capture
+        click.echo(render(statistics), err=True, nl=False)
+    else:
+        print_tables(statistics)
     if result.lost:
         click.echo(
-            f"warning: {result.lost:,} events were lost (recorded in the capture as "
+            f"kcap: warning: {result.lost:,} events were lost (recorded in the capture as "
             "EventsLost, per kind of event); try a larger --buffer-mb, fewer --events, "
             "--io-aggregate or a filter",
             err=True,
         )
     if result.mapping_errors:
         click.echo(
-            f"warning: {result.mapping_errors:,} kernel records could not be mapped to events "
-            f"(first: {result.first_mapping_error})",
+            f"kcap: warning: {result.mapping_errors:,} kernel records could not be mapped to "
+            f"events (first: {result.first_mapping_error})",
             err=True,
         )
     if result.error:
-        click.echo(
-            f"kcap: error: {result.error}; what was captured before the failure is "
-            f"in {result.path}",
-            err=True,
-        )
+        line = error_message(KcapError(result.error), result.path)
+        click.echo(f"{line}; what was captured before the failure is in the file", err=True)
         sys.exit(EXIT_ERROR)
 
 

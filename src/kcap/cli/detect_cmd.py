@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import click
 
-from kcap.cli.diagnostics import EXIT_ERROR, fail, silence_stdout
+from kcap.cli.diagnostics import EXIT_ERROR, fail
 from kcap.errors import KcapError, RuleError
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -28,9 +28,10 @@ capture cannot hold (call stacks, signatures, token integrity, live memory) are 
 not evaluable unless --use-defaults gives them upstream's default values.
 
 \b
-Exit status: 0 when every capture was read (whatever fired, without --fail-on); 1 when an
-alert of the --fail-on severity or above fired, or a capture cannot be read; 2 for a bad
-command line or bad rule files (every problem is listed, one per line).
+Exit status:
+  0  every capture was read (whatever fired, without --fail-on)
+  1  an alert of the --fail-on severity or above fired, or a capture cannot be read
+  2  bad command line or bad rule files (every problem is listed, one per line)
 """
 
 
@@ -180,52 +181,50 @@ def detect(
             err.write("\r\033[K")
             err.flush()
 
-    try:
-        for capture in captures:
+    # a reader of the output that goes away (| head) is handled by kcap.cli.output
+    for capture in captures:
 
-            def show(n: int, capture: str = capture) -> None:
-                err.write(f"\r{capture}: {n:,} events, {sum(counts.values()):,} alerts")
-                err.flush()
+        def show(n: int, capture: str = capture) -> None:
+            err.write(f"\r{capture}: {n:,} events, {sum(counts.values()):,} alerts")
+            err.flush()
 
-            try:
-                progress = show if live else None
-                found = kcap.rules.detect(
-                    capture, ruleset, use_defaults=use_defaults, progress=progress
-                )
-                for alert in found:
-                    clear_line()
-                    rank = kcap.rules.severity_rank(alert.severity)
-                    counts[alert.rule.id] = counts.get(alert.rule.id, 0) + 1
-                    if fail_rank is not None and rank >= fail_rank:
-                        failed = True
-                    if rank < floor:
-                        hidden += 1
-                        continue
-                    if fmt == "text":
-                        _emit(out, _alert_text(alert, capture, len(captures) > 1))
-                    else:
-                        doc = alert.as_dict()
-                        doc["capture"] = capture
-                        if fmt == "jsonl":
-                            _emit(out, json.dumps(doc, ensure_ascii=False))
-                        else:
-                            collected.append(doc)
-            except KcapError as exc:
+        try:
+            progress = show if live else None
+            found = kcap.rules.detect(
+                capture, ruleset, use_defaults=use_defaults, progress=progress
+            )
+            for alert in found:
                 clear_line()
-                if len(captures) == 1:
-                    fail(exc, capture)
-                click.echo(f"kcap: error: {capture}: {exc}", err=True)
-                status = EXIT_ERROR
+                rank = kcap.rules.severity_rank(alert.severity)
+                counts[alert.rule.id] = counts.get(alert.rule.id, 0) + 1
+                if fail_rank is not None and rank >= fail_rank:
+                    failed = True
+                if rank < floor:
+                    hidden += 1
+                    continue
+                if fmt == "text":
+                    _emit(out, _alert_text(alert, capture, len(captures) > 1))
+                else:
+                    doc = alert.as_dict()
+                    doc["capture"] = capture
+                    if fmt == "jsonl":
+                        _emit(out, json.dumps(doc, ensure_ascii=False))
+                    else:
+                        collected.append(doc)
+        except KcapError as exc:
             clear_line()
-        summary = _summary(ruleset, counts, hidden, use_defaults)
-        if fmt == "json":
-            _emit(out, json.dumps({"alerts": collected, "summary": summary}, indent=2))
-        elif fmt == "jsonl":
-            click.echo(_summary_text(summary).lstrip("\n"), err=True)
-        else:
-            _emit(out, _summary_text(summary))
-        out.flush()
-    except BrokenPipeError:
-        silence_stdout()
+            if len(captures) == 1:
+                fail(exc, capture)
+            click.echo(f"kcap: error: {capture}: {exc}", err=True)
+            status = EXIT_ERROR
+        clear_line()
+    summary = _summary(ruleset, counts, hidden, use_defaults)
+    if fmt == "json":
+        _emit(out, json.dumps({"alerts": collected, "summary": summary}, indent=2))
+    elif fmt == "jsonl":
+        click.echo(_summary_text(summary).lstrip("\n"), err=True)
+    else:
+        _emit(out, _summary_text(summary))
+    out.flush()
     if failed or status:
         raise click.exceptions.Exit(EXIT_ERROR)

@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import os
-import sys
-from typing import BinaryIO, NoReturn
+import re
+from typing import NoReturn
 
 import click
 
-from kcap.errors import FilterError, FormatError, KcapError, RuleError, StateWarning
+from kcap.cli.escape import text_escape
+from kcap.errors import FilterError, KcapError, RuleError, StateWarning
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -34,18 +35,48 @@ def _one_line(text: str) -> str:
 
 
 def error_message(exc: KcapError, file: str | os.PathLike[str] | None = None) -> str:
-    """``kcap: error: <file>: <what>``; the file is named once, whoever put it in the message."""
+    """``kcap: error: <file>: <what>``, naming ``file`` as the user typed it, once.
+
+    ``<what>`` is the error without its own mention of the file: a located error (a
+    `FormatError` with ``path``) gives its byte offset and reason; any other message loses
+    its mention of the file (`_without_subject`). Without ``file`` the error's own ``path`` is
+    named, if it has one. The line is escaped (`text_escape`), so a file name holding a
+    newline or invalid UTF-8 cannot break it.
+    """
     if isinstance(exc, FilterError):
         return _filter_message(exc)
     if isinstance(exc, RuleError):
         # Every problem of the rule files, each a complete error line of its own.
-        return "\n".join(f"kcap: error: {_one_line(p)}" for p in exc.problems)
-    msg = _one_line(str(exc))
-    name = None if file is None else os.fspath(file)
-    located = isinstance(exc, FormatError) and exc.path
-    if name and not located and name not in msg:
-        return f"kcap: error: {name}: {msg}"
-    return f"kcap: error: {msg}"
+        return "\n".join(text_escape(f"kcap: error: {_one_line(p)}") for p in exc.problems)
+    typed = None if file is None else os.fspath(file)
+    path = getattr(exc, "path", None)
+    reason = getattr(exc, "reason", None)
+    if path and isinstance(reason, str):
+        offset = getattr(exc, "offset", None)
+        what = reason if offset is None else f"byte {offset}: {reason}"
+        where: str | None = typed or str(path)
+    else:
+        where = typed
+        what = str(exc) if where is None else _without_subject(str(exc), where)
+    what = _one_line(_ERRNO.sub("", what))
+    return text_escape(f"kcap: error: {where}: {what}" if where else f"kcap: error: {what}")
+
+
+def _without_subject(message: str, name: str) -> str:
+    """``message`` without its mention of the file ``name`` (as typed, or with the extension
+    kcap added), which the error line names in front: a leading ``name: `` or ``"name" ``, or
+    else the first `` to name`` / `` name`` inside (``cannot create capture file x.kcap: ...``
+    -> ``cannot create capture file: ...``)."""
+    file = r"""(["']?)""" + re.escape(name) + r"""(\.[^\s"':;,]+)?\1"""
+    leading = re.match(file + r"(: | )", message)
+    if leading:
+        return message[leading.end() :]
+    inside = r"\s(?:(?:to|in|into|from|of|for|at)\s)?" + file + r"(?=[:;,\s]|$)"
+    return re.sub(inside, "", message, count=1)
+
+
+#: ``[Errno 28] `` in the text of an `OSError`: Python's detail, not the user's.
+_ERRNO = re.compile(r"\[Errno -?\d+\] ")
 
 
 def _filter_message(exc: FilterError) -> str:
@@ -59,10 +90,12 @@ def _filter_message(exc: FilterError) -> str:
     position = getattr(exc, "position", None)
     if not isinstance(summary, str) or not isinstance(picture, str):
         head, *rest = str(exc).rstrip("\n").split("\n")
-        return "\n".join([f"kcap: error: filter: {head}", *("  " + line for line in rest)])
-    column = f" (column {position + 1})" if isinstance(position, int) else ""
-    head = f"kcap: error: filter: {_one_line(summary)}{column}"
-    return "\n".join([head, *("  " + line for line in picture.split("\n"))])
+        lines = [f"kcap: error: filter: {head}", *("  " + line for line in rest)]
+    else:
+        column = f" (column {position + 1})" if isinstance(position, int) else ""
+        head = f"kcap: error: filter: {_one_line(summary)}{column}"
+        lines = [head, *("  " + line for line in picture.split("\n"))]
+    return "\n".join(text_escape(line) for line in lines)
 
 
 def exit_code(exc: KcapError) -> int:
@@ -76,7 +109,7 @@ def fail(exc: KcapError, file: str | os.PathLike[str] | None = None) -> NoReturn
 
 
 def fail_usage(message: str) -> NoReturn:
-    click.echo(f"kcap: error: {message}", err=True)
+    click.echo(text_escape(f"kcap: error: {message}"), err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 
@@ -97,7 +130,7 @@ class WarningPrinter:
         if isinstance(exc, StateWarning):
             self.state += 1
         if self.count <= self.limit:
-            click.echo(f"kcap: warning: {_one_line(str(exc))}", err=True)
+            click.echo(text_escape(f"kcap: warning: {_one_line(str(exc))}"), err=True)
 
     def finish(self) -> None:
         """Print the final counts (and how many warnings were held back), if there were any."""
@@ -118,21 +151,6 @@ class WarningPrinter:
         click.echo(f"kcap: warning: {'; '.join(parts)}{more}", err=True)
 
 
-def stdout_bytes() -> BinaryIO:
-    """The binary side of stdout (looked up per call: test runners replace sys.stdout)."""
-    return sys.stdout.buffer
-
-
-def silence_stdout() -> None:
-    """After a broken pipe: point stdout at /dev/null so the exit-time flush cannot complain."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file descriptor (tests); nothing will be flushed to a pipe
-
-
 __all__ = [
     "EXIT_ERROR",
     "EXIT_INTERNAL",
@@ -143,6 +161,4 @@ __all__ = [
     "exit_code",
     "fail",
     "fail_usage",
-    "silence_stdout",
-    "stdout_bytes",
 ]

@@ -6,10 +6,20 @@ import json
 
 import click
 
-from kcap.filter.catalog import field_catalog
+EPILOG = """\b
+Examples:
+  kcap fields
+  kcap fields --json | jq -r '.[] | select(.type == "string") | .field'
+
+\b
+Exit status:
+  0  the list was printed
+  1  the output cannot be written
+  2  bad command line
+"""
 
 
-@click.command("fields")
+@click.command("fields", epilog=EPILOG)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.option(
     "--all",
@@ -29,6 +39,8 @@ def fields(as_json: bool, show_all: bool) -> None:
 
     Exit status: 0.
     """
+    from kcap.filter.catalog import field_catalog
+
     rows = [f for f in field_catalog() if show_all or f.available]
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in rows], indent=2, ensure_ascii=False))

@@ -2,99 +2,112 @@
 
 from __future__ import annotations
 
-import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
-from kcap.cli.diagnostics import WarningPrinter, fail, stdout_bytes
-from kcap.cli.render import json_bytes, text_escape
-from kcap.cli.tables import human_size
-from kcap.errors import KcapError
-from kcap.info import CaptureSummary, summarize
+import click
+
+from kcap.cli.diagnostics import WarningPrinter, fail
+from kcap.cli.escape import text_escape
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from kcap.info import CaptureSummary
 
 EPILOG = """\b
 Examples:
   kcap info incident.kcap
   kcap info incident.kcap --json | jq .names
+  kcap info incident.kcap --json | jq '.replayed_events, .errors'
 
 \b
-Exit status: 0 for a readable capture, 1 when it cannot be read or is damaged part-way (the
-summary then covers the events before the damage, and the error follows on stderr).
+Exit status:
+  0  the capture was read to its end (events that could not be decoded are counted
+     under "Non-fatal errors" and warned about on stderr)
+  1  the capture cannot be read, or is damaged part-way (the summary then covers what
+     was read before the damage, and the error follows on stderr), or the output cannot
+     be written
+  2  bad command line
 """
 
+#: Hosts listed by name in the table (all are in --json).
+_MAX_HOSTS = 10
 
-def _size(n: int) -> str:
-    return f"{n:,} bytes ({human_size(n)})"
 
+def _hosts(hosts: dict[str, int]) -> str:
+    from kcap.cli.tables import cell, count
 
-def _histogram(title: str, counts: dict[str, int], total: int, label: str) -> Table:
-    table = Table(title=title, box=box.SIMPLE, title_justify="left", pad_edge=False)
-    table.add_column(label)
-    table.add_column("Events", justify="right")
-    table.add_column("Share", justify="right")
-    for name, n in counts.items():
-        share = f"{100 * n / total:.1f}%" if total else "-"
-        table.add_row(Text(text_escape(name) or "(empty)"), f"{n:,}", share)
-    return table
+    shown = ", ".join(cell(h) for h in list(hosts)[:_MAX_HOSTS]) or "-"
+    more = len(hosts) - _MAX_HOSTS
+    return shown if more <= 0 else f"{shown} and {count(more)} more (see --json)"
 
 
 def _overview(s: CaptureSummary) -> Table:
-    table = Table(title="Capture", box=box.SIMPLE, show_header=False, title_justify="left")
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    from kcap.cli.tables import count, key_values, size
 
-    def row(name: str, value: str) -> None:
-        table.add_row(name, Text(value))
-
-    row("File", text_escape(s.path))
-    row("Format version", s.format_version)
-    row("Writer generation", s.generation)
-    row("Byte order", s.byte_order)
-    row("Flags", f"0x{s.flags:x}")
-    row("Compressed size", _size(s.compressed_size))
-    row("Raw size", _size(s.raw_size))
-    ratio = s.ratio
-    row("Compression ratio", "-" if ratio is None else f"{ratio:.2f} : 1")
-    row("zstd frame terminated", "yes" if s.terminated else "no (the writer did not finish)")
-    row(
-        "Events",
-        f"{s.events:,} ({s.replayed_events:,} replayed, {s.state_events:,} state-only)",
-    )
-    row("Handles (snapshot)", f"{s.handles:,}")
-    row("Processes", f"{s.processes:,} (events carrying process state)")
-    row("Hosts", ", ".join(text_escape(h) or "(empty)" for h in s.hosts) or "-")
+    rows = [
+        ("File", text_escape(s.path)),
+        ("Format version", text_escape(s.format_version)),
+        ("Writer generation", s.generation),
+        ("Byte order", s.byte_order),
+        ("Flags", f"0x{s.flags:x}"),
+        ("Compressed size", size(s.compressed_size)),
+        ("Raw size", size(s.raw_size)),
+        ("Compression ratio", "-" if s.ratio is None else f"{s.ratio:.2f} : 1"),
+        ("zstd frame terminated", "yes" if s.terminated else "no (the writer did not finish)"),
+        (
+            "Events",
+            f"{count(s.events)} ({count(s.replayed_events)} replayed, "
+            f"{count(s.state_events)} state-only"
+            + (f", {count(s.errors)} skipped" if s.errors else "")
+            + ")",
+        ),
+        ("Handles (snapshot)", count(s.handles)),
+        ("Processes", f"{count(s.processes)} (events carrying process state)"),
+        ("Hosts", _hosts(s.hosts)),
+    ]
     t = s.time
-    row("First timestamp", t.first or "-")
-    row("Last timestamp", t.last or "-")
-    row("Earliest (min)", t.earliest or "-")
-    row("Latest (max)", t.latest or "-")
+    # Timestamps are the stored text, which a damaged capture may fill with anything.
+    for label, value in (
+        ("First timestamp", t.first),
+        ("Last timestamp", t.last),
+        ("Earliest (min)", t.earliest),
+        ("Latest (max)", t.latest),
+    ):
+        rows.append((label, "-" if value is None else text_escape(value)))
     if t.unknown:
-        row("Unknown timestamps", f"{t.unknown:,} (zero time or unparsable)")
+        rows.append(("Unknown timestamps", f"{count(t.unknown)} (zero time or unparsable)"))
     q = s.seq
-    if q.first is not None:
-        row("Sequence numbers", f"first {q.first}, last {q.last}, min {q.min}, max {q.max}")
-    row("Non-fatal errors", f"{s.errors:,}")
+    if q.first is not None and q.last is not None and q.min is not None and q.max is not None:
+        rows.append(
+            (
+                "Sequence numbers",
+                f"first {count(q.first)}, last {count(q.last)}, "
+                f"min {count(q.min)}, max {count(q.max)}",
+            )
+        )
+    rows.append(("Non-fatal errors", f"{count(s.errors)} (events replay skips)"))
     if s.fatal is not None:
-        row("Read stopped early", "yes: " + " ".join(str(s.fatal).split()))
-    return table
+        rows.append(("Read stopped early", "yes: " + text_escape(" ".join(str(s.fatal).split()))))
+    return key_values("Capture", rows)
 
 
-def print_summary(console: Console, s: CaptureSummary) -> None:
-    console.print(_overview(s))
-    console.print(_histogram("Events by recorded name", s.names, s.events, "Name"))
+def summary_tables(s: CaptureSummary) -> list[Table]:
+    from kcap.cli.tables import counts
+
+    tables = [_overview(s)]
+    if s.names:
+        tables.append(counts("Events by recorded name", "Name", s.names))
     if s.types != s.names:
         # Some writers recorded N/A or raw bytes as names: the type ids tell what they are.
-        console.print(_histogram("Events by type (from the type ids)", s.types, s.events, "Type"))
-    console.print(_histogram("Events by category", s.categories, s.events, "Category"))
+        tables.append(counts("Events by type (from the type ids)", "Type", s.types))
+    if s.categories:
+        tables.append(counts("Events by category", "Category", s.categories))
     if s.handle_types:
-        table = Table(title="Handles by type", box=box.SIMPLE, title_justify="left", pad_edge=False)
-        table.add_column("Type")
-        table.add_column("Handles", justify="right")
-        for name, n in s.handle_types.items():
-            table.add_row(Text(text_escape(name) or "(empty)"), f"{n:,}")
-        console.print(table)
+        tables.append(
+            counts("Handles by type", "Type", s.handle_types, column="Handles", share=False)
+        )
+    return tables
 
 
 @click.command(epilog=EPILOG)
@@ -103,24 +116,31 @@ def print_summary(console: Console, s: CaptureSummary) -> None:
 def info(file: str, as_json: bool) -> None:
     """Summarize capture FILE: format, sizes, events, processes, time range, event names.
 
-    Reads the capture once; on large captures only event headers are decoded (and the process
-    section of process events). Timestamps are shown as stored; first/last are in file order,
-    min/max by instant, since file order is not time order.
+    Reads the capture once, decoding every event as replay does (without rebuilding process
+    state), so "Non-fatal errors" counts exactly the events replay would skip. Timestamps are
+    shown as stored; first/last are in file order, min/max by instant, since file order is not
+    time order. JSON has the same figures, with every name in full.
     """
+    from kcap.cli import output
+    from kcap.cli.render import json_bytes
+    from kcap.cli.tables import print_tables
+    from kcap.errors import KcapError
+    from kcap.info import summarize
+
     warnings = WarningPrinter()
     try:
         summary = summarize(file, on_error=warnings)
     except KcapError as exc:
         fail(exc, file)
     warnings.finish()
-    out = stdout_bytes()
     if as_json:
+        out = output.stdout_bytes()
         out.write(json_bytes(summary.to_dict(), indent=2) + b"\n")
         out.flush()
     else:
-        print_summary(Console(highlight=False), summary)
+        print_tables(summary_tables(summary))
     if summary.fatal is not None:
-        fail(summary.fatal, summary.path)
+        fail(summary.fatal, file)
 
 
-__all__ = ["info", "print_summary"]
+__all__ = ["info", "summary_tables"]

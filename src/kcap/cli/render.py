@@ -30,6 +30,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from kcap.cli.escape import text_escape
 from kcap.model.event import Event
 from kcap.model.process import Process
 from kcap.model.timestamp import Timestamp
@@ -144,31 +145,6 @@ def event_json(ev: Event) -> bytes:
 
 
 # --------------------------------------------------------------------------- text
-
-_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def text_escape(s: str) -> str:
-    """Printable text for one line: invalid UTF-8 as ``\\xNN``, control characters escaped."""
-    if s.isprintable():
-        return s
-    out = []
-    for ch in s:
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-            continue
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid UTF-8
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch in _CONTROL_ESCAPES:
-            out.append(_CONTROL_ESCAPES[ch])
-        elif code < 0x100:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return "".join(out)
 
 
 def text_value(value: Any) -> str:

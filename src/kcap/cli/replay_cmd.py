@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-import kcap
-from kcap.cli.diagnostics import WarningPrinter, fail, fail_usage, silence_stdout, stdout_bytes
-from kcap.cli.render import event_json, event_text
-from kcap.errors import FilterError, FormatError, KcapError
-from kcap.model.event import Event
-from kcap.reader import Reader
+from kcap.cli.diagnostics import WarningPrinter, fail, fail_usage
+
+if TYPE_CHECKING:
+    from kcap.errors import KcapError
+    from kcap.model.event import Event
+    from kcap.reader import Reader
 
 FORMATS = ("text", "json", "jsonl")
 _CHUNK = 1 << 16
@@ -41,14 +41,21 @@ class _Output:
 
 
 def _renderer(fmt: str) -> Callable[[Event], bytes]:
+    from kcap.cli.output import ENCODE_ERRORS, text_encoding
+    from kcap.cli.render import event_json, event_text
+
     if fmt == "text":
-        return lambda ev: event_text(ev).encode("utf-8", "backslashreplace") + b"\n"
+        # In the output's encoding, like every text kcap prints; JSON is always UTF-8.
+        encoding = text_encoding()
+        return lambda ev: event_text(ev).encode(encoding, ENCODE_ERRORS) + b"\n"
     if fmt == "jsonl":
         return lambda ev: event_json(ev) + b"\n"
     return event_json  # an element of the array
 
 
 def _set_filter(reader: Reader, expression: str) -> None:
+    from kcap.errors import FilterError
+
     try:
         from kcap.filter import compile as compile_filter  # type: ignore[import-not-found,attr-defined,unused-ignore]
     except ImportError:
@@ -71,10 +78,12 @@ Examples:
   kcap replay incident.kcap --format jsonl | jq -r .name | sort | uniq -c
 
 \b
-Exit status: 0 when every event was replayed (events that could not be decoded are
-skipped with a warning on stderr), 1 when the capture cannot be read or is damaged part-way
-(every complete event before the damage is still printed), 2 for a bad command line or
-filter expression.
+Exit status:
+  0  every event was replayed (events that could not be decoded are skipped with a
+     warning on stderr), or the reader of the output stopped early (| head)
+  1  the capture cannot be read or is damaged part-way (every complete event before
+     the damage is still printed), or the output cannot be written
+  2  bad command line or filter expression
 """
 
 
@@ -112,6 +121,11 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
     repeated key wins) and ps (the process, or null). Bytes that are not valid UTF-8 appear
     as \\udcNN escapes in JSON and as \\xNN in text.
     """
+    import kcap
+    from kcap.cli.escape import text_escape
+    from kcap.cli.output import stdout_bytes
+    from kcap.errors import KcapError
+
     warnings = WarningPrinter()
     expr = " ".join(expression).strip()
     try:
@@ -121,20 +135,18 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
     with reader:
         if expr:
             _set_filter(reader, expr)
-        out = _Output(stdout_bytes())
-        try:
-            error, reached_end = _stream(reader, out, fmt, limit, warnings)
-        except BrokenPipeError:
-            # The consumer stopped reading (``| head``): not an error of ours.
-            silence_stdout()
-            raise click.exceptions.Exit(0) from None
+        # A reader of the output that stops early (``| head``) ends the command quietly, and
+        # an output that cannot be written is an error: both handled by `kcap.cli.output`.
+        error, reached_end = _stream(reader, _Output(stdout_bytes()), fmt, limit, warnings)
     warnings.finish()
     if error is not None:
-        fail(error, reader.path)
+        fail(error, file)
     if reached_end and not reader.terminated:
         click.echo(
-            f"kcap: warning: {reader.path}: the capture was not closed (its writer stopped "
-            "early or is still writing); replayed up to its last flush",
+            text_escape(
+                f"kcap: warning: {file}: the capture was not closed (its writer stopped "
+                "early or is still writing); replayed up to its last flush"
+            ),
             err=True,
         )
 
@@ -144,6 +156,8 @@ def _stream(
 ) -> tuple[KcapError | None, bool]:
     """Write the events; returns the fatal error that stopped reading, if any, and whether
     reading reached the end of the capture (not stopped by ``limit``)."""
+    from kcap.errors import FormatError, KcapError
+
     render = _renderer(fmt)
     json_array = fmt == "json"
     separator = b""
