@@ -75,9 +75,9 @@ def copy(
 
     An event that cannot be decoded or written is left out; it is passed to ``on_error``, and
     without ``on_error`` the copy stops and raises it. A `StateWarning` (replay met a missing
-    parameter; the event is kept and copied) goes to ``on_error`` only. An error that stops reading (a capture
-    cut short) is raised too. Either way ``dst`` is closed properly first and replays up to the
-    last event copied. Returns the writer's statistics.
+    parameter; the event is kept and copied) goes to ``on_error`` only. An error that stops
+    reading (a capture cut short) is raised too. Either way ``dst`` is closed properly first and
+    replays up to the last event copied. Returns the writer's statistics.
     """
     keep: Callable[[Event], bool] | None = None
     if isinstance(filter, str):
