@@ -80,6 +80,10 @@ class FilterError(KcapError):
     """A filter expression cannot be compiled."""
 
 
+class FilamentError(KcapError):
+    """A filament (a Fibratus Python script) cannot be found, loaded or started."""
+
+
 class CaptureError(KcapError):
     """Live capture cannot start or had to stop."""
 
@@ -105,6 +109,7 @@ __all__ = [
     "CaptureError",
     "Corrupt",
     "EncodeError",
+    "FilamentError",
     "FilterError",
     "FormatError",
     "KcapError",

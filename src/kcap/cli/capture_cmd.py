@@ -5,10 +5,12 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import click
 
-from kcap.cli.diagnostics import EXIT_ERROR, fail
+from kcap.cli.diagnostics import EXIT_ERROR, fail, fail_usage
+from kcap.cli.filament_opts import FilamentOptions, capture_with_filament, filament_options
 from kcap.errors import KcapError
 from kcap.model import Event
 from kcap.sources.linux.probes import EVENT_KINDS
@@ -40,9 +42,10 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     "-o",
     "--output",
     "output",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False),
-    help="Capture file to write ('.kcap' is added when the name has no extension).",
+    help="Capture file to write ('.kcap' is added when the name has no extension); "
+    "required unless -f runs a filament instead.",
 )
 @click.argument("expr", nargs=-1)
 @click.option(
@@ -75,20 +78,33 @@ def _compile_filter(expr: str) -> Callable[[Event], bool]:
     "(one ReadFile/WriteFile with io_count); 0 writes one event per system call.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No live line, only the final statistics.")
+@filament_options(replay=False)
 def capture(
-    output: str,
+    output: str | None,
     expr: tuple[str, ...],
     duration: float | None,
     events: str,
     buffer_mb: int,
     io_aggregate: float,
     quiet: bool,
+    **filament: Any,
 ) -> None:
     """Capture kernel events (process, thread, image, file, net, handle) into OUTPUT.
 
     Needs root. The optional filter EXPR applies at capture time; process, thread, image and
     handle events are always kept because replay needs them to rebuild process state.
+
+    With -f NAME, no file is written: the live events go to the filament NAME, as with
+    "fibratus run -f" (docs/filaments.md).
     """
+    opts = FilamentOptions.pop(filament)
+    if opts.filament is not None:
+        if output is not None:
+            fail_usage("-o and -f exclude each other: -f runs a filament instead of writing a file")
+        _run_filament(expr, duration, events, buffer_mb, io_aggregate, quiet, opts)
+        return
+    if output is None:
+        fail_usage("missing option -o/--output (or -f NAME to run a filament on live events)")
     # While it records, the capture turns SIGINT/SIGTERM into "stop". Before and after (writing
     # the end of the file, printing the statistics) a repeated Ctrl-C or SIGTERM must not cut
     # the command short, so for the whole command they are ignored rather than fatal.
@@ -103,6 +119,22 @@ def capture(
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, signal.SIG_IGN if completed else handler)
+
+
+def _run_filament(
+    expr: tuple[str, ...],
+    duration: float | None,
+    events: str,
+    buffer_mb: int,
+    io_aggregate: float,
+    quiet: bool,
+    opts: FilamentOptions,
+) -> None:
+    from kcap.sources.linux.session import CaptureConfig
+
+    ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
+    config = CaptureConfig(kinds=_parse_kinds(events), ring_size=ring, io_aggregate=io_aggregate)
+    capture_with_filament(" ".join(expr).strip(), duration, config, opts, quiet)
 
 
 def _ignore(signum: int, frame: object) -> None:

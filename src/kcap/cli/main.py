@@ -10,6 +10,7 @@ import click
 
 from kcap import __version__
 from kcap.cli.diagnostics import EXIT_INTERNAL, error_message, exit_code, silence_stdout
+from kcap.cli.filaments_cmd import filaments
 from kcap.cli.info_cmd import info
 from kcap.cli.replay_cmd import replay
 from kcap.errors import KcapError
@@ -53,6 +54,7 @@ def cli() -> None:
 
 cli.add_command(info)
 cli.add_command(replay)
+cli.add_command(filaments)
 
 # Commands written in their own modules; the CLI works without them.
 try:

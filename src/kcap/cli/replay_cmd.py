@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 
 import kcap
 from kcap.cli.diagnostics import WarningPrinter, fail, fail_usage, silence_stdout, stdout_bytes
+from kcap.cli.filament_opts import FilamentOptions, filament_options, replay_with_filament
 from kcap.cli.render import event_json, event_text
 from kcap.errors import FilterError, FormatError, KcapError
 from kcap.model.event import Event
@@ -69,12 +70,16 @@ Examples:
   kcap replay incident.kcap "kevt.name = 'CreateProcess'" --format jsonl
   kcap replay incident.kcap "ps.name = 'bash' and kevt.category = 'file'" --format json
   kcap replay incident.kcap --format jsonl | jq -r .name | sort | uniq -c
+  kcap replay incident.kcap -f top_registry_keys,20 --no-redraw
+  kcap replay incident.kcap -f shell_spawns --alerts alerts.jsonl
 
 \b
 Exit status: 0 when every event was replayed (events that could not be decoded are
-skipped with a warning on stderr), 1 when the capture cannot be read or is damaged part-way
-(every complete event before the damage is still printed), 2 for a bad command line or
-filter expression.
+skipped with a warning on stderr; so are a filament's exceptions), 1 when the capture
+cannot be read or is damaged part-way (every complete event before the damage is still
+printed), or the filament cannot be loaded or started (or raised, with --filament-strict),
+2 for a bad command line or filter expression (the filament's own included), 130 after
+Ctrl-C.
 """
 
 
@@ -98,7 +103,10 @@ filter expression.
     metavar="N",
     help="Stop after N events (after filtering).",
 )
-def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) -> None:
+@filament_options(replay=True)
+def replay(
+    file: str, expression: tuple[str, ...], fmt: str, limit: int | None, **filament: Any
+) -> None:
     """Replay the events of capture FILE on stdout, in file order.
 
     Process and handle state is rebuilt from the capture and attached to every event (the
@@ -111,9 +119,19 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
     timestamp (RFC 3339 as stored), params (name -> value), meta (key -> value; the last of a
     repeated key wins) and ps (the process, or null). Bytes that are not valid UTF-8 appear
     as \\udcNN escapes in JSON and as \\xNN in text.
+
+    With -f NAME the events go to the filament NAME instead (a Fibratus Python script, run
+    unchanged; docs/filaments.md), and the filament's own filter replaces EXPR if it sets one.
     """
     warnings = WarningPrinter()
     expr = " ".join(expression).strip()
+    opts = FilamentOptions.pop(filament)
+    if opts.filament is not None:
+        source = click.get_current_context().get_parameter_source("fmt")
+        if source is not None and source.name != "DEFAULT":
+            fail_usage("--format does not apply with -f: the events go to the filament")
+        replay_with_filament(file, expr, limit, opts)
+        return
     try:
         reader = kcap.open(file, on_error=warnings)
     except KcapError as exc:
