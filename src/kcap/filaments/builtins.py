@@ -137,7 +137,7 @@ def make_builtins(s: Settings) -> dict[str, Callable[..., Any]]:
         """Upstream's undocumented find_* builtins, which do nothing."""
         return None
 
-    return {
+    builtins: dict[str, Callable[..., Any]] = {
         "interval": interval,
         "columns": columns,
         "sort_by": sort_by,
@@ -153,6 +153,10 @@ def make_builtins(s: Settings) -> dict[str, Callable[..., Any]]:
         "find_handle": placeholder,
         "find_handles": placeholder,
     }
+    for name, fn in builtins.items():
+        if fn is not placeholder:
+            fn.__qualname__ = fn.__name__ = name  # error messages say "add_row()", not closures
+    return builtins
 
 
 BUILTIN_NAMES = tuple(make_builtins(Settings("")).keys())

@@ -1,8 +1,8 @@
 """Reporting a filament's exceptions: the traceback and the event it failed on, then a count.
 
 A filament that fails on every event must not bury the terminal: the first `DEFAULT_SHOWN`
-exceptions are shown in full, the rest counted, and `summary` gives the totals per hook at the
-end (docs/filaments.md, "When a filament raises").
+exceptions of each hook are shown in full, the rest counted, and `summary` gives the totals per
+hook at the end (docs/filaments.md, "When a filament raises").
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _shorten(text: str) -> str:
 
 
 class FailureLog:
-    """Counts a filament's exceptions per hook and shows the first ``shown`` of them."""
+    """Counts a filament's exceptions per hook and shows the first ``shown`` of each hook's."""
 
     def __init__(self, filament: str, note: Callable[[str], Any], shown: int = DEFAULT_SHOWN):
         self.filament = filament
@@ -50,21 +50,20 @@ class FailureLog:
         *,
         event: Event | None = None,
         given: object = None,
-        skip: int = 1,
     ) -> None:
         """Record one exception raised by ``hook``; ``given`` is what the hook was called with
         (the event dictionary), shown with the report."""
         self.counts[hook] += 1
-        if self.total > self.shown:
-            if self.total == self.shown + 1:
+        if self.counts[hook] > self.shown:
+            if self.counts[hook] == self.shown + 1:
                 self._note(
-                    f"kcap: filament {self.filament}: more exceptions follow; they are counted, "
-                    "not shown (--filament-strict stops at the first)"
+                    f"kcap: filament {self.filament}: {hook} keeps raising; further exceptions "
+                    "are counted, not shown (--filament-strict stops at the first)"
                 )
             return
         where = f" on {event_label(event)}" if event is not None else ""
         lines = [f"kcap: filament {self.filament}: {hook} raised {type(exc).__name__}{where}:"]
-        lines.extend("  " + line for line in format_exception(exc, skip=skip))
+        lines.extend("  " + line for line in format_exception(exc))
         if given is not None:
             lines.append("  it was given: " + _shorten(repr(given)))
         self._note("\n".join(lines))
@@ -74,7 +73,7 @@ class FailureLog:
         if not self.counts:
             return None
         parts = ", ".join(f"{n:,} in {hook}" for hook, n in self.counts.most_common())
-        hidden = self.total - min(self.total, self.shown)
+        hidden = sum(max(0, n - self.shown) for n in self.counts.values())
         more = f"; {hidden:,} not shown" if hidden else ""
         return f"kcap: filament {self.filament}: {self.total:,} exception(s): {parts}{more}"
 

@@ -55,24 +55,30 @@ class Hooks:
     on_stop: Callable[[], Any] | None
 
 
-def format_exception(exc: BaseException, *, skip: int = 0) -> list[str]:
-    """The traceback lines of a filament's exception, without kcap's own frames: the first
-    ``skip`` frames (the call into the filament) and trailing frames inside this package (a
-    builtin that raised for a bad argument: the filament's line calling it is above)."""
-    tb = exc.__traceback__
-    for _ in range(skip):
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-    frames = traceback.extract_tb(tb)
-    here = Path(__file__).resolve().parent  # this package's modules, not bundled/ below it
-    while len(frames) > 1 and Path(frames[-1].filename).resolve().parent == here:
-        frames.pop()
+def format_exception(exc: BaseException) -> list[str]:
+    """The traceback lines of a filament's exception without kcap's own frames: the leading
+    ones (kcap calling the hook, the import machinery) and trailing ones inside this package
+    (a builtin that raised for a bad argument: the filament's line calling it is above). A
+    syntax error is only its message and caret."""
     lines = []
-    if frames:
-        lines.append("Traceback (most recent call last):")
-        lines.extend(line.rstrip("\n") for line in traceback.format_list(frames))
+    if not isinstance(exc, SyntaxError):
+        frames = traceback.extract_tb(exc.__traceback__)
+        while len(frames) > 1 and _not_filament_code(frames[0].filename):
+            frames.pop(0)
+        while len(frames) > 1 and _not_filament_code(frames[-1].filename):
+            frames.pop()
+        if frames:
+            lines.append("Traceback (most recent call last):")
+            lines.extend(line.rstrip("\n") for line in traceback.format_list(frames))
     lines.extend(line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc))
     return [sub for line in lines for sub in line.split("\n")]
+
+
+_HERE = Path(__file__).resolve().parent  # this package's modules, not bundled/ below it
+
+
+def _not_filament_code(filename: str) -> bool:
+    return filename.startswith("<frozen ") or Path(filename).resolve().parent == _HERE
 
 
 def exception_summary(exc: BaseException) -> str:
@@ -116,24 +122,20 @@ def import_filament(
     (before its body runs, so module-level code may call them, and again after, so they win
     over module-level names, as upstream installs them after the import)."""
     name = found.name
-    # Taken names (a standard module, an earlier import) are left alone: the filament gets a
-    # private key in sys.modules and still sees its own name as __name__.
+    # Taken names (a standard module, an earlier import) are left alone: the filament is entered
+    # in sys.modules under a private key, and still sees its own name as __name__.
     key = name if name not in sys.modules else f"_kcap_filament_{name}"
-    spec = importlib.util.spec_from_file_location(key, found.path)
+    spec = importlib.util.spec_from_file_location(name, found.path)
     if spec is None or spec.loader is None:
         raise FilamentError(f"{found.path}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     module.__dict__.update(builtins)
-    module.__name__ = name
     sys.modules[key] = module
     try:
         spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        del sys.modules[key]
-        raise FilamentImportError(found, exc, format_exception(exc, skip=99)) from None
     except Exception as exc:
         del sys.modules[key]
-        raise FilamentImportError(found, exc, format_exception(exc, skip=1)) from None
+        raise FilamentImportError(found, exc, format_exception(exc)) from None
     module.__dict__.update(builtins)
     return module
 
@@ -145,6 +147,9 @@ class FilamentImportError(FilamentError):
     def __init__(self, found: FilamentFile, exc: BaseException, details: list[str]) -> None:
         self.details = details
         super().__init__(f"{found.path}: the filament cannot be imported: {exception_summary(exc)}")
+
+
+_ABSENT = object()
 
 
 def _positional_count(fn: object) -> int:
@@ -170,10 +175,12 @@ def hooks_of(found: FilamentFile, module: types.ModuleType) -> Hooks:
         raise FilamentError(f"{where}: expected 1 argument for {hook_name} but found {args} args")
     optional: dict[str, Callable[[], Any] | None] = {}
     for name in ("on_init", "on_interval", "on_stop"):
-        value = getattr(module, name, None)
-        if value is not None and not callable(value):
+        # Present but not callable (None included) is an error at start, where upstream fails
+        # at the first call.
+        value = getattr(module, name, _ABSENT)
+        if value is not _ABSENT and not callable(value):
             raise FilamentError(f"{where}: {name} is not callable")
-        optional[name] = value
+        optional[name] = None if value is _ABSENT else value
     return Hooks(
         module=module,
         generation=generation,
