@@ -178,9 +178,12 @@ def hooks_of(found: FilamentFile, module: types.ModuleType) -> Hooks:
         # Present but not callable (None included) is an error at start, where upstream fails
         # at the first call.
         value = getattr(module, name, _ABSENT)
-        if value is not _ABSENT and not callable(value):
+        if value is _ABSENT:
+            optional[name] = None
+        elif callable(value):
+            optional[name] = value
+        else:
             raise FilamentError(f"{where}: {name} is not callable")
-        optional[name] = None if value is _ABSENT else value
     return Hooks(
         module=module,
         generation=generation,
