@@ -101,7 +101,8 @@ def param_value(p: Param) -> Any:
         return v if v.isascii() else printable(v)
     if t is ParamType.TIME and isinstance(p[2], Timestamp):
         return naive_datetime(p[2])
-    return printable(param_text(p))
+    text = param_text(p)
+    return text if text.isascii() else printable(text)
 
 
 def param_dict(params: Params) -> dict[str, Any]:
@@ -141,10 +142,11 @@ def kevent_dict(ev: Event) -> dict[str, Any]:
     ps = ev.ps
     if ps is not None:
         d["ppid"] = ps.ppid
-        d["cwd"] = printable(ps.cwd)
-        d["exe"] = printable(ps.name)
-        d["comm"] = printable(ps.cmdline)
-        d["sid"] = printable(ps.sid)
+        cwd, name, cmdline, sid = ps.cwd, ps.name, ps.cmdline, ps.sid
+        d["cwd"] = cwd if cwd.isascii() else printable(cwd)
+        d["exe"] = name if name.isascii() else printable(name)
+        d["comm"] = cmdline if cmdline.isascii() else printable(cmdline)
+        d["sid"] = sid if sid.isascii() else printable(sid)
     d["kparams"] = param_dict(ev.params)
     return d
 
@@ -155,10 +157,11 @@ def event_dict(ev: Event) -> dict[str, Any]:
     ps = ev.ps
     if ps is not None:
         d["ppid"] = ps.ppid
-        d["cwd"] = printable(ps.cwd)
-        d["exe"] = printable(ps.name)
-        d["cmdline"] = d["comm"] = printable(ps.cmdline)
-        d["sid"] = printable(ps.sid)
+        cwd, name, cmdline, sid = ps.cwd, ps.name, ps.cmdline, ps.sid
+        d["cwd"] = cwd if cwd.isascii() else printable(cwd)
+        d["exe"] = name if name.isascii() else printable(name)
+        d["cmdline"] = d["comm"] = cmdline if cmdline.isascii() else printable(cmdline)
+        d["sid"] = sid if sid.isascii() else printable(sid)
     d["params"] = param_dict(ev.params)
     return d
 
