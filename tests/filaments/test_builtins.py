@@ -12,11 +12,13 @@ from kcap.filaments.alerts import severity_of, tags_of
 from .helpers import lines, replay
 
 
-@pytest.fixture(scope="module")
-def rules_output() -> tuple[list[str], list[str]]:
+@pytest.fixture(scope="module", params=["kevent", "event"])
+def rules_output(request: pytest.FixtureRequest) -> tuple[list[str], list[str]]:
+    """What builtin_rules prints, written for either API generation (the builtins are the
+    same in both)."""
     from tests.conftest import fixture_path
 
-    result = replay(fixture_path("fibratus", "cap1.kcap"), "builtin_rules")
+    result = replay(fixture_path("fibratus", "cap1.kcap"), f"builtin_rules,{request.param}")
     assert result.exit_code == 0, result.stderr
     return lines(result.stdout), lines(result.stderr)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import kcap
 from kcap.cli.filament_opts import CLOCK_CHOICES
@@ -11,13 +15,14 @@ from kcap.filaments.clock import CLOCKS
 from .helpers import lines, replay
 
 
-def test_hooks_run_in_order_and_ticks_follow_capture_time(live2022: Path) -> None:
+@pytest.mark.parametrize("generation", ["kevent", "event"])
+def test_hooks_run_in_order_and_ticks_follow_capture_time(live2022: Path, generation: str) -> None:
     # The capture runs 21:56:28.34 .. 21:57:28.01 (its highest time). With 10 s ticks from
     # the first record: ticks at :38 :48 :58 :08 :18, then one after the last event.
-    result = replay(live2022, "hook_trace,10,kevt.name = 'CreateProcess'")
+    result = replay(live2022, f"hook_trace,10,evt.name = 'CreateProcess',{generation}")
     assert result.exit_code == 0, result.stderr
     assert lines(result.stdout) == [
-        "init ['hook_trace', '10', \"kevt.name = 'CreateProcess'\"]",
+        f"init ['hook_trace', '10', \"evt.name = 'CreateProcess'\", '{generation}']",
         "tick",
         "event 37070 2022-08-15T21:56:41.884474",
         "tick",
@@ -83,3 +88,58 @@ def test_limit_counts_delivered_events(live2022: Path) -> None:
     out = lines(result.stdout)
     assert sum(line.startswith("event") for line in out) == 3
     assert out[-2:] == ["tick", "stop"]
+
+
+@pytest.mark.parametrize(
+    ("hook", "keys"),
+    [
+        ("on_next_kevent", "kparams comm"),
+        ("on_next_event", "params cmdline comm"),
+    ],
+)
+def test_each_generation_gets_its_dictionary(
+    newest: Path, tmp_path: Path, hook: str, keys: str
+) -> None:
+    script = tmp_path / "keys.py"
+    script.write_text(f"def {hook}(e):\n    print(e['seq'], *e)\n")
+    out = {line.split()[0]: line.split()[1:] for line in lines(replay(newest, str(script)).stdout)}
+    header = ["seq", "pid", "tid", "cpu", "name", "category", "description", "host", "timestamp"]
+    params_key = keys.split()[0]
+    assert out["1000"] == [*header, params_key]
+    with_state = ["ppid", "cwd", "exe", *keys.split()[1:], "sid"]
+    assert out["1008"] == [*header, *with_state, params_key]
+
+
+def test_a_truncated_capture_still_ends_the_run_properly(live2022: Path, tmp_path: Path) -> None:
+    from tests.cli.captures import truncated
+
+    cut = truncated(live2022, tmp_path / "cut.kcap", 1_000_000)  # cut inside a record
+    result = replay(cut, "hook_trace,3600")
+    assert result.exit_code == 1
+    out = lines(result.stdout)
+    with kcap.open(live2022) as reader:
+        total = sum(1 for _ in reader.read())
+    assert 0 < sum(line.startswith("event") for line in out) < total
+    assert out[-2:] == ["tick", "stop"]  # what was read was handed over, then the end
+    assert lines(result.stderr)[-1].startswith(f"kcap: error: {cut}")
+
+
+def test_a_closed_pipe_ends_the_replay_quietly(live2022: Path) -> None:
+    from tests.cli.captures import REPO
+
+    from .helpers import SCRIPTS
+
+    args = ["replay", str(live2022), "-f", "hook_trace", "--filament-path", str(SCRIPTS)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kcap", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, err
+    assert first.startswith(b"init")
+    assert err == b""

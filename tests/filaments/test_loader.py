@@ -189,3 +189,10 @@ def test_finding_filaments(tmp_path: Path) -> None:
 def test_environment_search_path(tmp_path: Path) -> None:
     env = {"KCAP_FILAMENT_PATH": f"{tmp_path}:{tmp_path / 'missing'}"}
     assert search_path([], env) == [tmp_path, BUNDLED]
+
+
+def test_argv0_is_the_bare_name_also_for_a_path(cap1: Path) -> None:
+    from tests.cli.captures import run
+
+    result = run("replay", str(cap1), "-f", f"{SCRIPTS}/hook_trace.py,3600")
+    assert lines(result.stdout)[0] == "init ['hook_trace', '3600']"

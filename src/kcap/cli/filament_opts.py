@@ -137,6 +137,16 @@ def _note(text: str) -> None:
     click.echo(text, err=True)
 
 
+class _CurrentStdout:
+    """``sys.stdout`` as it is at each write (the table display swaps it while it is shown)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 @contextmanager
 def _alert_sink(path: str | None) -> Iterator[AlertSink]:
     from kcap.filaments import AlertSink
@@ -145,7 +155,7 @@ def _alert_sink(path: str | None) -> Iterator[AlertSink]:
         yield AlertSink(_note)
         return
     if path == "-":
-        yield AlertSink(_note, sys.stdout)
+        yield AlertSink(_note, _CurrentStdout())
         return
     try:
         fh: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import Any, Protocol
 
 #: The severity words upstream understands (exactly these spellings); anything else is low.
 _SEVERITY_WORDS = {
@@ -73,10 +73,18 @@ class Alert:
         return json.dumps(asdict(self), ensure_ascii=False)
 
 
+class TextOut(Protocol):
+    """Where JSON lines go: anything with ``write`` and ``flush`` (a text file, stdout)."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class AlertSink:
     """Shows every alert with ``show`` (a line writer) and writes it to ``jsonl`` if given."""
 
-    def __init__(self, show: Callable[[str], None], jsonl: IO[str] | None = None) -> None:
+    def __init__(self, show: Callable[[str], None], jsonl: TextOut | None = None) -> None:
         self._show = show
         self._jsonl = jsonl
         self.count = 0
@@ -95,4 +103,4 @@ def collect(into: list[Alert]) -> Callable[[Alert], Any]:
     return into.append
 
 
-__all__ = ["Alert", "AlertSink", "collect", "severity_of", "tags_of"]
+__all__ = ["Alert", "AlertSink", "TextOut", "collect", "severity_of", "tags_of"]

@@ -52,7 +52,10 @@ class AppendFrames:
         out.write(text + "\n")
 
     def close(self) -> None:
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass  # the reader of our output has gone; the command ends quietly
 
 
 class RedrawFrames:

@@ -81,7 +81,8 @@ class FilamentRun:
         options: RunOptions | None = None,
     ) -> None:
         self.file = found
-        self.argv = list(argv) if argv else [found.name]
+        # argv[0] is the bare name, also when the filament was given as a path
+        self.argv = [found.name, *(argv or [])[1:]]
         self.options = options or RunOptions()
         self._note = note
         self.alerts: list[Alert] = []
@@ -193,6 +194,8 @@ class FilamentRun:
         self.delivered += 1
         try:
             self._on_event(given)
+        except BrokenPipeError:
+            raise  # whoever read the filament's output has gone (``| head``): stop, quietly
         except Exception as exc:
             self._failed(s.hook, exc, ev, None if given is ev else given)
 
@@ -206,6 +209,8 @@ class FilamentRun:
         self.ticks += 1
         try:
             hooks.on_interval()
+        except BrokenPipeError:
+            raise
         except Exception as exc:
             self._failed("on_interval", exc)
 
@@ -239,6 +244,8 @@ class FilamentRun:
             s.hook, s.event = "on_stop", None
             try:
                 hooks.on_stop()
+            except BrokenPipeError:
+                pass  # the output is gone; nothing on_stop still writes can be read
             except Exception as exc:
                 self.failures.report("on_stop", exc)
 

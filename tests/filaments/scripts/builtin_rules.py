@@ -1,7 +1,13 @@
-"""Calls every builtin with good and bad arguments and prints what happened."""
+"""Calls every builtin with good and bad arguments and prints what happened.
+
+-f builtin_rules[,GENERATION]: "event" defines on_next_event (the later API), else on_next_kevent.
+"""
 
 import datetime
 import ipaddress
+import sys
+
+generation = sys.argv[1] if len(sys.argv) > 1 else "kevent"
 
 
 def attempt(label, fn, *args, **kwargs):
@@ -29,8 +35,14 @@ def on_init():
     attempt("render_table arg", render_table, 1)
 
 
-def on_next_kevent(kevent):
+def ignore(event):
     pass
+
+
+if generation == "event":
+    on_next_event = ignore
+else:
+    on_next_kevent = ignore
 
 
 def on_interval():
