@@ -110,3 +110,39 @@ def test_no_redraw_on_a_terminal(cap1: Path, tmp_path: Path) -> None:
     assert ENTER not in screen
     assert lines(screen)[0] == "printed by the filament"
     assert "│ " + "x" * 60 + " │ 1 │" in lines(screen)
+
+
+def test_progress_on_a_terminal_stderr_when_stdout_is_a_file(live2022: Path) -> None:
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["PYTHONPATH"] = str(REPO / "src")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kcap", "replay", str(live2022), "-f", "count_events"],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    out, _ = proc.communicate(timeout=120)
+    received = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    err = received.decode()
+    assert "\rkcap: count_events: 8,192 records read, " in err
+    assert err.endswith("\r\x1b[K")  # the line is cleared at the end
+    assert "CloseHandle" in out.decode()
+
+
+def test_the_display_shows_progress_until_its_first_frame(live2022: Path) -> None:
+    screen, _ = on_terminal(live2022, REPO / "src/kcap/filaments/bundled/count_events.py")
+    display, after = screen.split(LEAVE)
+    assert HOME_CLEAR + "kcap: count_events: 8,192 records read" in display
+    assert "│ CloseHandle " in after

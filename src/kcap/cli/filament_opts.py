@@ -4,6 +4,7 @@ the filament (the filament itself lives in `kcap.filaments`; docs/filaments.md).
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -133,7 +134,16 @@ def filament_options(*, replay: bool) -> Callable[[F], F]:
     return decorate
 
 
+#: True while a progress line stands on the terminal's last line (stderr).
+_progress_shown = False
+
+
 def _note(text: str) -> None:
+    """A message on stderr (first clearing the progress line, if one is shown)."""
+    global _progress_shown
+    if _progress_shown:
+        sys.stderr.write("\r\x1b[K")
+        _progress_shown = False
     click.echo(text, err=True)
 
 
@@ -216,6 +226,45 @@ def _started(opts: FilamentOptions, expression: str) -> Iterator[tuple[FilamentR
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
+class _Progress:
+    """Records read so far, shown on a terminal where it disturbs no output: on the table
+    display until its first frame, or on stderr when stdout is not the terminal."""
+
+    def __init__(self, run: FilamentRun) -> None:
+        self._run = run
+        self._shown_at = 0.0
+        self._stderr = _is_terminal(sys.stderr) and not _is_terminal(sys.stdout)
+
+    def __call__(self, records: int, delivered: int) -> None:
+        global _progress_shown
+        now = time.monotonic()
+        if now - self._shown_at < 0.25:
+            return
+        self._shown_at = now
+        text = f"kcap: {self._run.file.name}: {records:,} records read, {delivered:,} events"
+        frames = self._run.frames
+        if frames is not None and frames.status(text):
+            return
+        if self._stderr:
+            sys.stderr.write("\r" + text + "\x1b[K")
+            sys.stderr.flush()
+            _progress_shown = True
+
+    def clear(self) -> None:
+        global _progress_shown
+        if _progress_shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            _progress_shown = False
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def replay_with_filament(
     file: str, expression: str, limit: int | None, opts: FilamentOptions
 ) -> None:
@@ -229,9 +278,19 @@ def replay_with_filament(
     except KcapError as exc:
         fail(exc, file)
     with reader, _started(opts, expression) as (run, cli_filter):
-        result = replay(
-            reader, run, filter=cli_filter, limit=limit, clock=opts.clock, on_damaged=warnings
-        )
+        progress = _Progress(run)
+        try:
+            result = replay(
+                reader,
+                run,
+                filter=cli_filter,
+                limit=limit,
+                clock=opts.clock,
+                on_damaged=warnings,
+                on_progress=progress,
+            )
+        finally:
+            progress.clear()
     warnings.finish()
     if result.skipped_ticks:
         _note(
@@ -252,7 +311,12 @@ def capture_with_filament(
 ) -> None:
     """``kcap capture -f NAME``: live events go to the filament; no file is written."""
     from kcap.filaments.live import run_live
+    from kcap.sources.linux.session import check_privileges
 
+    try:  # before on_init runs: a filament that cannot get events should not start
+        check_privileges()
+    except KcapError as exc:
+        fail(exc)
     with _started(opts, expression) as (run, cli_filter):
 
         def ready() -> None:

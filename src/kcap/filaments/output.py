@@ -39,6 +39,10 @@ class Frames(Protocol):
 
     def frame(self, text: str) -> None: ...
 
+    def status(self, text: str) -> bool:
+        """Show a progress line where it disturbs nothing; False when there is no such place."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -50,6 +54,9 @@ class AppendFrames:
     def frame(self, text: str) -> None:
         out = sys.stdout
         out.write(text + "\n")
+
+    def status(self, text: str) -> bool:
+        return False
 
     def close(self) -> None:
         try:
@@ -82,6 +89,13 @@ class RedrawFrames:
         now = time.monotonic()
         if now - self._drawn_at >= self._period:
             self._draw(now)
+
+    def status(self, text: str) -> bool:
+        """Until the first frame, the display shows this progress line."""
+        if self._last is None and self._pending is None:
+            self._term.write(_HOME_CLEAR + text)
+            self._term.flush()
+        return True
 
     def _draw(self, now: float) -> None:
         text = self._pending

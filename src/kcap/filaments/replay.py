@@ -19,6 +19,9 @@ from kcap.filaments.runner import FilamentRun
 from kcap.model.catalogue import lookup
 from kcap.reader import Reader
 
+#: Records between two calls of ``on_progress``.
+PROGRESS_EVERY = 8192
+
 
 @dataclass
 class ReplayResult:
@@ -39,10 +42,12 @@ def replay(
     limit: int | None = None,
     clock: str = "capture",
     on_damaged: Callable[[FormatError], Any] | None = None,
+    on_progress: Callable[[int, int], Any] | None = None,
 ) -> ReplayResult:
     """Hand the events of ``reader`` to ``run``; ``filter`` applies when the filament set
     none (the filament's own filter replaces it, as upstream). ``limit`` stops after that many
-    delivered events. Events whose parameters turn out damaged go to ``on_damaged``."""
+    delivered events. Events whose parameters turn out damaged go to ``on_damaged``;
+    ``on_progress(records read, events delivered)`` is called every `PROGRESS_EVERY` records."""
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {CLOCKS}")
     result = ReplayResult()
@@ -54,12 +59,15 @@ def replay(
     state_only: dict[bytes, bool] = {}
     deliver, tick = run.deliver, run.tick
     path = str(reader.path)
-    n = 0
+    n = records = 0
     if limit == 0:
         result.reached_end = False
     else:
         try:
             for ev in reader.read(include_state=True, lazy=True):
+                records += 1
+                if on_progress is not None and not records % PROGRESS_EVERY:
+                    on_progress(records, n)
                 if capture_clock is not None:
                     due = capture_clock.advance(ev.timestamp.ns)
                     while due:
@@ -98,4 +106,4 @@ def replay(
     return result
 
 
-__all__ = ["CLOCKS", "ReplayResult", "replay"]
+__all__ = ["CLOCKS", "PROGRESS_EVERY", "ReplayResult", "replay"]

@@ -179,6 +179,11 @@ class FilamentRun:
                     f"{path}: the filter set in on_init does not compile", exc
                 ) from None
 
+    @property
+    def frames(self) -> Frames | None:
+        """Where the rendered tables go (chosen after on_init)."""
+        return self._frames
+
     # ------------------------------------------------------------------ running
 
     def deliver(self, ev: Event) -> None:
