@@ -30,6 +30,11 @@ def _parse_kinds(text: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _ring_size(buffer_mb: int) -> int:
+    """--buffer-mb as a ring-buffer size: a power of two, at least one page."""
+    return 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
+
+
 def _compile_filter(expr: str) -> Callable[[Event], bool]:
     """Compile EXPR with the filter language (a callable predicate over events)."""
     from kcap.filter import compile as compile_filter
@@ -132,8 +137,9 @@ def _run_filament(
 ) -> None:
     from kcap.sources.linux.session import CaptureConfig
 
-    ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
-    config = CaptureConfig(kinds=_parse_kinds(events), ring_size=ring, io_aggregate=io_aggregate)
+    config = CaptureConfig(
+        kinds=_parse_kinds(events), ring_size=_ring_size(buffer_mb), io_aggregate=io_aggregate
+    )
     capture_with_filament(" ".join(expr).strip(), duration, config, opts, quiet)
 
 
@@ -153,7 +159,7 @@ def _run(
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
-    ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
+    ring = _ring_size(buffer_mb)
     err = sys.stderr
     live = not quiet and err.isatty()
 
