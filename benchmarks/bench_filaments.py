@@ -9,6 +9,8 @@ runs as a child process with stdout on /dev/null, as a user would run it; the ru
 scenarios are interleaved so that a change in the machine's load hits them alike, and the best
 of ``--runs`` is kept. Times are the child's CPU time (user + system; steadier than wall time on
 a shared machine) and include its start-up. events/s counts replayed events (rundowns excluded).
+Peak MiB is the child's own peak resident set size (its rusage from ``wait4``), the highest of
+its runs; it must not grow with the capture's size.
 
 Scenarios:
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -71,23 +72,23 @@ def replayed(capture: Path) -> int:
 
 
 def run_kcap(args: list[str]) -> tuple[float, float, float]:
-    """(wall s, cpu s, peak RSS MiB) of one ``python -m kcap ARGS`` child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """(wall s, cpu s, peak RSS MiB) of one ``python -m kcap ARGS`` child (its own rusage)."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "kcap", *args],
             stdout=devnull,
             stderr=subprocess.PIPE,
             env=child_env(),
-            check=False,
         )
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
-        raise RuntimeError(f"kcap {' '.join(args)} failed: {proc.stderr.decode().strip()}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024  # KiB on Linux; the maximum over children so far
+        raise RuntimeError(f"kcap {' '.join(args)} failed: {err.decode().strip()}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # KiB on Linux
 
 
 def measure(capture: Path, workdir: Path, runs: int) -> list[list[str]]:
@@ -102,17 +103,17 @@ def measure(capture: Path, workdir: Path, runs: int) -> list[list[str]]:
         ("-f count (on_kcap_event)", ["-f", str(kcap_script)]),
     ]
     n = replayed(capture)
-    best: dict[str, tuple[float, float]] = {}
+    best: dict[str, tuple[float, float, float]] = {}
     for r in range(runs):
         for label, extra in scenarios:
             progress(f"{capture.name}: {label} (run {r + 1}/{runs})")
-            wall, cpu, _ = run_kcap(["replay", str(capture), *extra])
-            old = best.get(label, (float("inf"), float("inf")))
-            best[label] = (min(old[0], wall), min(old[1], cpu))
+            wall, cpu, rss = run_kcap(["replay", str(capture), *extra])
+            old = best.get(label, (float("inf"), float("inf"), 0.0))
+            best[label] = (min(old[0], wall), min(old[1], cpu), max(old[2], rss))
     base_cpu = best[scenarios[0][0]][1]
     rows = []
     for label, _ in scenarios:
-        wall, cpu = best[label]
+        wall, cpu, rss = best[label]
         rows.append(
             [
                 label,
@@ -121,6 +122,7 @@ def measure(capture: Path, workdir: Path, runs: int) -> list[list[str]]:
                 f"{wall:.2f}",
                 fmt_rate(n / cpu),
                 fmt_ratio(base_cpu / cpu),
+                f"{rss:.0f}",
             ]
         )
     return rows
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         print_table(
             f"kcap replay under a filament: {capture.name}, best of {args.runs} "
             f"({load_average()}; CPU time, start-up included)",
-            ["scenario", "events", "cpu s", "wall s", "events/s (cpu)", "vs jsonl"],
+            ["scenario", "events", "cpu s", "wall s", "events/s (cpu)", "vs jsonl", "peak MiB"],
             rows,
             plain=True if args.plain else None,
         )
