@@ -15,8 +15,8 @@ its runs; it must not grow with the capture's size.
 Scenarios:
 
 * ``replay --format jsonl``: the baseline (every event rendered as a JSON line);
-* ``-f count_events``: the bundled filament, ``on_next_kevent`` with the 2020-2024 dictionary
-  (``kparams``) -- the row the target applies to (>= 0.5x the baseline);
+* ``-f count_events``: the bundled filament, ``on_next_kevent`` with the dictionary of
+  Fibratus up to December 2024 (``kparams``) -- the row the target applies to (>= 0.5x);
 * ``-f count (on_next_event)``: the same count with the later dictionary (``params``);
 * ``-f count (on_kcap_event)``: the same count on the kcap Event itself (no dictionary).
 """

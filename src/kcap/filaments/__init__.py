@@ -8,10 +8,11 @@
     with kcap.open("incident.kcap") as reader, FilamentRun(found, argv) as run:
         replay(reader, run)
 
-A filament defines ``on_next_kevent(kevent)`` (Fibratus 2020 to 2024) or ``on_next_event(event)``
-(later Fibratus), and optionally ``on_init``, ``on_interval`` and ``on_stop``; it calls the
-builtins (``columns``, ``add_row``, ``render_table``, ``emit_alert`` ...) as bare names. New
-scripts may define ``on_kcap_event(event)`` instead, to receive the kcap `Event` itself.
+A filament defines ``on_next_kevent(kevent)`` (Fibratus up to December 2024) or
+``on_next_event(event)`` (later Fibratus), and optionally ``on_init``, ``on_interval`` and
+``on_stop``; it calls the builtins (``columns``, ``add_row``, ``render_table``, ``emit_alert``
+...) as bare names. New scripts may define ``on_kcap_event(event)`` instead, to receive the
+kcap `Event` itself.
 See docs/filaments.md.
 """
 

@@ -5,12 +5,12 @@ One new plain ``dict`` per event (a filament may change it), keys in upstream's 
 process state, ``ppid cwd exe comm sid`` (``exe`` is the process *image name*, ``comm`` its
 command line), then the parameters. The generations differ in two keys:
 
-=============================  ==============  =====================
-generation                     parameters key  command line key
-=============================  ==============  =====================
-``on_next_kevent`` (to 2024)   ``kparams``     ``comm``
-``on_next_event`` (later)      ``params``      ``cmdline`` and ``comm``
-=============================  ==============  =====================
+=================================  ==============  ========================
+generation                         parameters key  command line key
+=================================  ==============  ========================
+``on_next_kevent`` (to Dec. 2024)  ``kparams``     ``comm``
+``on_next_event`` (later)          ``params``      ``cmdline`` and ``comm``
+=================================  ==============  ========================
 
 Upstream renamed ``comm`` to ``cmdline`` in April 2026, long after the hook was renamed, so
 later filaments may read either; both are present for them (``comm`` right after ``cmdline``).
@@ -40,8 +40,8 @@ from kcap.model.timestamp import Timestamp
 class Generation(enum.Enum):
     """Which of upstream's filament APIs a script was written for (by the hook it defines)."""
 
-    KEVENT = "kevent"  # on_next_kevent, kparams, comm, kfilter (Fibratus 2020 to 2024)
-    EVENT = "event"  # on_next_event, params, cmdline, set_filter (Fibratus from 2025)
+    KEVENT = "kevent"  # on_next_kevent, kparams, comm, kfilter (Fibratus up to December 2024)
+    EVENT = "event"  # on_next_event, params, cmdline, set_filter (later Fibratus)
     KCAP = "kcap"  # on_kcap_event: the kcap Event itself, no dictionary
 
 
