@@ -109,6 +109,10 @@ class RuleError(KcapError):
         super().__init__(message)
 
 
+class FilamentError(KcapError):
+    """A filament (a Fibratus Python script) cannot be found, loaded or started."""
+
+
 class CaptureError(KcapError):
     """Live capture cannot start or had to stop."""
 
@@ -126,6 +130,7 @@ __all__ = [
     "CaptureError",
     "Corrupt",
     "EncodeError",
+    "FilamentError",
     "FilterError",
     "FormatError",
     "KcapError",

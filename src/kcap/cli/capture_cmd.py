@@ -6,12 +6,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kcap.cli.diagnostics import EXIT_ERROR, error_message, fail
+from kcap.cli.diagnostics import EXIT_ERROR, error_message, fail, fail_usage
 from kcap.cli.escape import text_escape
+from kcap.cli.filament_opts import FilamentOptions, capture_with_filament, filament_options
 from kcap.errors import CaptureError, KcapError
 from kcap.sources.linux.probes import EVENT_KINDS
 
@@ -33,6 +34,11 @@ def _parse_kinds(text: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _ring_size(buffer_mb: int) -> int:
+    """--buffer-mb as a ring-buffer size: a power of two, at least one page."""
+    return 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
+
+
 def _compile_filter(expr: str) -> Callable[[Event], bool]:
     """Compile EXPR with the filter language (a callable predicate over events)."""
     from kcap.filter import compile as compile_filter
@@ -47,6 +53,7 @@ Examples:
   sudo kcap capture -o web.kcap "ps.name = 'nginx'"
   sudo kcap capture -o incident.kcap --force     # replace an earlier capture
   sudo kcap capture -o run.kcap --rules rules/   # alerts go to run.kcap.alerts.jsonl
+  sudo kcap capture -f top_netio --duration 30   # a filament over live events, no file
 
 \b
 Exit status:
@@ -63,12 +70,12 @@ Exit status:
     "-o",
     "--output",
     "output",
-    required=True,
+    default=None,
     type=click.Path(),
-    help="Capture file to write ('.kcap' is added to a new name without extension).",
+    help="Capture file to write ('.kcap' is added to a new name without extension); "
+    "required unless -f runs a filament instead.",
 )
 @click.option(
-    "-f",
     "--force",
     is_flag=True,
     help="Overwrite the output file if it exists (without it kcap refuses to).",
@@ -115,8 +122,9 @@ Exit status:
 @click.option(
     "--allow-actions", is_flag=True, help="Execute rule actions (kill) instead of reporting them."
 )
+@filament_options(replay=False)
 def capture(
-    output: str,
+    output: str | None,
     force: bool,
     expr: tuple[str, ...],
     duration: float | None,
@@ -126,6 +134,7 @@ def capture(
     quiet: bool,
     rule_paths: tuple[str, ...] = (),
     allow_actions: bool = False,
+    **filament: Any,
 ) -> None:
     """Capture kernel events (process, thread, image, file, net, handle) into OUTPUT.
 
@@ -137,7 +146,18 @@ def capture(
     -o /dev/stdout the capture goes to standard output (the statistics then to stderr). A
     file that exists and is not empty is not overwritten unless --force is given (Fibratus
     overwrites without asking).
+
+    With -f NAME, no file is written: the live events go to the filament NAME, as with
+    "fibratus run -f" (docs/filaments.md).
     """
+    opts = FilamentOptions.pop(filament)
+    if opts.filament is not None:
+        if output is not None:
+            fail_usage("-o and -f exclude each other: -f runs a filament instead of writing a file")
+        _run_filament(expr, duration, events, buffer_mb, io_aggregate, quiet, opts)
+        return
+    if output is None:
+        fail_usage("missing option -o/--output (or -f NAME to run a filament on live events)")
     # While it records, the capture turns SIGINT/SIGTERM into "stop". Before and after (writing
     # the end of the file, printing the statistics) a repeated Ctrl-C or SIGTERM must not cut
     # the command short, so for the whole command they are ignored rather than fatal.
@@ -197,6 +217,23 @@ def _is_standard_output(path: str, fd: int = 1) -> bool:
     return (written.st_dev, written.st_ino) == (out.st_dev, out.st_ino)
 
 
+def _run_filament(
+    expr: tuple[str, ...],
+    duration: float | None,
+    events: str,
+    buffer_mb: int,
+    io_aggregate: float,
+    quiet: bool,
+    opts: FilamentOptions,
+) -> None:
+    from kcap.sources.linux.session import CaptureConfig
+
+    config = CaptureConfig(
+        kinds=_parse_kinds(events), ring_size=_ring_size(buffer_mb), io_aggregate=io_aggregate
+    )
+    capture_with_filament(" ".join(expr).strip(), duration, config, opts, quiet)
+
+
 def _ignore(signum: int, frame: object) -> None:
     """A signal that arrives outside the recording loop: the command is finishing anyway."""
 
@@ -216,7 +253,7 @@ def _run(
     from kcap.sources.linux.session import CaptureConfig, Progress, capture_to_file
 
     kinds = _parse_kinds(events)
-    ring = 1 << max(12, (buffer_mb * (1 << 20) - 1).bit_length())
+    ring = _ring_size(buffer_mb)
     err = sys.stderr
     live = not quiet and err.isatty()
 

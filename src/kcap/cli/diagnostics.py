@@ -116,39 +116,44 @@ def fail_usage(message: str) -> NoReturn:
 class WarningPrinter:
     """Prints non-fatal errors as warnings on stderr, the first ``limit`` of them, counts all.
 
-    Two kinds are told apart in the final count: events that could not be decoded (skipped)
-    and state updates that met a missing or malformed parameter (`StateWarning`: the event
-    is kept, the value treated as empty)."""
+    An event that could not be decoded (and was skipped) is a warning line of its own. A state
+    update that met a missing or malformed parameter (`StateWarning`: the event is kept, the
+    value treated as empty) is only counted, and the final line names the first of them: old
+    captures lack parameters by the thousand, and each is harmless."""
 
     def __init__(self, limit: int = DEFAULT_WARNING_LIMIT) -> None:
         self.limit = limit
-        self.count = 0
-        self.state = 0
+        self.count = 0  # events skipped
+        self.state = 0  # state updates that used a default
+        self._first_state: str | None = None
 
     def __call__(self, exc: KcapError) -> None:
-        self.count += 1
         if isinstance(exc, StateWarning):
             self.state += 1
+            if self._first_state is None:
+                self._first_state = _one_line(str(exc))
+            return
+        self.count += 1
         if self.count <= self.limit:
             click.echo(text_escape(f"kcap: warning: {_one_line(str(exc))}"), err=True)
 
     def finish(self) -> None:
         """Print the final counts (and how many warnings were held back), if there were any."""
-        if not self.count:
-            return
-        hidden = self.count - self.limit
-        more = f" ({hidden:,} warning(s) not shown)" if hidden > 0 else ""
-        skipped = self.count - self.state
-        parts = []
-        if skipped:
-            events = "1 event" if skipped == 1 else f"{skipped:,} events"
-            parts.append(
-                f"{events} could not be decoded and {'was' if skipped == 1 else 'were'} skipped"
-            )
+        if self.count:
+            hidden = self.count - self.limit
+            more = f" ({hidden:,} warning(s) not shown)" if hidden > 0 else ""
+            events = "1 event" if self.count == 1 else f"{self.count:,} events"
+            skipped = f"{events} could not be decoded and {'was' if self.count == 1 else 'were'}"
+            click.echo(f"kcap: warning: {skipped} skipped{more}", err=True)
         if self.state:
             updates = "1 state update" if self.state == 1 else f"{self.state:,} state updates"
-            parts.append(f"{updates} treated a missing or malformed parameter as empty")
-        click.echo(f"kcap: warning: {'; '.join(parts)}{more}", err=True)
+            click.echo(
+                text_escape(
+                    f"kcap: note: {updates} treated a missing or malformed parameter as empty "
+                    f"(first: {self._first_state})"
+                ),
+                err=True,
+            )
 
 
 __all__ = [

@@ -16,6 +16,7 @@ import click
 from kcap import __version__
 from kcap.cli import output
 from kcap.cli.diagnostics import EXIT_INTERNAL, EXIT_OK, error_message, exit_code
+from kcap.cli.filaments_cmd import filaments
 from kcap.cli.info_cmd import info
 from kcap.cli.replay_cmd import replay
 from kcap.errors import KcapError
@@ -74,6 +75,7 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(info)
 cli.add_command(replay)
+cli.add_command(filaments)
 
 # Commands written in their own modules; the CLI works without them.
 try:

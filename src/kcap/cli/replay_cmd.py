@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from kcap.cli.diagnostics import WarningPrinter, fail, fail_usage
+from kcap.cli.filament_opts import FilamentOptions, filament_options, replay_with_filament
 
 if TYPE_CHECKING:
     from kcap.errors import KcapError
@@ -76,14 +77,19 @@ Examples:
   kcap replay incident.kcap "kevt.name = 'CreateProcess'" --format jsonl
   kcap replay incident.kcap "ps.name = 'bash' and kevt.category = 'file'" --format json
   kcap replay incident.kcap --format jsonl | jq -r .name | sort | uniq -c
+  kcap replay incident.kcap -f top_registry_keys,20 --no-redraw
+  kcap replay incident.kcap -f shell_spawns --alerts alerts.jsonl
 
 \b
 Exit status:
   0  every event was replayed (events that could not be decoded are skipped with a
-     warning on stderr), or the reader of the output stopped early (| head)
+     warning on stderr, and so are a filament's exceptions), or the reader of the output
+     stopped early (| head)
   1  the capture cannot be read or is damaged part-way (every complete event before
-     the damage is still printed), or the output cannot be written
-  2  bad command line or filter expression
+     the damage is still printed), the output cannot be written, or the filament cannot
+     be loaded or started (or raised, with --filament-strict)
+  2  bad command line or filter expression (the filament's own included)
+  130 after Ctrl-C
 """
 
 
@@ -107,7 +113,10 @@ Exit status:
     metavar="N",
     help="Stop after N events (after filtering).",
 )
-def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) -> None:
+@filament_options(replay=True)
+def replay(
+    file: str, expression: tuple[str, ...], fmt: str, limit: int | None, **filament: Any
+) -> None:
     """Replay the events of capture FILE on stdout, in file order.
 
     Process and handle state is rebuilt from the capture and attached to every event (the
@@ -120,6 +129,9 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
     timestamp (RFC 3339 as stored), params (name -> value), meta (key -> value; the last of a
     repeated key wins) and ps (the process, or null). Bytes that are not valid UTF-8 appear
     as \\udcNN escapes in JSON and as \\xNN in text.
+
+    With -f NAME the events go to the filament NAME instead (a Fibratus Python script, run
+    unchanged; docs/filaments.md), and the filament's own filter replaces EXPR if it sets one.
     """
     import kcap
     from kcap.cli.escape import text_escape
@@ -128,6 +140,13 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
 
     warnings = WarningPrinter()
     expr = " ".join(expression).strip()
+    opts = FilamentOptions.pop(filament)
+    if opts.filament is not None:
+        source = click.get_current_context().get_parameter_source("fmt")
+        if source is not None and source.name != "DEFAULT":
+            fail_usage("--format does not apply with -f: the events go to the filament")
+        replay_with_filament(file, expr, limit, opts)
+        return
     try:
         reader = kcap.open(file, on_error=warnings)
     except KcapError as exc:

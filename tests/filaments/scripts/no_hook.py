@@ -1,0 +1,5 @@
+"""No per-event hook at all."""
+
+
+def on_init():
+    pass

@@ -1,0 +1,5 @@
+"""A hook with two parameters."""
+
+
+def on_next_event(event, extra=None):
+    pass
