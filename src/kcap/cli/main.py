@@ -53,6 +53,8 @@ def cli() -> None:
 
 cli.add_command(info)
 cli.add_command(replay)
+for _command in __import__("kcap.cli.analysis_cmds", fromlist=["COMMANDS"]).COMMANDS:
+    cli.add_command(_command)
 
 # Commands written in their own modules; the CLI works without them.
 try:
