@@ -46,12 +46,13 @@ def _is_file(word: str) -> bool:
 def run(fn: Callable[[], T], file: str | os.PathLike[str] | None = None) -> T:
     """Call ``fn``; a `KcapError` becomes the one-line error and its exit status (a missing
     optional library and a bad column name included)."""
+    from kcap.analysis.snapshot import TimeError
     from kcap.export.extras import MissingExtra
     from kcap.export.schema import ColumnError
 
     try:
         return fn()
-    except ColumnError as exc:
+    except (ColumnError, TimeError) as exc:
         fail_usage(str(exc))
     except MissingExtra as exc:
         click.echo(f"kcap: error: {exc}", err=True)

@@ -70,6 +70,13 @@ def convert(
         fmt = _BY_SUFFIX.get(Path(out).suffix.lower())
         if fmt is None:
             usage_error(f"cannot tell the format of {out!r} from its name: give --to ({', '.join(FORMATS)})")
+    export(files, expr, out, fmt, columns, limit)
+
+
+def export(
+    files: list[str], expr: str, out: str, fmt: str, columns: str | None, limit: int | None
+) -> None:
+    """Write the events of ``files`` to ``out`` (what convert and ``replay --format csv`` do)."""
     warnings = WarningPrinter()
     batches = run(lambda: _open(files, expr, columns, warnings, limit), files[0])
     stats = batches.stats
@@ -108,4 +115,4 @@ def _writer(fmt: str, fh: Any, schema: Any) -> Any:
     return open_writer(fmt, fh, schema)
 
 
-__all__ = ["convert"]
+__all__ = ["convert", "export"]

@@ -14,7 +14,7 @@ from kcap.errors import FilterError, FormatError, KcapError
 from kcap.model.event import Event
 from kcap.reader import Reader
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "csv")
 _CHUNK = 1 << 16
 
 
@@ -88,7 +88,7 @@ filter expression.
     default="text",
     show_default=True,
     help="text: one readable line per event; json: one JSON array; jsonl: one JSON object "
-    "per line.",
+    "per line; csv: the columns of docs/schema.md (as kcap convert --to csv).",
 )
 @click.option(
     "-n",
@@ -114,6 +114,10 @@ def replay(file: str, expression: tuple[str, ...], fmt: str, limit: int | None) 
     """
     warnings = WarningPrinter()
     expr = " ".join(expression).strip()
+    if fmt == "csv":  # the export schema's rows, written by the export's CSV writer
+        from kcap.cli.convert_cmd import export
+
+        return export([file], expr, "-", "csv", None, limit)
     try:
         reader = kcap.open(file, on_error=warnings)
     except KcapError as exc:
