@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from kcap.export.source import PathLike, as_paths
@@ -76,6 +77,27 @@ def _iso(value: Any) -> str | None:
     return text.replace("+00:00", "Z")
 
 
+#: A per-second series longer than this (a capture spanning days) keeps only its busy seconds.
+MAX_FILLED_SECONDS = 200_000
+
+
+def _every_second(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per second from the first to the last busy one, idle seconds as 0, so a
+    chart of the series shows time as it passed."""
+    if not rows:
+        return []
+    span = int((rows[-1]["sec"] - rows[0]["sec"]).total_seconds())
+    if span > MAX_FILLED_SECONDS:
+        return [{"second": _iso(r["sec"]), "events": int(r["events"])} for r in rows]
+    counts = {r["sec"]: int(r["events"]) for r in rows}
+    start = rows[0]["sec"]
+    out = []
+    for i in range(span + 1):
+        sec = start + timedelta(seconds=i)
+        out.append({"second": _iso(sec), "events": counts.get(sec, 0)})
+    return out
+
+
 def compute(
     paths: PathLike | Iterable[PathLike], *, filter: str | None = None, top: int = 10
 ) -> Stats:
@@ -125,7 +147,7 @@ def compute(
     out.processes = table("processes", ("pid", "ps_name"), top)
     seconds = [r for r in grouped["seconds"] if r["sec"] is not None]
     seconds.sort(key=lambda r: r["sec"])
-    out.seconds = [{"second": _iso(r["sec"]), "events": int(r["events"])} for r in seconds]
+    out.seconds = _every_second(seconds)
     out.files_top = table("files", ("file_path",), top)
     out.registry_top = table("registry", ("registry_path",), top)
     out.endpoints_top = table("endpoints", ("net_dip", "net_dport"), top, bytes_=True)
