@@ -6,6 +6,8 @@ with kcap.open("incident.kcap") as reader:
         print(event.name, event.ps.name if event.ps else "")
 """
 
+from typing import Any
+
 from kcap.errors import (
     BadMagic,
     CaptureError,
@@ -23,6 +25,25 @@ from kcap.reader import Reader, open
 from kcap.writer import STOP, Config, Writer, WriterStats, new_writer
 
 __version__ = "0.1.0"
+
+# Columnar export and SQL need the ``analysis`` extra; they are imported on first use so that
+# ``import kcap`` never needs pyarrow or DuckDB.
+_EXPORTS = {
+    "to_arrow": "kcap.export.source",
+    "to_pandas": "kcap.export.source",
+    "to_polars": "kcap.export.source",
+    "sql": "kcap.export.sql",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kcap' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "STOP",
@@ -48,4 +69,8 @@ __all__ = [
     "WriterStats",
     "new_writer",
     "open",
+    "sql",
+    "to_arrow",
+    "to_pandas",
+    "to_polars",
 ]

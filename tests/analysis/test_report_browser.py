@@ -13,8 +13,9 @@ pytest.importorskip("duckdb", reason="the analysis extra is not installed")
 
 
 def _report(capture: Path, tmp_path: Path) -> Path:
-    from kcap.cli.main import cli
     from click.testing import CliRunner
+
+    from kcap.cli.main import cli
 
     out = tmp_path / "report.html"
     result = CliRunner().invoke(cli, ["report", str(capture), "-o", str(out)])
@@ -56,7 +57,10 @@ def test_report_renders_and_a_click_shows_events(live2022: Path, tmp_path: Path)
         rows = page.locator("#events-table tbody tr")
         assert rows.count() == 200  # the first 200 of its events
         assert "yara.test.exe" in page.locator("#events-title").inner_text()
-        assert f"of {_events_of(live2022, 'yara.test.exe')}" in page.locator("#events-title").inner_text()
+        assert (
+            f"of {_events_of(live2022, 'yara.test.exe')}"
+            in page.locator("#events-title").inner_text()
+        )
 
         assert errors == []
         assert all(u.startswith("file:") for u in requests), requests

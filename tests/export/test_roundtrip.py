@@ -186,10 +186,14 @@ def test_parquet_read_by_duckdb_equals_the_reader(parts: tuple[str, str], tmp_pa
 def test_csv_read_by_duckdb_has_every_event(tmp_path: Path) -> None:
     capture = _capture(("newest", "synth-newest-le.kcap"))
     out = _convert(capture, tmp_path / "out.csv", "csv")
-    rows = duckdb.connect().sql(
-        "SELECT seq, name, timestamp, params FROM read_csv(?, header=true, all_varchar=true)",
-        params=[str(out)],
-    ).fetchall()
+    rows = (
+        duckdb.connect()
+        .sql(
+            "SELECT seq, name, timestamp, params FROM read_csv(?, header=true, all_varchar=true)",
+            params=[str(out)],
+        )
+        .fetchall()
+    )
     events = _reader_events(capture)
     # (CSV cannot tell an empty string from a null: both read back as null)
     assert [(int(r[0]), r[1] or "", r[2]) for r in rows] == [

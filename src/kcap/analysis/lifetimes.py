@@ -130,12 +130,12 @@ def track(
                     counts[key] = counts.get(key, 0) + 1
             if kind in _PROCESS_MAKERS or kind == _PROCESS_ENDER:
                 _processes_changed(ev, kind, by_pid, alive, out)
-            elif handles and (kind == _HANDLE_OPEN or kind == _HANDLE_CLOSE):
+            elif handles and kind in (_HANDLE_OPEN, _HANDLE_CLOSE):
                 _handles_changed(ev, kind, by_object, open_handles, out)
             if on_event is not None:
                 on_event(ev, kind, state_only)
-        for life in out.processes:
-            life.events = counts.get((life.process.uuid, life.process.pid), 0)
+        for record in out.processes:
+            record.events = counts.get((record.process.uuid, record.process.pid), 0)
     return out
 
 

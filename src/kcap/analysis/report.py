@@ -115,7 +115,10 @@ _CHART_W, _CHART_H = 900, 160
 def chart_svg(seconds: list[dict[str, Any]]) -> str:
     """An inline SVG bar chart of events per second (a title on each bar tells its value)."""
     if not seconds:
-        return '<svg class="chart" id="rate-chart" width="900" height="40"><text x="8" y="24">no events</text></svg>'
+        return (
+            '<svg class="chart" id="rate-chart" width="900" height="40">'
+            '<text x="8" y="24">no events</text></svg>'
+        )
     peak = max(r["events"] for r in seconds) or 1
     n = len(seconds)
     bar = _CHART_W / n
@@ -164,7 +167,8 @@ def render(data: dict[str, Any]) -> str:
         ("Processes seen", f"{data['processes']:,}"),
     ]
     summary_html = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(valid_text(v))}</td></tr>" for k, v in summary
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(valid_text(v))}</td></tr>"
+        for k, v in summary
     )
     payload = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")
     parts = {
@@ -176,7 +180,12 @@ def render(data: dict[str, Any]) -> str:
         "REGISTRY": _rows_html(s["registry_top"], [("registry_path", "Key"), ("events", "Events")]),
         "ENDPOINTS": _rows_html(
             s["endpoints_top"],
-            [("net_dip", "Address"), ("net_dport", "Port"), ("events", "Events"), ("bytes", "Bytes")],
+            [
+                ("net_dip", "Address"),
+                ("net_dport", "Port"),
+                ("events", "Events"),
+                ("bytes", "Bytes"),
+            ],
         ),
         "GENERATOR": html.escape(data["generator"]),
         "DATA": payload,

@@ -37,7 +37,17 @@ _SETS = {
     "registry": ("registry_path",),
     "endpoints": ("net_dip", "net_dport"),
 }
-_KEYS = ("name", "category", "pid", "ps_name", "sec", "file_path", "registry_path", "net_dip", "net_dport")
+_KEYS = (
+    "name",
+    "category",
+    "pid",
+    "ps_name",
+    "sec",
+    "file_path",
+    "registry_path",
+    "net_dip",
+    "net_dport",
+)
 
 
 @dataclass
@@ -128,7 +138,9 @@ def compute(
         if total["first"] is not None and total["last"] is not None:
             out.duration_s = (total["last"] - total["first"]).total_seconds()
 
-    def table(set_name: str, keys: tuple[str, ...], limit: int | None, bytes_: bool = False) -> list[dict[str, Any]]:
+    def table(
+        set_name: str, keys: tuple[str, ...], limit: int | None, bytes_: bool = False
+    ) -> list[dict[str, Any]]:
         rows = [r for r in grouped[set_name] if any(r[k] is not None for k in keys)]
         rows.sort(key=lambda r: (-r["events"], *(str(r[k]) for k in keys)))
         if limit is not None:

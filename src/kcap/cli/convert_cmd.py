@@ -37,7 +37,9 @@ bad command line or filter expression.
 
 @click.command(epilog=EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE... [EXPR]...")
-@click.option("-o", "--output", "out", required=True, metavar="OUT", help="File to write (- for stdout).")
+@click.option(
+    "-o", "--output", "out", required=True, metavar="OUT", help="File to write (- for stdout)."
+)
 @click.option(
     "--to",
     "fmt",
@@ -47,9 +49,21 @@ bad command line or filter expression.
 )
 @click.option("--columns", metavar="COL,...", default=None, help="Columns to keep (default: all).")
 @click.option(
-    "-f", "--filter", "flt", metavar="EXPR", default=None, help="Filter expression (instead of EXPR words)."
+    "-f",
+    "--filter",
+    "flt",
+    metavar="EXPR",
+    default=None,
+    help="Filter expression (instead of EXPR words).",
 )
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=None, metavar="N", help="Stop after N events.")
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Stop after N events.",
+)
 def convert(
     inputs: tuple[str, ...],
     out: str,
@@ -69,7 +83,9 @@ def convert(
     if fmt is None:
         fmt = _BY_SUFFIX.get(Path(out).suffix.lower())
         if fmt is None:
-            usage_error(f"cannot tell the format of {out!r} from its name: give --to ({', '.join(FORMATS)})")
+            usage_error(
+                f"cannot tell the format of {out!r} from its name: give --to ({', '.join(FORMATS)})"
+            )
     export(files, expr, out, fmt, columns, limit)
 
 
@@ -103,10 +119,14 @@ def export(
         raise click.exceptions.Exit(EXIT_ERROR)
 
 
-def _open(files: list[str], expr: str, columns: str | None, warnings: WarningPrinter, limit: int | None) -> Any:
+def _open(
+    files: list[str], expr: str, columns: str | None, warnings: WarningPrinter, limit: int | None
+) -> Any:
     from kcap.export.source import EventBatches
 
-    return EventBatches(files, expr or None, columns, on_error=warnings, keep_going=True, limit=limit)
+    return EventBatches(
+        files, expr or None, columns, on_error=warnings, keep_going=True, limit=limit
+    )
 
 
 def _writer(fmt: str, fh: Any, schema: Any) -> Any:

@@ -30,7 +30,13 @@ Exit status: 0 on success, 1 when the capture cannot be read, 2 for a bad comman
 @click.command(epilog=EPILOG)
 @click.argument("file", metavar="FILE")
 @click.option("--pid", type=int, default=None, help="Only the handles of this process.")
-@click.option("--type", "htype", default=None, metavar="TYPE", help="Only handles of this object type (File, Key...).")
+@click.option(
+    "--type",
+    "htype",
+    default=None,
+    metavar="TYPE",
+    help="Only handles of this object type (File, Key...).",
+)
 @click.option(
     "--at",
     "at",
@@ -76,7 +82,9 @@ def handles(file: str, pid: int | None, htype: str | None, at: str | None, as_js
     from rich.table import Table
     from rich.text import Text
 
-    when = "end of capture" if at is None else (snap.at.text if snap.at else "before the first event")
+    when = (
+        "end of capture" if at is None else (snap.at.text if snap.at else "before the first event")
+    )
     click.echo(f"{len(rows)} handles open at {when}")
     table = Table("PID", "PROCESS", "TYPE", "HANDLE", "OBJECT", "NAME", show_edge=False)
     for h in rows:

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from kcap.cli.analysis_support import run
-from kcap.cli.render import json_bytes, text_escape
 from kcap.cli.diagnostics import stdout_bytes
+from kcap.cli.render import json_bytes, text_escape
 
 EPILOG = """\b
 Examples:
@@ -63,7 +63,9 @@ def ps(file: str, at: str | None, as_tree: bool, as_json: bool) -> None:
             doc["processes"] = [_proc_json(p) for p in procs]
         stdout_bytes().write(json_bytes(doc, indent=2) + b"\n")
         return
-    when = "end of capture" if at is None else (snap.at.text if snap.at else "before the first event")
+    when = (
+        "end of capture" if at is None else (snap.at.text if snap.at else "before the first event")
+    )
     click.echo(f"{len(procs)} processes alive at {when}")
     if as_tree:
         for root in tree(procs):
@@ -120,7 +122,10 @@ def _print_table(procs: list[Any]) -> None:
     for p in procs:
         start = p.start_time.text if p.start_time.valid and p.start_time.ns > 0 else ""
         table.add_row(
-            *(Text(text_escape(str(v))) for v in (p.pid, p.ppid, p.name, start, user_of(p), p.cmdline))
+            *(
+                Text(text_escape(str(v)))
+                for v in (p.pid, p.ppid, p.name, start, user_of(p), p.cmdline)
+            )
         )
     Console(width=None if sys.stdout.isatty() else 250).print(table)
 

@@ -24,7 +24,13 @@ Exit status: 0 on success, 1 when the capture cannot be read, 2 for a bad comman
 @click.command(epilog=EPILOG)
 @click.argument("file", metavar="FILE")
 @click.option("-o", "--output", "out", required=True, metavar="OUT", help="HTML file to write.")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of each top-N table.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows of each top-N table.",
+)
 def report(file: str, out: str, top: int) -> None:
     """Write a triage report of capture FILE as one HTML page."""
     from kcap.analysis.report import collect, render

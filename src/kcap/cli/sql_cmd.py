@@ -45,9 +45,16 @@ query DuckDB rejects.
     show_default=True,
     help="table: aligned text; csv; json: one array; jsonl: one object per line; parquet.",
 )
-@click.option("-o", "--output", "out", default="-", metavar="OUT", help="File to write (default: stdout).")
 @click.option(
-    "-f", "--filter", "flt", metavar="EXPR", default=None, help="Keep only the events a filter expression accepts."
+    "-o", "--output", "out", default="-", metavar="OUT", help="File to write (default: stdout)."
+)
+@click.option(
+    "-f",
+    "--filter",
+    "flt",
+    metavar="EXPR",
+    default=None,
+    help="Keep only the events a filter expression accepts.",
 )
 def sql(query: str, files: tuple[str, ...], fmt: str, out: str, flt: str | None) -> None:
     """Run the SQL QUERY (DuckDB's dialect) over capture FILEs."""
@@ -132,7 +139,9 @@ def _table(reader: Any, fh: Any) -> None:
             table.add_row(*(Text("" if v is None else str(v)) for v in values))
             shown += 1
     text = io.StringIO()
-    Console(file=text, width=None if fh is sys.stdout.buffer and sys.stdout.isatty() else 200).print(table)
+    Console(
+        file=text, width=None if fh is sys.stdout.buffer and sys.stdout.isatty() else 200
+    ).print(table)
     fh.write(text.getvalue().encode("utf-8", "backslashreplace"))
     if total > shown:
         fh.write(f"({total - shown:,} more rows not shown; use --format csv)\n".encode())

@@ -30,9 +30,22 @@ filter expression.
 
 @click.command(epilog=EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="FILE... [EXPR]...")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows of each top-N table.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows of each top-N table.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-@click.option("-f", "--filter", "flt", metavar="EXPR", default=None, help="Filter expression (instead of EXPR words).")
+@click.option(
+    "-f",
+    "--filter",
+    "flt",
+    metavar="EXPR",
+    default=None,
+    help="Filter expression (instead of EXPR words).",
+)
 def stats(inputs: tuple[str, ...], top: int, as_json: bool, flt: str | None) -> None:
     """Statistics of capture FILEs: events per kind, process, category and second; top
     talkers (network endpoints), files and registry keys."""
@@ -73,12 +86,34 @@ def _print(s: Any, top: int) -> None:
         console.print(t)
 
     share = (lambda n: f"{100 * n / s.events:.1f}%") if s.events else (lambda n: "-")
-    table("Events by kind", ("Kind", "Events", "Share"), [(r["name"], r["events"], share(r["events"])) for r in s.kinds])
-    table("Events by category", ("Category", "Events", "Share"), [(r["category"], r["events"], share(r["events"])) for r in s.categories])
-    table(f"Top {top} processes", ("PID", "Process", "Events"), [(r["pid"], r["ps_name"], r["events"]) for r in s.processes])
-    table(f"Top {top} endpoints", ("Address", "Port", "Events", "Bytes"), [(r["net_dip"], r["net_dport"], r["events"], r["bytes"]) for r in s.endpoints_top])
-    table(f"Top {top} files", ("File", "Events"), [(r["file_path"], r["events"]) for r in s.files_top])
-    table(f"Top {top} registry keys", ("Key", "Events"), [(r["registry_path"], r["events"]) for r in s.registry_top])
+    table(
+        "Events by kind",
+        ("Kind", "Events", "Share"),
+        [(r["name"], r["events"], share(r["events"])) for r in s.kinds],
+    )
+    table(
+        "Events by category",
+        ("Category", "Events", "Share"),
+        [(r["category"], r["events"], share(r["events"])) for r in s.categories],
+    )
+    table(
+        f"Top {top} processes",
+        ("PID", "Process", "Events"),
+        [(r["pid"], r["ps_name"], r["events"]) for r in s.processes],
+    )
+    table(
+        f"Top {top} endpoints",
+        ("Address", "Port", "Events", "Bytes"),
+        [(r["net_dip"], r["net_dport"], r["events"], r["bytes"]) for r in s.endpoints_top],
+    )
+    table(
+        f"Top {top} files", ("File", "Events"), [(r["file_path"], r["events"]) for r in s.files_top]
+    )
+    table(
+        f"Top {top} registry keys",
+        ("Key", "Events"),
+        [(r["registry_path"], r["events"]) for r in s.registry_top],
+    )
 
 
 __all__ = ["stats"]

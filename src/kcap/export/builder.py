@@ -192,6 +192,10 @@ def _same_row(i: int) -> int:
     return i
 
 
+def _fixed_path(path: str) -> Callable[[int], str]:
+    return lambda i: path
+
+
 class BatchBuilder:
     """Builds record batches of the selected columns (``names``, in schema order)."""
 
@@ -230,7 +234,7 @@ class BatchBuilder:
             values = by_attr[name]
             typ = ARROW_TYPES[BY_NAME[name].type]
             if typ == pa.string():
-                columns[name] = _strings(values, raw, lambda i, c=name: c, _same_row)
+                columns[name] = _strings(values, raw, _fixed_path(name), _same_row)
             else:
                 columns[name] = pa.array(values, typ)
         if "timestamp" in by_attr:
@@ -248,9 +252,10 @@ class BatchBuilder:
     # ------------------------------------------------------------------ timestamps
 
     def _timestamps(self, tss: Sequence[Timestamp], raw: _Raw, out: dict[str, pa.Array]) -> None:
-        ns: list[int | None] = list(map(_NS, tss))
+        got: list[int] = list(map(_NS, tss))
         offsets = list(map(_OFFSET, tss))
-        if ns and (min(ns) < MIN_NS or max(ns) > MAX_NS):  # type: ignore[type-var]
+        ns: list[int | None] = list(got)
+        if got and (min(got) < MIN_NS or max(got) > MAX_NS):
             for i, ts in enumerate(tss):
                 if timestamp_ns(ts) is None:
                     ns[i] = None

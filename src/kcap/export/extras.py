@@ -35,10 +35,7 @@ class MissingExtra(KcapError):
         self.module = module
         top = module.split(".", 1)[0]
         what = _WHAT.get(module, module)
-        if top in _NOT_IN_EXTRA:
-            fix = f"pip install {top}"
-        else:
-            fix = f"pip install 'kcap[{EXTRA}]'"
+        fix = f"pip install {top}" if top in _NOT_IN_EXTRA else f"pip install 'kcap[{EXTRA}]'"
         super().__init__(f"{what} needs the Python package {top!r}, which is not installed: {fix}")
 
 

@@ -60,10 +60,8 @@ def _pairs(arr: pa.Array) -> list[list[tuple[Any, Any]] | None]:
     """A map or list-of-struct column as one list of (key, value) per row (None: null row)."""
     keys_arr = arr.keys if isinstance(arr, pa.MapArray) else arr.flatten().field(0)
     items_arr = arr.items if isinstance(arr, pa.MapArray) else arr.flatten().field(1)
-    if pa.types.is_binary(items_arr.type):
-        items = _hex_values(items_arr)
-    else:
-        items = items_arr.to_pylist()
+    binary = pa.types.is_binary(items_arr.type)
+    items = _hex_values(items_arr) if binary else items_arr.to_pylist()
     keys = keys_arr.to_pylist()
     offsets = arr.offsets.to_pylist()
     valid = arr.is_valid().to_pylist()
@@ -94,11 +92,15 @@ def text_columns(batch: pa.RecordBatch, *, nested: bool) -> dict[str, list[Any]]
         elif pa.types.is_map(t):
             rows = _pairs(arr)
             dicts = [None if r is None else dict(r) for r in rows]
-            out[name] = dicts if nested else [None if d is None else dumps(d).decode() for d in dicts]
+            out[name] = (
+                dicts if nested else [None if d is None else dumps(d).decode() for d in dicts]
+            )
         elif pa.types.is_list(t):
             pairs = _pairs(arr)
             lists = [None if r is None else [list(p) for p in r] for r in pairs]
-            out[name] = lists if nested else [None if v is None else dumps(v).decode() for v in lists]
+            out[name] = (
+                lists if nested else [None if v is None else dumps(v).decode() for v in lists]
+            )
         else:
             out[name] = arr.to_pylist()
     return out
@@ -142,7 +144,9 @@ class CsvWriter:
 
     def _write(self, batch: pa.RecordBatch) -> None:
         cols = text_columns(batch, nested=False)
-        table = pa.table({k: pa.array(v, _csv_type(batch.schema.field(k).type)) for k, v in cols.items()})
+        table = pa.table(
+            {k: pa.array(v, _csv_type(batch.schema.field(k).type)) for k, v in cols.items()}
+        )
         if self._writer is None:
             self._writer = self._csv.CSVWriter(self._out, table.schema)
         self._writer.write_table(table)

@@ -83,7 +83,14 @@ TYPED_PARAMS = (
     _C("handle_type", "string", "params", "type of the handle's object", "handle.type", "handle"),
     _C("handle_object", "uint64", "params", "kernel object address", "handle.object", "handle"),
     _C("child_pid", "uint32", "params", "pid a process event is about", "ps.child.pid", "process"),
-    _C("child_name", "string", "params", "name a process event is about", "ps.child.name", "process"),
+    _C(
+        "child_name",
+        "string",
+        "params",
+        "name a process event is about",
+        "ps.child.name",
+        "process",
+    ),
 )
 
 PARAMS = (

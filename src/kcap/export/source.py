@@ -88,7 +88,9 @@ class EventBatches:
         require("pyarrow")
         from kcap.export.builder import BatchBuilder, arrow_schema
 
-        self.names = select(columns if columns is None or isinstance(columns, str) else list(columns))
+        self.names = select(
+            columns if columns is None or isinstance(columns, str) else list(columns)
+        )
         self.schema: pa.Schema = arrow_schema(self.names)
         self.filter = compile_filter(filter)
         self.paths = as_paths(paths)

@@ -62,7 +62,7 @@ TEXT_OF: dict[type, Callable[[Any], str]] = {
 def value_text(value: Any) -> str:
     """The text of one parameter value (see the module docstring)."""
     if value.__class__ is str:
-        return value  # type: ignore[no-any-return]
+        return str(value)
     render = TEXT_OF.get(value.__class__)
     if render is not None:
         return render(value)
