@@ -81,7 +81,9 @@ def _emit(rel: Any, fmt: str, out: str) -> None:
     from kcap.export.sql import SqlError, is_duckdb_error
 
     try:
-        _write(rel.fetch_record_batch(4096), fmt, out)
+        # to_arrow_reader in DuckDB 2, fetch_record_batch before
+        fetch = getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch
+        _write(fetch(4096), fmt, out)
     except Exception as exc:
         if is_duckdb_error(exc) or type(exc).__module__.startswith("pyarrow"):
             raise SqlError(" ".join(str(exc).split())) from None

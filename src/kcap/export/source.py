@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import kcap
@@ -136,24 +135,28 @@ class EventBatches:
         if builder.needs_params:
             events = self._decoded(events, str(reader.path))
         self.stats.files += 1
+        stats, limit, size = self.stats, self.limit, self.batch_size
+        chunk: list[Any] = []
+        error: FormatError | None = None
         try:
-            while True:
-                room = self.batch_size
-                if self.limit is not None:
-                    room = min(room, self.limit - self.stats.events)
-                    if room <= 0:
-                        return
-                chunk = list(islice(events, room))
-                if chunk:
-                    self.stats.events += len(chunk)
+            for ev in events:
+                chunk.append(ev)
+                full = len(chunk) >= size
+                if full or (limit is not None and stats.events + len(chunk) >= limit):
+                    stats.events += len(chunk)
                     yield builder.build(chunk)
-                if len(chunk) < room:
-                    break
-        except FormatError as exc:
-            located = exc if exc.path else exc.located(path=str(reader.path))
+                    chunk = []
+                    if limit is not None and stats.events >= limit:
+                        return
+        except FormatError as exc:  # the file is cut or damaged here: keep what came before
+            error = exc if exc.path else exc.located(path=str(reader.path))
+        if chunk:
+            stats.events += len(chunk)
+            yield builder.build(chunk)
+        if error is not None:
             if not self.keep_going:
-                raise located from None
-            self.stats.fatal.append(located)
+                raise error
+            stats.fatal.append(error)
             return
         if not reader.terminated:
             self.stats.unterminated.append(str(reader.path))
