@@ -22,7 +22,7 @@ def test_analyse_names_views_and_columns() -> None:
         con,
     )
     assert needs.views == {"events", "processes"}
-    assert event_columns(needs) == ["pid", "name", "ps_pid", "raw"]
+    assert event_columns(needs) == ["pid", "name", "ps_pid"]
     assert analyse("SELECT * FROM events", con).columns is None
     assert event_columns(analyse("SELECT count(*) FROM events", con)) == ["seq"]
 
