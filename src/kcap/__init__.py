@@ -47,6 +47,10 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from kcap.errors import StateWarning as StateWarning
     from kcap.errors import Truncated as Truncated
     from kcap.errors import UnsupportedVersion as UnsupportedVersion
+    from kcap.export.source import to_arrow as to_arrow
+    from kcap.export.source import to_pandas as to_pandas
+    from kcap.export.source import to_polars as to_polars
+    from kcap.export.sql import sql as sql
     from kcap.model import Event as Event
     from kcap.model import Param as Param
     from kcap.model import Params as Params
@@ -88,6 +92,9 @@ _LAZY = {
     ),
     **dict.fromkeys(("Reader", "open"), "kcap.reader"),
     **dict.fromkeys(("STOP", "Config", "Writer", "WriterStats", "new_writer"), "kcap.writer"),
+    # columnar export and SQL need the ``analysis`` extra (pyarrow, DuckDB)
+    **dict.fromkeys(("to_arrow", "to_pandas", "to_polars"), "kcap.export.source"),
+    "sql": "kcap.export.sql",
 }
 
 __all__ = sorted([*_LAZY, "detect"])

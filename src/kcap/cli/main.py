@@ -76,6 +76,8 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(info)
 cli.add_command(replay)
 cli.add_command(filaments)
+for _command in __import__("kcap.cli.analysis_cmds", fromlist=["COMMANDS"]).COMMANDS:
+    cli.add_command(_command)
 
 # Commands written in their own modules; the CLI works without them.
 try:

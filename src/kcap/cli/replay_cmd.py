@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from kcap.model.event import Event
     from kcap.reader import Reader
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "csv")
 _CHUNK = 1 << 16
 
 
@@ -103,7 +103,7 @@ Exit status:
     default="text",
     show_default=True,
     help="text: one readable line per event; json: one JSON array; jsonl: one JSON object "
-    "per line.",
+    "per line; csv: the columns of docs/schema.md (as kcap convert --to csv).",
 )
 @click.option(
     "-n",
@@ -147,6 +147,10 @@ def replay(
             fail_usage("--format does not apply with -f: the events go to the filament")
         replay_with_filament(file, expr, limit, opts)
         return
+    if fmt == "csv":  # the export schema's rows, written by the export's CSV writer
+        from kcap.cli.convert_cmd import export
+
+        return export([file], expr, "-", "csv", None, limit)
     try:
         reader = kcap.open(file, on_error=warnings)
     except KcapError as exc:
