@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from kcap import engine as engines
-from kcap.errors import FormatError, KcapError, OpenError, StateWarning, Truncated
+from kcap.errors import FormatError, KcapError, LimitExceeded, OpenError, StateWarning, Truncated
 from kcap.format.detect import TRIAL_EVENTS, Detection, detect
 from kcap.format.framing import Decompressor
 from kcap.format.header import ByteOrder, Header
@@ -195,6 +195,16 @@ class Reader:
         headerless = self.header.headerless
         if not headerless:
             stream.read_handle_section()
+            if stream.handles_dropped or stream.handles_repeated:
+                self._on_error(
+                    LimitExceeded(
+                        f"the handle section repeats {stream.handles_repeated:,} record(s) of an "
+                        "earlier one (each kept once), and holds "
+                        f"{stream.handles_dropped:,} distinct record(s) beyond the "
+                        f"{stream.max_handles:,} kcap keeps (left out of the state)",
+                        path=str(self.path),
+                    )
+                )
         self._raw_iter = stream.headerless_events() if headerless else stream.events()
         trial, size = self._trial, 0
         self._trial_error: FormatError | None = None

@@ -272,6 +272,59 @@ def test_a_handle_count_of_four_billion() -> None:
     assert "4294967295" in str(err)
 
 
+def _handle_record(obj: int) -> bytes:
+    """One handle record with its u16 length: number, object, pid, type "File", no name, no
+    metadata (tag 5)."""
+    body = struct.pack("<QQI", 4, obj, 8) + struct.pack("<H", 4) + b"File"
+    body += struct.pack("<H", 0) + bytes([5])
+    return struct.pack("<H", len(body)) + body
+
+
+def test_a_file_declaring_millions_of_identical_handles_stays_small() -> None:
+    """Regression: a 17 KB file declaring 5 million identical handle records took 719 MB.
+    Past the first quarter million records, a record identical to an earlier one is not kept
+    again (and the repeats are reported)."""
+    import tracemalloc
+
+    count = 600_000  # more than stream.FAITHFUL_HANDLES: the repeats are no longer kept
+    data = compress(HEADER + struct.pack("<BBII", 2, 1, count, 0) + _handle_record(0x1000) * count)
+    assert len(data) < 20_000
+    errors: list[kcap.KcapError] = []
+    tracemalloc.start()
+    try:
+        with kcap.open(io.BytesIO(data), on_error=errors.append) as reader:
+            handles = reader.handles
+            assert sum(1 for _ in reader.read()) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    from kcap.format.stream import FAITHFUL_HANDLES
+
+    assert len(handles) == FAITHFUL_HANDLES and {h.object for h in handles} == {0x1000}
+    assert peak < 80 << 20, f"{peak:,} bytes at the peak"
+    (err,) = errors
+    assert isinstance(err, LimitExceeded)
+    repeats = count - FAITHFUL_HANDLES
+    assert f"the handle section repeats {repeats:,} record(s) of an earlier one" in str(err)
+
+
+def test_distinct_handles_beyond_the_limit_are_counted_and_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kcap.format import stream
+
+    monkeypatch.setattr(stream, "FAITHFUL_HANDLES", 5)
+    monkeypatch.setattr(stream, "MAX_HANDLES", 10)
+    records = b"".join(_handle_record(0x1000 + i) for i in range(100))
+    data = compress(HEADER + struct.pack("<BBII", 2, 1, 100, 0) + records)
+    errors: list[kcap.KcapError] = []
+    with kcap.open(io.BytesIO(data), on_error=errors.append) as reader:
+        assert len(reader.handles) == 10
+        assert list(reader.read()) == []
+    (err,) = errors
+    assert isinstance(err, LimitExceeded) and "90 distinct record(s) beyond the 10" in str(err)
+
+
 @pytest.mark.parametrize(
     "lie",
     [

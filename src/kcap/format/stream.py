@@ -21,6 +21,11 @@ from kcap.format.kernel import pure
 from kcap.model.process import Handle
 
 DEFAULT_MAX_RECORD = 64 << 20
+#: Handle records kept exactly as stored, repeats included (a Windows host holds a few hundred
+#: thousand handles).
+FAITHFUL_HANDLES = 1 << 18
+#: Distinct handle records kept from a handle section, at most.
+MAX_HANDLES = 1 << 21
 
 RawEvent = tuple[bytes, int, int, int, int]
 
@@ -47,6 +52,11 @@ class RecordStream:
         self.header: Header | None = None
         self.handles: list[Handle] = []
         self.handle_count_declared = 0
+        #: Distinct handle records kept; records read but not kept: repeats of an earlier
+        #: record, and distinct ones beyond the limit.
+        self.max_handles = MAX_HANDLES
+        self.handles_repeated = 0
+        self.handles_dropped = 0
         self.short_handles = False
         self._section = struct.Struct("<" + sec.SECTION_CODE).unpack_from
 
@@ -134,16 +144,27 @@ class RecordStream:
     def _read_records(self, count: int, codec: Any, run: Any) -> list[Handle]:
         """``count`` u16-length-prefixed handle records: many per call of the native kernel
         where it has them complete in the buffer, one at a time (with precise errors)
-        otherwise."""
-        handles: list[Handle] = []
-        while len(handles) < count:
+        otherwise.
+
+        Every record is kept as stored up to `FAITHFUL_HANDLES` of them (more than a real
+        host holds). Past that, so that memory stays bounded whatever count a file declares (a
+        hostile file can declare billions in a few kilobytes), a record identical to an
+        earlier one is counted in ``handles_repeated`` and not kept again, and past
+        ``max_handles`` distinct records the rest are read, counted in ``handles_dropped`` and
+        not kept."""
+        kept = _HandleSnapshot(self)
+        read = 0
+        while read < count:
             if run is not None and self._fill(2):
-                got, self.pos, stopped = run(self.buf, self.pos, count - len(handles))
-                handles += got
-                if (got and not stopped) or len(handles) == count:
+                # a few thousand at a time: a run's list must not hold a whole buffer of them
+                got, self.pos, stopped = run(self.buf, self.pos, min(count - read, 4096))
+                read += len(got)
+                kept.add(got)
+                if (got and not stopped) or read == count:
                     continue
-            handles.append(self._one_record(len(handles), count, codec))
-        return handles
+            kept.add([self._one_record(read, count, codec)])
+            read += 1
+        return kept.handles
 
     def _one_record(self, i: int, count: int, codec: Any) -> Handle:
         """Record ``i`` of ``count``, read the careful way."""
@@ -265,3 +286,34 @@ class RecordStream:
             buf, pos = self.buf, self.pos
             self.pos = pos + 2 + size
             yield buf, pos + 2, pos + 2 + size, 1, self.base
+
+
+def _handle_key(h: Handle) -> tuple[Any, ...]:
+    meta = h.meta
+    return (h.num, h.object, h.pid, h.type, h.name, None if meta is None else repr(meta))
+
+
+class _HandleSnapshot:
+    """The records of a handle section as `RecordStream._read_records` keeps them."""
+
+    def __init__(self, stream: RecordStream) -> None:
+        self.stream = stream
+        self.handles: list[Handle] = []
+        self.seen: set[tuple[Any, ...]] | None = None  # built once the list is long
+
+    def add(self, handles: list[Handle]) -> None:
+        kept, stream = self.handles, self.stream
+        for h in handles:
+            if self.seen is None:
+                kept.append(h)
+                if len(kept) >= FAITHFUL_HANDLES:
+                    self.seen = {_handle_key(k) for k in kept}
+                continue
+            key = _handle_key(h)
+            if key in self.seen:
+                stream.handles_repeated += 1
+            elif len(self.seen) >= stream.max_handles:
+                stream.handles_dropped += 1
+            else:
+                self.seen.add(key)
+                kept.append(h)

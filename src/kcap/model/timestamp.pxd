@@ -29,6 +29,9 @@ cdef cython.longlong _seconds(bytes b) noexcept
                mm=cython.longlong, offset=cython.longlong, frac=cython.longlong,
                secs=cython.longlong, utc=cython.longlong, last=cython.uchar, sep=cython.uchar,
                b=bytes)
+cdef bint _parse_into(Timestamp ts, str text) except -1
+
+@cython.locals(ts=Timestamp)
 cpdef object _parse(str text)
 
 

@@ -102,7 +102,16 @@ def _seconds(b: bytes) -> int:
 
 
 def _parse(text: str) -> tuple[int, int] | None:
-    """Parse RFC 3339 text into (UTC epoch nanoseconds, offset seconds), None if malformed.
+    """Parse RFC 3339 text into (UTC epoch nanoseconds, offset seconds), None if malformed."""
+    ts = _stored(text)
+    if not _parse_into(ts, text):
+        return None
+    return ts._ns, ts._offset  # type: ignore[return-value]  # set by _parse_into
+
+
+def _parse_into(ts: Timestamp, text: str) -> bool:
+    """Set ``ts._ns`` and ``ts._offset`` from RFC 3339 ``text``; False (nothing set) when it
+    is malformed.
 
     The one parser of capture timestamps (docs/engine.md, "Timestamps"), compiled by Cython
     where a compiler exists (``timestamp.pxd`` types its locals) and run as plain Python
@@ -112,7 +121,7 @@ def _parse(text: str) -> tuple[int, int] | None:
     """
     n = len(text)
     if n < 20:
-        return None
+        return False
     # one byte per character: anything not ASCII becomes "?", which no check accepts
     b = text.encode("ascii", "replace")
     if _COMPILED:
@@ -126,7 +135,7 @@ def _parse(text: str) -> tuple[int, int] | None:
                 _SECOND_CACHE.clear()
             _SECOND_CACHE[head] = secs
     if secs == _NOT_A_TIME:
-        return None
+        return False
     last = b[n - 1]
     offset = 0
     if last == 90 or last == 122:
@@ -136,26 +145,29 @@ def _parse(text: str) -> tuple[int, int] | None:
         hh = _digits(b, n - 5, 2)
         mm = _digits(b, n - 2, 2)
         if hh < 0 or mm < 0 or hh > 23 or mm > 59:
-            return None
+            return False
         offset = hh * 3600 + mm * 60
         if b[n - 6] == 45:
             offset = -offset
     else:
-        return None
+        return False
     frac = 0
     if end > 19:
         sep = b[19]
         digits = end - 20
         if (sep != 46 and sep != 44) or digits < 1 or digits > 9:
-            return None
+            return False
         frac = _digits(b, 20, digits)
         if frac < 0:
-            return None
+            return False
         frac *= _SCALE[digits]  # to nanoseconds
     utc = secs - offset
     if -_FITS < utc < _FITS:
-        return utc * 1_000_000_000 + frac, offset
-    return int(utc) * 1_000_000_000 + frac, offset  # year 0001 (Go's zero time), beyond 2262
+        ts._ns = utc * 1_000_000_000 + frac
+    else:  # year 0001 (Go's zero time): beyond 64-bit nanoseconds
+        ts._ns = int(utc) * 1_000_000_000 + frac
+    ts._offset = offset
+    return True
 
 
 def format_rfc3339_nano(ns: int, offset: int = 0) -> str:
@@ -214,15 +226,10 @@ class Timestamp:
         return cls.from_ns(ns, offset)
 
     def _load(self) -> int:
-        parsed = _parse(self.text)
-        if parsed is None:
+        if not _parse_into(self, self.text):
             self._ns = ZERO_NS
             self._offset = _INVALID
-            return ZERO_NS
-        ns, offset = parsed
-        self._ns = ns
-        self._offset = offset
-        return ns
+        return self._ns  # type: ignore[return-value]  # set just now
 
     @property
     def ns(self) -> int:
