@@ -163,7 +163,8 @@ class Params(Mapping[str, Param]):
     """The parameters of one event, in stored order, by name.
 
     Upstream writes names unique within an event; if a hostile file repeats one, the first
-    wins here and the repetition is kept in ``duplicates`` so nothing is silently lost.
+    wins here and the repetition is kept in ``duplicates`` so nothing is silently lost
+    (a sequence: an empty tuple when there are none, as decoders make it).
     ``by_name`` is the dict of first occurrences (read it, do not change it: use `add`); hot
     paths such as state updates read it directly to save a call per parameter.
     """
@@ -172,21 +173,24 @@ class Params(Mapping[str, Param]):
 
     def __init__(self, params: Iterable[Param] = ()) -> None:
         by_name: dict[str, Param] = {}
-        self.duplicates: list[Param] = []
+        duplicates: list[Param] = []
         for p in params:
             if p.name in by_name:
-                self.duplicates.append(p)
+                duplicates.append(p)
             else:
                 by_name[p.name] = p
         self.by_name = by_name
+        self.duplicates: list[Param] | tuple[Param, ...] = duplicates
 
     @classmethod
-    def from_dict(cls, by_name: dict[str, Param], duplicates: list[Param] | None = None) -> Params:
+    def from_dict(
+        cls, by_name: dict[str, Param], duplicates: list[Param] | tuple[Param, ...] | None = None
+    ) -> Params:
         """Parameters already keyed by name (first occurrence), the repetitions in
         ``duplicates``: what decoders build, without checking each name again."""
         self = cls.__new__(cls)
         self.by_name = by_name
-        self.duplicates = duplicates if duplicates is not None else []
+        self.duplicates = duplicates if duplicates is not None else ()
         return self
 
     def __getitem__(self, name: str) -> Param:
@@ -215,6 +219,8 @@ class Params(Mapping[str, Param]):
 
     def add(self, param: Param) -> None:
         if param.name in self.by_name:
+            if not isinstance(self.duplicates, list):  # a decoder's shared empty tuple
+                self.duplicates = list(self.duplicates)
             self.duplicates.append(param)
         else:
             self.by_name[param.name] = param

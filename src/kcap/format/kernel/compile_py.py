@@ -462,7 +462,7 @@ class PyCompiler:
             "        dups.append(param)",
             "    else:",
             "        by_name[name] = param",
-            f"{var} = Params.from_dict(by_name, dups)",
+            f"{var} = Params.from_dict(by_name, dups or ())",
         ]
 
     def tail_decoder(

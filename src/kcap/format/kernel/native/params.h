@@ -92,8 +92,10 @@ static PyObject *decode_params(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end)
         return ANOMALY;
     Py_ssize_t count = rd16(c, p);
     p += 2;
-    PyObject *by_name = PyDict_New(), *dups = PyList_New(0), *result = NULL;
-    if (by_name == NULL || dups == NULL)
+    /* dups: the repeated names, made when the first one is met (Params takes an empty tuple
+     * for none, as most events have) */
+    PyObject *by_name = PyDict_New(), *dups = NULL, *result = NULL;
+    if (by_name == NULL)
         goto done;
     for (Py_ssize_t i = 0; i < count; i++) {
         if (p + 4 > end) { result = ANOMALY; goto done; }
@@ -109,7 +111,18 @@ static PyObject *decode_params(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end)
         p += nlen;
         const Node *vn = t->node[wire];
         Py_ssize_t at = p;
-        PyObject *v = decode_node(c, vn, &p, end);
+        PyObject *v;
+        /* the two kinds most values are, without the general dispatch */
+        if (vn->op == OP_INT && p + vn->width <= end) {
+            v = int_value(c, vn->code, p);
+            p += vn->width;
+        } else if (vn->op == OP_TEXT && p + 2 <= end && p + 2 + rd16(c, p) <= end) {
+            Py_ssize_t k = rd16(c, p);
+            v = vn->shared ? shared_text(c, p + 2, k) : text(c, p + 2, k);
+            p += 2 + k;
+        } else {
+            v = decode_node(c, vn, &p, end);
+        }
         if (v == NULL || v == ANOMALY) {
             Py_DECREF(name);
             result = v;
@@ -129,7 +142,13 @@ static PyObject *decode_params(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end)
         if (!PyList_Check(v))
             PyObject_GC_UnTrack(param);
         PyObject *first = PyDict_SetDefault(by_name, name, param); /* borrowed */
-        int err = first == NULL ? -1 : first != param ? PyList_Append(dups, param) : 0;
+        int err = first == NULL ? -1 : 0;
+        if (first != NULL && first != param) {
+            if (dups == NULL && (dups = PyList_New(0)) == NULL)
+                err = -1;
+            else
+                err = PyList_Append(dups, param);
+        }
         Py_DECREF(param);
         if (err < 0)
             goto done;
@@ -138,7 +157,7 @@ static PyObject *decode_params(const Ctx *c, Py_ssize_t *pp, Py_ssize_t end)
     if (params == NULL)
         goto done;
     if (set_attr(params, &params_by_name, by_name) < 0 ||
-        set_attr(params, &params_duplicates, dups) < 0) {
+        set_attr(params, &params_duplicates, dups ? dups : Py_NewRef(empty_tuple)) < 0) {
         by_name = dups = NULL;
         Py_DECREF(params);
         goto done;
